@@ -7,6 +7,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Docker-backed suites share one engine; running files in parallel on 2 cores only adds contention.
     fileParallelism: false,
-    reporters: ['default'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

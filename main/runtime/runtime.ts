@@ -19,6 +19,8 @@ export interface WorkerSpec {
   memoryBytes?: number | undefined;
   /** Process limit (docker); default from settings. */
   pidsLimit?: number | undefined;
+  /** Host interpreter to use (host runtime); when absent the runtime finds one. */
+  python?: string | undefined;
   /** Carry frames over stdio instead of a Unix socket. */
   transport?: 'socket' | 'stdio' | undefined;
 }

@@ -1,0 +1,179 @@
+import Docker from 'dockerode';
+import { Engine, type RunOutcome, type RunRequest } from '../engine/engine.js';
+import { loadSettings, type Settings } from '../engine/settings.js';
+import { MemoCache } from '../memo/memo-cache.js';
+import { prepareContext } from '../packager/context.js';
+import { buildImage } from '../packager/build.js';
+import { DockerRuntime } from '../runtime/docker.js';
+import { HostRuntime } from '../runtime/host.js';
+import type { RuntimeSet } from '../runtime/select.js';
+import { initServable, type InitResult } from '../servable/init.js';
+import { loadMetadataFile } from '../servable/validate.js';
+import { getLocal, listLocal, removeLocalFiles, writePrepared } from '../servable/registry.js';
+import { ensureHome, homePaths, type HomePaths } from '../storage/home.js';
+import { RuntimeUnavailableError, errorMessage } from '../errors.js';
+import { join, resolve } from 'node:path';
+import type {
+  BuildOutcome, BuildRequest, CacheStats, InitRequest, Operations, ProgressEvent, RemoveOutcome, ServableDescription, ServableSummary,
+} from './operations.js';
+
+/** How to build a DLHub instance; everything has a default. */
+export interface DlhubOptions {
+  home?: string | undefined;
+  settings?: Partial<Settings> | undefined;
+  docker?: Docker | undefined;
+  /** Default base image for builds (else DLHUB_BASE_IMAGE, else python:3.11-slim). */
+  baseImage?: string | undefined;
+}
+
+/** The default base image, as DESIGN.md and the issue name it. */
+export const DEFAULT_BASE_IMAGE = 'python:3.11-slim';
+
+/**
+ * The SDK and the composition root: one object that implements every operation, built with its
+ * storage, cache, runtimes and engine. The CLI and the local service call this, nothing deeper.
+ */
+export class Dlhub implements Operations {
+  readonly paths: HomePaths;
+  readonly settings: Settings;
+  private readonly docker: Docker;
+  private readonly runtimes: RuntimeSet;
+  private readonly baseImage: string;
+  private memoCache: MemoCache | undefined;
+  private engineInstance: Engine | undefined;
+
+  constructor(opts: DlhubOptions = {}) {
+    this.paths = ensureHome(homePaths(opts.home));
+    this.settings = { ...loadSettings(), ...opts.settings };
+    this.docker = opts.docker ?? new Docker();
+    this.baseImage = opts.baseImage ?? process.env['DLHUB_BASE_IMAGE'] ?? DEFAULT_BASE_IMAGE;
+    this.runtimes = {
+      docker: new DockerRuntime({
+        docker: this.docker,
+        runDir: this.paths.run,
+        defaults: { memoryBytes: this.settings.workerMemoryBytes, pidsLimit: this.settings.workerPidsLimit },
+      }),
+      host: new HostRuntime({ runDir: this.paths.run, logDir: this.paths.logs }),
+    };
+  }
+
+  /** The memo cache, opened on first use so commands that never run a model never touch memo.db. */
+  get memo(): MemoCache {
+    this.memoCache ??= MemoCache.open(this.paths.memoDb);
+    return this.memoCache;
+  }
+
+  private get engine(): Engine {
+    this.engineInstance ??= new Engine(this.paths, this.settings, this.memo, this.runtimes);
+    return this.engineInstance;
+  }
+
+  /** Write dlhub.json for a model folder. */
+  async initServable(req: InitRequest): Promise<InitResult> {
+    const { dir, ...opts } = req;
+    return initServable(resolve(dir), opts);
+  }
+
+  /** Prepare the servable's files, and build its image when Docker answers. */
+  async buildServable(req: BuildRequest, onProgress?: (p: ProgressEvent) => void): Promise<BuildOutcome> {
+    const dir = resolve(req.dir);
+    const metadata = loadMetadataFile(join(dir, 'dlhub.json'));
+    const baseImage = req.baseImage ?? this.baseImage;
+    onProgress?.({ phase: 'prepare', step: 0, total: 1, message: 'Preparing build context' });
+    const ctx = await prepareContext(dir, metadata, { home: this.paths, baseImage });
+    writePrepared(this.paths, {
+      name: metadata.dlhub.name,
+      version: metadata.dlhub.version,
+      contentKey: ctx.contentKey,
+      tag: ctx.tag,
+      sourceDir: dir,
+      preparedAt: new Date().toISOString(),
+    });
+    const outcome: BuildOutcome = { name: metadata.dlhub.name, version: metadata.dlhub.version, contentKey: ctx.contentKey, image: undefined, imageSkipped: undefined };
+    if (req.runtime === 'host') {
+      outcome.imageSkipped = 'the host runtime was chosen (--runtime host)';
+      return outcome;
+    }
+    const dockerUp = await this.runtimes.docker?.available();
+    if (!dockerUp) {
+      if (req.runtime === 'docker') {
+        throw new RuntimeUnavailableError('The Docker engine is not answering, so no image can be built.', 'Start Docker (or dockerd) and build again, or build for this machine\'s Python with `--runtime host`.');
+      }
+      outcome.imageSkipped = 'no Docker engine answered; the servable runs on the host runtime';
+      return outcome;
+    }
+    const built = await buildImage(ctx, {
+      docker: this.docker,
+      force: req.force ?? false,
+      onProgress: (p) => onProgress?.({ phase: 'build', step: p.step, total: p.totalSteps, message: p.message }),
+    });
+    outcome.image = { tag: built.tag, imageId: built.imageId, rebuilt: built.rebuilt, seconds: built.seconds };
+    return outcome;
+  }
+
+  /** Run a servable (see Engine.run). */
+  async runServable(req: RunRequest): Promise<RunOutcome> {
+    return this.engine.run(req);
+  }
+
+  /** Full metadata and methods of a local servable. */
+  async describeServable(req: { name: string }): Promise<ServableDescription> {
+    const s = getLocal(this.paths, req.name);
+    return {
+      name: s.name,
+      metadata: s.metadata,
+      methods: s.metadata.servable.methods ?? {},
+      image: s.image,
+      deterministic: s.metadata.servable.deterministic !== false,
+    };
+  }
+
+  /** Every servable prepared on this machine. */
+  async listServables(): Promise<ServableSummary[]> {
+    return listLocal(this.paths).map((s) => ({
+      name: s.name,
+      version: s.version,
+      type: s.metadata.servable.type,
+      title: s.metadata.datacite.titles?.[0]?.title,
+      methods: Object.keys(s.metadata.servable.methods ?? {}),
+      image: s.image?.tag,
+      preparedAt: s.preparedAt,
+    }));
+  }
+
+  /** Remove a servable's files, its image and its memo entries. */
+  async removeServable(req: { name: string }): Promise<RemoveOutcome> {
+    const s = getLocal(this.paths, req.name);
+    await this.engineInstance?.pool.stopAll();
+    let imageRemoved = false;
+    if (s.image && (await this.runtimes.docker?.available())) {
+      try {
+        await this.docker.getImage(s.image.tag).remove({ force: true });
+        imageRemoved = true;
+      } catch (err) {
+        // The image may already be gone; the files and cache entries are still removed.
+        if (!/no such image/i.test(errorMessage(err))) throw err;
+      }
+    }
+    const memoEntriesRemoved = this.memo.clear(s.name);
+    removeLocalFiles(this.paths, s.name);
+    return { name: s.name, imageRemoved, memoEntriesRemoved };
+  }
+
+  /** Memo cache figures. */
+  async cacheStats(): Promise<CacheStats> {
+    return { file: this.paths.memoDb, ...this.memo.stats() };
+  }
+
+  /** Empty the memo cache, or one servable's part of it. */
+  async cacheClear(req: { name?: string | undefined }): Promise<{ removed: number }> {
+    return { removed: this.memo.clear(req.name) };
+  }
+
+  /** Stop workers and close files. */
+  async close(): Promise<void> {
+    await this.engineInstance?.close();
+    this.memoCache?.close();
+    this.memoCache = undefined;
+  }
+}

@@ -1,0 +1,69 @@
+import { DlhubError } from '../errors.js';
+
+/** Where a command writes: human text by default, one JSON document with `--json`. */
+export interface Output {
+  json: boolean;
+  /** Print a result: `human` renders it for people, JSON mode prints `data` as is. */
+  result(data: unknown, human: () => string): void;
+  /** A line for people only (silent in JSON mode). */
+  info(line: string): void;
+}
+
+/** Make the output writer for one command invocation. */
+export function makeOutput(json: boolean, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Output {
+  return {
+    json,
+    result(data, human) {
+      out.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+    },
+    info(line) {
+      if (!json) err.write(`${line}\n`);
+    },
+  };
+}
+
+/** Print an error the way a person (or a script with --json) can act on; returns the exit code. */
+export function reportError(err: unknown, json: boolean, out: NodeJS.WritableStream = process.stdout, errStream: NodeJS.WritableStream = process.stderr): number {
+  if (err instanceof DlhubError) {
+    if (json) out.write(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`);
+    else {
+      errStream.write(`error: ${err.message}\n`);
+      const problems = (err.details?.['problems'] ?? []) as { field: string; message: string; fix: string }[];
+      for (const p of problems) errStream.write(`  - ${p.field}: ${p.message}\n    fix: ${p.fix}\n`);
+      if (err.hint) errStream.write(`  ${err.hint}\n`);
+      const tb = err.details?.['traceback'];
+      if (typeof tb === 'string' && tb && process.env['DLHUB_DEBUG']) errStream.write(`${tb}\n`);
+    }
+    return err.code === 'USAGE' ? 2 : 1;
+  }
+  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  if (json) out.write(`${JSON.stringify({ error: { code: 'INTERNAL', message } }, null, 2)}\n`);
+  else errStream.write(`internal error: ${message}\n`);
+  return 1;
+}
+
+/** Render a value compactly for a terminal: short JSON on one line, long JSON indented. */
+export function renderValue(value: unknown): string {
+  const compact = JSON.stringify(value);
+  if (compact === undefined) return 'null';
+  return compact.length <= 100 ? compact : JSON.stringify(value, null, 2);
+}
+
+/** Render rows as an aligned text table. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** Bytes as a short human figure. */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u += 1;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}

@@ -1,0 +1,38 @@
+import cliProgress from 'cli-progress';
+import type { ProgressEvent } from '../api/operations.js';
+
+/** A progress reporter for long work: a live bar on a terminal, plain lines otherwise. */
+export function progressReporter(enabled: boolean, stream: NodeJS.WriteStream = process.stderr): { update: (p: ProgressEvent) => void; stop: () => void } {
+  if (!enabled) return { update: () => undefined, stop: () => undefined };
+  if (!stream.isTTY) {
+    let last = '';
+    return {
+      update: (p) => {
+        const line = `[${p.phase} ${p.step}/${p.total}] ${p.message}`;
+        if (line !== last) stream.write(`${line}\n`);
+        last = line;
+      },
+      stop: () => undefined,
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    { stream, format: '{phase} [{bar}] {value}/{total} {message}', hideCursor: true, clearOnComplete: false },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (p) => {
+      const payload = { phase: p.phase.padEnd(7), message: p.message.slice(0, 60) };
+      if (!started) {
+        bar.start(Math.max(p.total, 1), p.step, payload);
+        started = true;
+      } else {
+        bar.setTotal(Math.max(p.total, 1));
+        bar.update(p.step, payload);
+      }
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}

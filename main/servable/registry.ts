@@ -1,0 +1,146 @@
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { NotFoundError } from '../errors.js';
+import type { HomePaths } from '../storage/home.js';
+import type { ServableMetadata } from './metadata.js';
+
+/** What `dlhub build` left for one servable: its prepared files and, when Docker was there, its image. */
+export interface LocalServable {
+  name: string;
+  version: string | undefined;
+  metadata: ServableMetadata;
+  /** Folder with dlhub.json and the model files, as the runner sees them. */
+  servableDir: string;
+  /** Folder with dlhub_runner.py. */
+  runnerDir: string;
+  /** Digest of everything in the build context: the memo key's digest for the host runtime. */
+  contentKey: string;
+  /** Set once an image was built. */
+  image: { tag: string; imageId: string } | undefined;
+  preparedAt: string;
+  sourceDir: string;
+}
+
+/** Recorded by the build operation next to the context. */
+export interface PreparedRecord {
+  name: string;
+  version: string | undefined;
+  contentKey: string;
+  tag: string;
+  sourceDir: string;
+  preparedAt: string;
+}
+
+interface BuildRecord {
+  tag: string;
+  imageId: string;
+  contentKey: string;
+}
+
+/** Folder of one servable under DLHUB_HOME/servables. */
+export function servableRoot(paths: HomePaths, name: string): string {
+  return join(paths.servables, name);
+}
+
+/** Write the prepared record atomically so a crash never leaves a half-written one. */
+export function writePrepared(paths: HomePaths, record: PreparedRecord): void {
+  const file = join(servableRoot(paths, record.name), 'prepared.json');
+  writeFileSync(`${file}.tmp`, JSON.stringify(record, null, 2));
+  renameSync(`${file}.tmp`, file);
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Load one local servable, or undefined when it was never prepared. */
+export function findLocal(paths: HomePaths, name: string): LocalServable | undefined {
+  const root = servableRoot(paths, name);
+  const prepared = readJson<PreparedRecord>(join(root, 'prepared.json'));
+  if (!prepared) return undefined;
+  const servableDir = join(root, 'context', 'servable');
+  const metadata = readJson<ServableMetadata>(join(servableDir, 'dlhub.json'));
+  if (!metadata) return undefined;
+  const build = readJson<BuildRecord>(join(root, 'build.json'));
+  // A build record from an older context does not describe the files that are prepared now.
+  const image = build && build.contentKey === prepared.contentKey ? { tag: build.tag, imageId: build.imageId } : undefined;
+  return {
+    name: prepared.name,
+    version: prepared.version,
+    metadata,
+    servableDir,
+    runnerDir: join(root, 'context', 'runner'),
+    contentKey: prepared.contentKey,
+    image,
+    preparedAt: prepared.preparedAt,
+    sourceDir: prepared.sourceDir,
+  };
+}
+
+// Names become folder names: anything else (`..`, slashes) must never reach the file system.
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Load one local servable or fail with a message that lists what exists. */
+export function getLocal(paths: HomePaths, name: string): LocalServable {
+  if (!NAME_PATTERN.test(name) || name.includes('..')) {
+    throw new NotFoundError('SERVABLE_NOT_FOUND', `"${name}" is not a servable name.`, {
+      hint: 'Servable names use letters, digits, ".", "-" and "_"; see `dlhub ls`.',
+    });
+  }
+  const found = findLocal(paths, name);
+  if (found) return found;
+  const known = listLocal(paths).map((s) => s.name);
+  throw new NotFoundError('SERVABLE_NOT_FOUND', `No servable named "${name}" on this machine.`, {
+    hint: known.length > 0
+      ? `Known servables: ${known.join(', ')}. Build a new one with \`dlhub build DIR\`.`
+      : 'Build one first: `dlhub init DIR` then `dlhub build DIR`.',
+  });
+}
+
+/** Every prepared servable, sorted by name. */
+export function listLocal(paths: HomePaths): LocalServable[] {
+  if (!existsSync(paths.servables)) return [];
+  return readdirSync(paths.servables, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => findLocal(paths, d.name))
+    .filter((s): s is LocalServable => s !== undefined)
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Delete a servable's prepared files; the caller removes its image. */
+export function removeLocalFiles(paths: HomePaths, name: string): void {
+  rmSync(servableRoot(paths, name), { recursive: true, force: true });
+}
+
+const cache = new Map<string, { stamp: string; servable: LocalServable }>();
+
+function stampOf(paths: HomePaths, name: string): string {
+  const root = servableRoot(paths, name);
+  const stat = (f: string): string => {
+    try {
+      const st = statSync(join(root, f));
+      return `${st.mtimeMs}:${st.size}`;
+    } catch {
+      return '-';
+    }
+  };
+  return `${stat('prepared.json')}|${stat('build.json')}`;
+}
+
+/**
+ * getLocal for the hot path: re-reads the records only when their files changed (a build from
+ * another process rewrites them), so a warm call costs two stats instead of three JSON parses.
+ */
+export function getLocalCached(paths: HomePaths, name: string): LocalServable {
+  const key = `${paths.servables}\0${name}`;
+  const stamp = stampOf(paths, name);
+  const hit = cache.get(key);
+  if (hit && hit.stamp === stamp) return hit.servable;
+  const servable = getLocal(paths, name);
+  cache.set(key, { stamp, servable });
+  return servable;
+}

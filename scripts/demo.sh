@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The main job: take the example servables through build and run on whatever this machine has
+# (Docker when an engine answers, else the host's Python), and show a memo-cache hit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dlhub() { node bin/dlhub.js "$@"; }
+
+# Machines that cannot pull python:3.11-slim use the base image setup.sh built from Debian packages.
+if [ -z "${DLHUB_BASE_IMAGE:-}" ] && docker info >/dev/null 2>&1 && ! docker image inspect python:3.11-slim >/dev/null 2>&1; then
+  DLHUB_BASE_IMAGE=$(bash resources/base-image/build.sh | tail -n 1)
+  export DLHUB_BASE_IMAGE
+fi
+# The host runtime needs a Python with scikit-learn for the iris model.
+export DLHUB_PYTHON=${DLHUB_PYTHON:-/usr/bin/python3}
+
+set -x
+dlhub build examples/noop
+dlhub run noop
+dlhub build examples/iris
+dlhub describe iris
+dlhub run iris --method predict --input '[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]'
+dlhub run iris --method predict --input '[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]'
+dlhub run iris --method predict_proba --runtime host --input '[[5.9, 3.0, 5.1, 1.8]]'
+dlhub build examples/function
+dlhub run function --input '[1, 2, 3, 4]'
+dlhub ls
+dlhub cache stats

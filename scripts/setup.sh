@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine: Debian packages, npm packages, a running Docker engine, the
+# Debian-built base image and the example model. Safe to run again: each step skips what is done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+/usr/bin/python3 -c 'import numpy, sklearn, joblib' >/dev/null 2>&1 || need+=(python3-numpy python3-sklearn python3-joblib)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then echo "missing Debian packages: ${need[*]} (install them as root)" >&2; exit 1; fi
+  echo "==> apt-get install ${need[*]}"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" iptables >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "==> npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+echo "==> npm run build"
+npm run build --silent
+
+echo "==> docker engine"
+if bash scripts/start-dockerd.sh; then
+  echo "==> base image (Debian packages, cached by content)"
+  base=$(bash resources/base-image/build.sh | tail -n 1)
+  echo "    $base"
+else
+  echo "    no Docker engine: servables will run on the host runtime" >&2
+fi
+
+echo "==> example model (iris, trained with Debian's scikit-learn)"
+/usr/bin/python3 examples/iris/train.py >/dev/null
+echo "setup done"
