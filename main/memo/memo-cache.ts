@@ -1,0 +1,228 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { DlhubError, StorageError } from '../errors.js';
+import { openDatabase } from '../storage/sqlite.js';
+import { memoMigrations } from './migrations.js';
+import { prepareStatements, type MemoStatements } from './statements.js';
+
+/** Default size budget for stored values: 256 MiB. */
+export const DEFAULT_MEMO_BUDGET_BYTES = 256 * 1024 * 1024;
+/** Deferred touches and counters are written after this many lookups. */
+const FLUSH_EVERY = 256;
+/** Beyond this many unwritten touches (the file stayed locked by another process), older ones are dropped: they only order eviction. */
+const MAX_PENDING_TOUCHES = 16_384;
+/** Eviction frees space down to this share of the budget, so the next puts do not each evict again. */
+const EVICT_TO = 0.9;
+
+/** What one cached answer belongs to; the value is an opaque encoded result frame. */
+export interface MemoEntry {
+  servable: string;
+  method: string;
+  value: Buffer;
+}
+
+/** `dlhub cache stats` figures, counters included from every process that used the file. */
+export interface MemoStats {
+  entries: number;
+  bytes: number;
+  budgetBytes: number;
+  hits: number;
+  misses: number;
+  servables: { name: string; entries: number; bytes: number }[];
+}
+
+/** Options for {@link MemoCache.open}. */
+export interface MemoCacheOptions {
+  /** Budget for stored values in bytes; default `DLHUB_MEMO_BUDGET_BYTES` or 256 MiB. */
+  budgetBytes?: number;
+}
+
+/** SQLite memo cache: answers repeated inputs at once, never serves a value whose checksum fails, evicts least recently used. */
+export class MemoCache {
+  private readonly pendingTouches: { key: Buffer; at: number }[] = [];
+  private pendingHits = 0;
+  private pendingMisses = 0;
+  private closed = false;
+  private readonly flushTx: Database.Transaction<() => void>;
+  private readonly putTx: Database.Transaction<(key: Buffer, entry: MemoEntry) => void>;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly sql: MemoStatements,
+    private readonly file: string,
+    readonly budgetBytes: number,
+  ) {
+    this.flushTx = db.transaction(() => this.writePending());
+    // IMMEDIATE takes the write lock up front, so two writers wait on busy_timeout instead of failing to upgrade a read lock.
+    this.putTx = db.transaction((key: Buffer, entry: MemoEntry) => this.writeEntry(key, entry));
+  }
+
+  /** Open (creating if needed) a memo.db file; refuses a file written by a newer schema. */
+  static open(file: string, opts: MemoCacheOptions = {}): MemoCache {
+    const budget = opts.budgetBytes ?? budgetFromEnv(process.env);
+    if (!Number.isSafeInteger(budget) || budget <= 0) {
+      throw new StorageError('CACHE_ERROR', `Memo cache budget ${budget} is not a positive whole number of bytes.`, {
+        hint: 'Pass budgetBytes as a positive integer, for example 268435456 for 256 MiB.',
+      });
+    }
+    mkdirSync(dirname(file), { recursive: true });
+    let db: Database.Database | undefined;
+    try {
+      db = openDatabase(file, memoMigrations);
+      return new MemoCache(db, prepareStatements(db), file, budget);
+    } catch (err) {
+      db?.close();
+      if (err instanceof DlhubError) throw err;
+      throw new StorageError('CACHE_ERROR', `Cannot open the memo cache ${file}: ${(err as Error).message}`, {
+        hint: `${file} holds only cached results: delete it and it is recreated empty.`,
+        cause: err,
+      });
+    }
+  }
+
+  /** The stored value for this key, or undefined; a value that fails its checksum is deleted, never returned. */
+  get(key: Buffer): Buffer | undefined {
+    this.assertOpen();
+    const row = this.guard('read', () => this.sql.get.get(key));
+    let value: Buffer | undefined;
+    if (row) {
+      if (checksum(row[0]).equals(row[1])) {
+        value = row[0];
+        this.pendingTouches.push({ key, at: stamp() });
+      } else {
+        this.guard('delete a damaged entry from', () => this.sql.deleteKey.run(key));
+      }
+    }
+    if (value) this.pendingHits += 1;
+    else this.pendingMisses += 1;
+    if (this.pendingHits + this.pendingMisses >= FLUSH_EVERY) this.tryFlush();
+    return value;
+  }
+
+  /** Store a value; evicts least recently used entries when over budget. A value larger than the whole budget is not stored. */
+  put(key: Buffer, entry: MemoEntry): void {
+    this.assertOpen();
+    if (entry.value.length > this.budgetBytes) return;
+    this.guard('write', () => this.putTx.immediate(key, entry));
+  }
+
+  /** Entries, bytes, budget, hit and miss counters, and a per-servable breakdown. */
+  stats(): MemoStats {
+    this.assertOpen();
+    this.flush();
+    return this.guard('read', () => {
+      const totals = this.sql.totals.get();
+      if (!totals) throw new StorageError('CACHE_ERROR', `${this.file} has no totals row.`, { hint: `Delete ${this.file}; it holds only cached results.` });
+      return { ...totals, budgetBytes: this.budgetBytes, servables: this.sql.perServable.all() };
+    });
+  }
+
+  /** Delete every entry, or one servable's; returns how many were removed. Counters are kept. */
+  clear(servable?: string): number {
+    this.assertOpen();
+    this.flush();
+    const result = this.guard('clear', () => (servable === undefined ? this.sql.clearAll.run() : this.sql.clearServable.run(servable)));
+    return result.changes;
+  }
+
+  /** Write deferred touches and counters now. */
+  flush(): void {
+    if (this.pendingTouches.length === 0 && this.pendingHits === 0 && this.pendingMisses === 0) return;
+    this.guard('write', () => this.flushTx.immediate());
+  }
+
+  /** Flush and close the file; later calls are errors, a second close is not. */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.flush();
+    } finally {
+      this.closed = true;
+      this.db.close();
+    }
+  }
+
+  private writePending(): void {
+    for (const t of this.pendingTouches) this.sql.touch.run(t.at, t.key);
+    if (this.pendingHits || this.pendingMisses) this.sql.count.run(this.pendingHits, this.pendingMisses);
+    // Cleared only once the statements ran: a failed transaction keeps them for the next try.
+    this.pendingTouches.length = 0;
+    this.pendingHits = 0;
+    this.pendingMisses = 0;
+  }
+
+  private writeEntry(key: Buffer, entry: MemoEntry): void {
+    this.writePending();
+    const now = stamp();
+    const size = entry.value.length;
+    this.sql.upsert.run(key, entry.servable, entry.method, entry.value, size, checksum(entry.value), now, now);
+    let total = this.sql.totalBytes.get() ?? 0;
+    if (total <= this.budgetBytes) return;
+    const target = Math.floor(this.budgetBytes * EVICT_TO);
+    while (total > target) {
+      const victims = this.sql.oldest.all(key, 256);
+      if (victims.length === 0) break;
+      for (const [id, victimSize] of victims) {
+        this.sql.deleteId.run(id);
+        total -= victimSize;
+        if (total <= target) break;
+      }
+    }
+  }
+
+  // A lookup must not fail because another process holds the write lock: touches wait for the next flush.
+  private tryFlush(): void {
+    try {
+      this.flush();
+    } catch (err) {
+      if (!(err instanceof StorageError) || !/busy|locked/i.test(err.message)) throw err;
+      if (this.pendingTouches.length > MAX_PENDING_TOUCHES) this.pendingTouches.splice(0, this.pendingTouches.length - MAX_PENDING_TOUCHES);
+    }
+  }
+
+  private guard<T>(action: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof DlhubError) throw err;
+      throw new StorageError('CACHE_ERROR', `Cannot ${action} the memo cache ${this.file}: ${(err as Error).message}`, {
+        hint: `If this persists, delete ${this.file}; it holds only cached results.`,
+        cause: err,
+      });
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) {
+      throw new StorageError('CACHE_ERROR', `The memo cache ${this.file} is closed.`, { hint: 'Open it again with MemoCache.open before using it.' });
+    }
+  }
+}
+
+/** First 8 bytes of sha256: enough to catch a torn or damaged value, small enough to store per row. */
+export function checksum(value: Buffer): Buffer {
+  return createHash('sha256').update(value).digest().subarray(0, 8);
+}
+
+/** Read `DLHUB_MEMO_BUDGET_BYTES`, or the default; a malformed value is an error rather than a silent default. */
+export function budgetFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env['DLHUB_MEMO_BUDGET_BYTES'];
+  if (raw === undefined || raw === '') return DEFAULT_MEMO_BUDGET_BYTES;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new StorageError('CACHE_ERROR', `DLHUB_MEMO_BUDGET_BYTES=${raw} is not a positive whole number of bytes.`, {
+      hint: 'Set DLHUB_MEMO_BUDGET_BYTES to a byte count such as 268435456 (256 MiB), or unset it.',
+    });
+  }
+  return n;
+}
+
+let lastStamp = 0;
+// Microseconds since the epoch, strictly increasing in this process, so entries touched in the same millisecond still order.
+function stamp(): number {
+  const now = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  lastStamp = Math.max(now, lastStamp + 1);
+  return lastStamp;
+}
