@@ -22,6 +22,6 @@ dlhub run iris --method predict --input '[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 
 dlhub run iris --method predict --input '[[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]'
 dlhub run iris --method predict_proba --runtime host --input '[[5.9, 3.0, 5.1, 1.8]]'
 dlhub build examples/function
-dlhub run function --input '[1, 2, 3, 4]'
+dlhub run summary-stats --input '[1, 2, 3, 4]'
 dlhub ls
 dlhub cache stats

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { MetadataError } from '../errors.js';
+import type { MetadataProblem } from '../errors.js';
+import { assetPath } from './assets.js';
+import type { ServableMetadata } from './metadata.js';
+import { toProblems } from './problems.js';
+
+const SCHEMA_FILES = ['servable/argument_type.json', 'servable/method.json', 'general/files.json', 'datacite.json', 'dlhub.json'];
+
+let compiled: { servable: ValidateFunction; argument: ValidateFunction } | undefined;
+
+function readSchema(rel: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(assetPath('schemas', ...rel.split('/')), 'utf8')) as Record<string, unknown>;
+}
+
+/** The one ajv instance, compiled on first use: schemas/servable.json and the schemas it refers to. */
+function validators(): { servable: ValidateFunction; argument: ValidateFunction } {
+  if (compiled) return compiled;
+  // verbose puts the failing sub-schema on each error, where our `fix` annotations live.
+  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+  ajv.addKeyword({ keyword: 'fix', schemaType: 'string' });
+  for (const rel of SCHEMA_FILES) ajv.addSchema(readSchema(rel));
+  const servable = ajv.compile(readSchema('servable.json'));
+  const argument = ajv.getSchema('https://schemas.dlhub.org/desktop/servable/argument_type.json');
+  if (!argument) throw new MetadataError('The argument_type schema did not load.', [], 'Reinstall DLHub Desktop: schemas/servable/argument_type.json is damaged.');
+  compiled = { servable, argument };
+  return compiled;
+}
+
+const MODEL_SHIMS = new Set(['sklearn.ScikitLearnServable', 'keras.KerasServable', 'torch.TorchServable', 'onnx.ONNXServable']);
+
+// Rules the runner relies on that span several fields, so JSON Schema would state them poorly.
+function crossFieldProblems(doc: ServableMetadata): MetadataProblem[] {
+  const out: MetadataProblem[] = [];
+  const { shim, methods } = doc.servable;
+  const modelFile = doc.dlhub.files?.model ?? doc.servable.files?.model;
+  if (MODEL_SHIMS.has(shim) && typeof modelFile !== 'string') {
+    out.push({ field: 'dlhub.files.model', rule: 'required', message: `dlhub.files.model is required for a ${shim} servable`, fix: 'name the model file relative to the servable folder, e.g. "files": {"model": "model.pkl"}' });
+  }
+  const serialization = doc.servable.options?.serialization_method;
+  if (shim === 'sklearn.ScikitLearnServable' && serialization !== undefined && serialization !== 'pickle' && serialization !== 'joblib') {
+    out.push({ field: 'servable.options.serialization_method', rule: 'enum', message: `servable.options.serialization_method is ${JSON.stringify(serialization)}, which is not pickle or joblib`, fix: 'set it to "pickle" or "joblib", whichever library saved the model' });
+  }
+  if (shim === 'python.PythonStaticMethodServable') {
+    for (const [name, method] of Object.entries(methods)) {
+      for (const key of ['module', 'method_name'] as const) {
+        if (typeof method.method_details?.[key] !== 'string') {
+          const field = `servable.methods.${name}.method_details.${key}`;
+          out.push({ field, rule: 'required', message: `${field} is required for a Python static method`, fix: key === 'module' ? 'give the module that holds the function, e.g. "module": "app" for app.py' : 'give the function name, e.g. "method_name": "summarize"' });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function fail(problems: MetadataProblem[], source: string | undefined): never {
+  const where = source ? `${source} is not valid servable metadata` : 'The servable metadata is not valid';
+  const list = problems.map((p) => `  - ${p.message} [${p.rule}]; fix: ${p.fix}`).join('\n');
+  throw new MetadataError(`${where} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${list}`, problems);
+}
+
+/** Check a dlhub.json document against schemas/servable.json and the runner's cross-field rules; throws MetadataError listing every problem. */
+export function validateMetadata(doc: unknown, source?: string): ServableMetadata {
+  const { servable } = validators();
+  if (!servable(doc)) fail(toProblems(servable.errors ?? []), source);
+  const metadata = doc as ServableMetadata;
+  const extra = crossFieldProblems(metadata);
+  if (extra.length > 0) fail(extra, source);
+  return metadata;
+}
+
+/** Check one argument type description (a method's input or output) on its own. */
+export function validateArgumentType(type: unknown, field = 'type'): void {
+  const { argument } = validators();
+  if (argument(type)) return;
+  const problems = toProblems(argument.errors ?? []).map((p) => {
+    const at = p.field === 'the document' ? field : `${field}.${p.field}`;
+    return { ...p, field: at, message: p.message.startsWith(p.field) ? at + p.message.slice(p.field.length) : p.message };
+  });
+  fail(problems, field);
+}
+
+/** 1-based line and column of a character offset. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+/** Read and validate a dlhub.json file; JSON syntax errors name the line and column. */
+export function loadMetadataFile(path: string): ServableMetadata {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const message = code === 'ENOENT' ? `No metadata file at ${path}.` : `Cannot read ${path}: ${(err as Error).message}`;
+    throw new MetadataError(message, [{ field: '(file)', rule: 'readable', message, fix: 'create it with `dlhub init DIR`, or point to the folder that holds dlhub.json' }],
+      'Create dlhub.json with `dlhub init DIR`.');
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    const reason = (err as Error).message;
+    const pos = /position (\d+)/.exec(reason);
+    const { line, column } = lineColumn(text, pos ? Number(pos[1]) : text.length);
+    const detail = reason.replace(/ in JSON at position \d+.*$/, '');
+    const message = `${path}:${line}:${column}: invalid JSON: ${detail}`;
+    throw new MetadataError(message, [{ field: '(syntax)', rule: 'json', message: `line ${line}, column ${column}: ${detail}`, fix: `fix the JSON at line ${line}, column ${column} (look for a missing comma, quote or bracket, or a trailing comma)` }]);
+  }
+  return validateMetadata(doc, path);
+}
