@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { BuildError } from '../errors.js';
+import type { ServableMetadata } from '../servable/metadata.js';
+import type { HomePaths } from '../storage/home.js';
+import { checkImageRef, checkName, renderDockerfile } from './dockerfile.js';
+import { collectFiles, declaredFiles } from './files.js';
+import { RUNNER_FILES, runnerResourcesDir } from './resources.js';
+
+/** A prepared build context: the folder to send to the engine and the tag its content earns. */
+export interface BuildContext {
+  /** $DLHUB_HOME/servables/<name>/context */
+  dir: string;
+  /** sha256 hex over the base image name and every file of the context. */
+  contentKey: string;
+  /** dlhub/<name>:<first 16 hex of contentKey> */
+  tag: string;
+  /** Relative paths (POSIX) of every file in the context, sorted. */
+  files: string[];
+  name: string;
+  version: string | undefined;
+  baseImage: string;
+}
+
+/** Options of prepareContext. */
+export interface ContextOptions {
+  home: HomePaths;
+  baseImage: string;
+  /** Folder with dlhub_runner.py and ensure_deps.py; default resources/runner. */
+  runnerDir?: string | undefined;
+}
+
+/** The repository part of a servable's image tag: Docker wants lower case and single separators. */
+export function imageRepository(name: string): string {
+  const cleaned = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return `dlhub/${cleaned || 'servable'}`;
+}
+
+async function hashFiles(dir: string, files: readonly string[], baseImage: string): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(`base-image\0${baseImage}\0`);
+  for (const rel of files) {
+    const abs = join(dir, ...rel.split('/'));
+    // Path and size frame each file so no two different contexts feed the hash the same bytes.
+    hash.update(`${rel}\0${(await stat(abs)).size}\0`);
+    for await (const chunk of createReadStream(abs)) hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex');
+}
+
+async function put(dir: string, rel: string, data: string | { from: string }): Promise<void> {
+  const target = join(dir, ...rel.split('/'));
+  await mkdir(dirname(target), { recursive: true });
+  if (typeof data === 'string') await writeFile(target, data);
+  else await copyFile(data.from, target);
+}
+
+/** Move a finished context into place; the old one (if any) is removed only after the swap. */
+async function swapInto(tmp: string, finalDir: string): Promise<void> {
+  const old = `${tmp}.old`;
+  try {
+    await rename(finalDir, old);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await rename(tmp, finalDir);
+  await rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Write $DLHUB_HOME/servables/<name>/context/ (Dockerfile, servable/, runner/, requirements.json)
+ * from a servable folder. The context is assembled in a temporary folder and renamed into place,
+ * so a crash never leaves half a context.
+ */
+export async function prepareContext(sourceDir: string, metadata: ServableMetadata, opts: ContextOptions): Promise<BuildContext> {
+  const name = checkName(metadata.dlhub.name);
+  const version = metadata.dlhub.version;
+  const baseImage = checkImageRef(opts.baseImage);
+  const sources = await collectFiles(sourceDir, declaredFiles(metadata));
+  const runnerDir = opts.runnerDir ?? runnerResourcesDir();
+
+  const servableRoot = join(opts.home.servables, name);
+  await mkdir(servableRoot, { recursive: true });
+  const tmp = await mkdtemp(join(servableRoot, '.context-'));
+  try {
+    const files: string[] = [];
+    for (const f of sources) {
+      await put(tmp, `servable/${f.rel}`, { from: f.abs });
+      files.push(`servable/${f.rel}`);
+    }
+    await put(tmp, 'servable/dlhub.json', `${JSON.stringify(metadata, null, 2)}\n`);
+    files.push('servable/dlhub.json');
+    // The whole runner folder goes in, so the runner may grow into several modules.
+    const runnerFiles = await collectFiles(runnerDir, []);
+    for (const required of RUNNER_FILES) {
+      if (!runnerFiles.some((f) => f.rel === required)) {
+        throw new BuildError('BUILD_FAILED', `The runner folder ${runnerDir} has no ${required}.`, {
+          hint: 'Reinstall DLHub Desktop, or set DLHUB_RUNNER_DIR to a folder holding dlhub_runner.py and ensure_deps.py.',
+        });
+      }
+    }
+    for (const f of runnerFiles) {
+      await put(tmp, `runner/${f.rel}`, { from: f.abs });
+      files.push(`runner/${f.rel}`);
+    }
+    // Older SDKs wrote dependencies under servable; dlhub's entry wins where both name a package.
+    const python = { ...metadata.servable.dependencies?.python, ...metadata.dlhub.dependencies?.python };
+    await put(tmp, 'requirements.json', `${JSON.stringify({ python }, null, 2)}\n`);
+    files.push('requirements.json');
+
+    // The key covers the Dockerfile as rendered without its own content-key label (which is a
+    // function of the key), so every instruction and label that shapes the image is hashed.
+    const dockerfileOpts = { baseImage, name, version, metadata };
+    await put(tmp, 'Dockerfile', renderDockerfile(dockerfileOpts));
+    files.push('Dockerfile');
+    files.sort();
+    const contentKey = await hashFiles(tmp, files, baseImage);
+    await put(tmp, 'Dockerfile', renderDockerfile({ ...dockerfileOpts, contentKey }));
+
+    const dir = join(servableRoot, 'context');
+    await swapInto(tmp, dir);
+    return { dir, contentKey, tag: `${imageRepository(name)}:${contentKey.slice(0, 16)}`, files, name, version, baseImage };
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
