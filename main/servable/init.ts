@@ -131,7 +131,12 @@ export function initServableSync(dir: string, opts: InitOptions = {}): InitResul
       dependencies: { python: deps },
       network: opts.network ?? false,
     },
-    servable: { ...description.servable, deterministic: opts.deterministic ?? true },
+    // The DLHub SDK names the model file in both blocks; the runner reads servable.files.model.
+    servable: {
+      ...description.servable,
+      ...(detected.type === 'python' ? {} : { files: { model: detected.file } }),
+      deterministic: opts.deterministic ?? true,
+    },
   };
   validateMetadata(metadata, path);
   writeFileSync(path, `${JSON.stringify(metadata, null, 2)}\n`);
