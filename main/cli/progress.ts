@@ -8,7 +8,8 @@ export function progressReporter(enabled: boolean, stream: NodeJS.WriteStream = 
     let last = '';
     return {
       update: (p) => {
-        const line = `[${p.phase} ${p.step}/${p.total}] ${p.message}`;
+        // Build steps can carry whole LABEL lines: one screen line each is enough to follow along.
+        const line = `[${p.phase} ${p.step}/${p.total}] ${p.message.length > 100 ? `${p.message.slice(0, 99)}…` : p.message}`;
         if (line !== last) stream.write(`${line}\n`);
         last = line;
       },

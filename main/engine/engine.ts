@@ -65,31 +65,32 @@ export class Engine {
     if (batch && inputs.length === 0) {
       throw new InputError('INPUT_INVALID', 'The batch is empty.', { hint: 'Give at least one input in the batch.' });
     }
-    const runtime = await selectRuntime(this.runtimes, servable, req.runtime);
     const useMemo = !req.noCache && servable.metadata.servable.deterministic !== false && req.parameters === undefined;
-    const digest = useMemo ? await this.digestFor(servable, runtime) : '';
-    const prepared = inputs.map((input, i) => this.prepare(input, method.input, batch ? `inputs[${i}]` : 'input', useMemo ? { digest, method: methodName } : undefined));
-
+    const prepared: Prepared[] = inputs.map((input, i) => this.prepare(input, method.input, batch ? `inputs[${i}]` : 'input'));
     const outputs: unknown[] = new Array<unknown>(inputs.length);
     const cached: boolean[] = new Array<boolean>(inputs.length).fill(false);
-    const misses: number[] = [];
-    prepared.forEach((p, i) => {
-      const hit = p.key ? this.memo.get(p.key) : undefined;
-      if (hit) {
-        outputs[i] = decodeStoredResult(hit);
-        cached[i] = true;
-      } else {
-        misses.push(i);
-      }
-    });
+    let misses = inputs.map((_, i) => i);
 
+    // A cached answer belongs to an image (or host build), not to a live engine: look it up before
+    // probing Docker, so a memo hit never pays for a ping or a worker.
+    let runtimeName: RuntimeName = req.runtime === 'host' || !servable.image ? 'host' : 'docker';
+    if (useMemo) misses = await this.lookup(servable, runtimeName, methodName, prepared, misses, outputs, cached);
+    let runtime: Runtime | undefined;
     if (misses.length > 0) {
+      runtime = await selectRuntime(this.runtimes, servable, req.runtime);
+      if (useMemo && runtime.name !== runtimeName) {
+        runtimeName = runtime.name;
+        misses = await this.lookup(servable, runtimeName, methodName, prepared, misses, outputs, cached);
+      }
+    }
+
+    if (runtime && misses.length > 0) {
       await this.callWorker(servable, runtime, methodName, misses, inputs, prepared, outputs, batch, req.parameters);
     }
     return {
       servable: servable.name,
       method: methodName,
-      runtime: runtime.name,
+      runtime: runtimeName,
       output: batch ? outputs : outputs[0],
       cached: batch ? cached : cached[0] ?? false,
       elapsedMs: performance.now() - started,
@@ -137,21 +138,48 @@ export class Engine {
     }
   }
 
+  /** Fill in memo hits among `indices` under the digest of `runtimeName`; returns the misses. */
+  private async lookup(
+    servable: LocalServable,
+    runtimeName: RuntimeName,
+    method: string,
+    prepared: Prepared[],
+    indices: number[],
+    outputs: unknown[],
+    cached: boolean[],
+  ): Promise<number[]> {
+    const digest = await this.digestFor(servable, runtimeName);
+    const misses: number[] = [];
+    for (const i of indices) {
+      const p = prepared[i];
+      if (!p) continue;
+      p.key = memoKey({ digest, method, input: p.encoded });
+      const hit = this.memo.get(p.key);
+      if (hit) {
+        outputs[i] = decodeStoredResult(hit);
+        cached[i] = true;
+      } else {
+        misses.push(i);
+      }
+    }
+    return misses;
+  }
+
   private remember(key: Buffer | undefined, servable: string, method: string, value: Buffer | undefined): void {
     if (key && value) this.memo.put(key, { servable, method, value });
   }
 
-  private prepare(input: unknown, type: ArgumentType | undefined, path: string, memo: { digest: string; method: string } | undefined): Prepared {
+  private prepare(input: unknown, type: ArgumentType | undefined, path: string): Prepared {
     if (type) checkInput(input, type, path);
     const encoded = encodeValue(input);
-    const size = Buffer.byteLength(JSON.stringify(encoded.json) ?? '') + encoded.buffers.reduce((n, b) => n + b.length, 0);
+    const size = Buffer.byteLength(JSON.stringify(encoded.json) ?? '') + encoded.buffers.reduce((n: number, b: Buffer) => n + b.length, 0);
     checkInputSize(size, this.settings.maxInputBytes);
-    return { encoded, key: memo ? memoKey({ digest: memo.digest, method: memo.method, input: encoded }) : undefined };
+    return { encoded, key: undefined };
   }
 
   /** The memo key's digest: the image for Docker, the prepared files plus the interpreter for the host. */
-  private async digestFor(servable: LocalServable, runtime: Runtime): Promise<string> {
-    if (runtime.name === 'docker' && servable.image) return servable.image.imageId;
+  private async digestFor(servable: LocalServable, runtime: RuntimeName): Promise<string> {
+    if (runtime === 'docker' && servable.image) return servable.image.imageId;
     const python = await findPython(requiredModules(servable.metadata));
     return `host:${servable.contentKey}:${python.path}:${python.version}`;
   }

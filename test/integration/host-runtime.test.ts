@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DlhubError, InputError, ModelError, NotFoundError, WorkerError } from '../../main/errors.js';
+import { InputError, ModelError, NotFoundError, WorkerError, type DlhubError } from '../../main/errors.js';
 import { HostRuntime } from '../../main/runtime/host.js';
 import { decodeStoredResult, NdArray } from '../../main/runtime/protocol/values.js';
 import type { Worker, WorkerSpec } from '../../main/runtime/runtime.js';

@@ -153,8 +153,9 @@ export class RunnerConnection {
     try {
       parts = encodeFrameParts(full, buffers, this.opts.maxFrameBytes);
     } catch (err) {
-      if (err instanceof DlhubError && err.details?.['max'] !== undefined) {
-        return Promise.reject(new InputError('INPUT_TOO_LARGE', `The input for ${this.label()} is ${String(err.details['size'])} bytes, over the frame limit of ${String(err.details['max'])} bytes.`, {
+      const limit = err instanceof DlhubError ? (err.details as { size?: number; max?: number } | undefined) : undefined;
+      if (limit?.max !== undefined && err instanceof DlhubError) {
+        return Promise.reject(new InputError('INPUT_TOO_LARGE', `The input for ${this.label()} is ${limit.size ?? '?'} bytes, over the frame limit of ${limit.max} bytes.`, {
           hint: 'Send a smaller input, or split a batch into several calls.',
           details: err.details,
         }));

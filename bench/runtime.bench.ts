@@ -1,0 +1,155 @@
+// Warm round trips against the ways a naive tool would call a model, side by side in one process:
+// Docker warm worker vs `docker run` per request vs `docker exec` per request; host warm worker vs
+// a Python process per request; the bare Unix socket round trip as the floor; cold start; memo hit vs miss.
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Dlhub } from '../main/api/dlhub.js';
+import { DockerRuntime } from '../main/runtime/docker.js';
+import { HostRuntime } from '../main/runtime/host.js';
+import { findPython } from '../main/runtime/python.js';
+import { getLocal } from '../main/servable/registry.js';
+import type { Runtime, WorkerSpec } from '../main/runtime/runtime.js';
+import { printTable, summarize, fmt, timeCalls } from './stats.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const N = Number(process.env['BENCH_N'] ?? 2000);
+
+/** Bare floor: one 4-byte-length frame each way between Node and a Python echo over a Unix socket. */
+async function socketFloor(dir: string, python: string): Promise<number[]> {
+  const path = join(dir, 'floor.sock');
+  const server = createServer();
+  const connected = new Promise<Socket>((r) => server.once('connection', r));
+  await new Promise<void>((r) => server.listen(path, r));
+  const echo = `
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+f = s.makefile('rwb', buffering=0)
+def readn(n):
+    b = b''
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c: sys.exit(0)
+        b += c
+    return b
+while True:
+    n = struct.unpack('>I', readn(4))[0]
+    s.sendall(struct.pack('>I', n) + readn(n))
+`;
+  const child = spawn(python, ['-c', echo, path], { stdio: 'inherit' });
+  const sock = await connected;
+  sock.setNoDelay(true);
+  const payload = Buffer.from(JSON.stringify({ id: 1, op: 'run', method: 'run', input: null }));
+  const frame = Buffer.concat([Buffer.alloc(4), payload]);
+  frame.writeUInt32BE(payload.length, 0);
+  let pending: (() => void) | undefined;
+  let got = 0;
+  sock.on('data', (c: Buffer) => {
+    got += c.length;
+    if (got >= frame.length) {
+      got -= frame.length;
+      pending?.();
+    }
+  });
+  const samples = await timeCalls(N, () => new Promise<void>((r) => { pending = r; sock.write(frame); }));
+  sock.destroy();
+  child.kill();
+  server.close();
+  return samples;
+}
+
+async function warm(runtime: Runtime, spec: WorkerSpec): Promise<number[]> {
+  const worker = await runtime.start(spec);
+  try {
+    return await timeCalls(N, () => worker.connection.run('run', null));
+  } finally {
+    await worker.stop();
+  }
+}
+
+async function coldStarts(runtime: Runtime, spec: WorkerSpec, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const w = await runtime.start(spec);
+    await w.connection.run('run', null);
+    out.push(performance.now() - t);
+    await w.stop();
+  }
+  return out;
+}
+
+function timedCommand(n: number, cmd: string, args: string[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+/** Run the runtime benchmark and print its tables. */
+export async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'dlhub-bench-'));
+  const baseImage = execFileSync('bash', [join(ROOT, 'resources/base-image/build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop() ?? '';
+  const api = new Dlhub({ home: join(dir, 'home'), baseImage, settings: { idleMs: 60_000 } });
+  try {
+    const built = await api.buildServable({ dir: join(ROOT, 'examples/noop') });
+    const noop = getLocal(api.paths, built.name);
+    const python = (await findPython()).path;
+    const spec: WorkerSpec = { name: noop.name, servableDir: noop.servableDir, runnerDir: noop.runnerDir, image: noop.image?.tag, python, memoryBytes: 512 * 1024 * 1024, pidsLimit: 64 };
+    const docker = new DockerRuntime({ runDir: api.paths.run, defaults: { memoryBytes: 512 * 1024 * 1024, pidsLimit: 64 } });
+    const host = new HostRuntime({ runDir: api.paths.run });
+
+    const floor = await socketFloor(dir, python);
+    const hostSocket = await warm(host, spec);
+    const hostStdio = await warm(host, { ...spec, transport: 'stdio' });
+    const dockerSocket = await warm(docker, spec);
+    const dockerStdio = await warm(docker, { ...spec, transport: 'stdio' });
+    // The naive ways, with fewer calls: each costs tens to hundreds of milliseconds.
+    const runner = `import sys; sys.path.insert(0, '/opt/dlhub/servable'); import noop; print(noop.hello_world(None))`;
+    const spawnPerCall = timedCommand(20, python, ['-c', runner.replace('/opt/dlhub/servable', noop.servableDir)]);
+    const dockerRun = timedCommand(5, 'docker', ['run', '--rm', '--network', 'none', spec.image ?? '', 'python3', '-c', runner]);
+    const keep = execFileSync('docker', ['run', '-d', '--rm', '--network', 'none', spec.image ?? '', 'sleep', '300'], { encoding: 'utf8' }).trim();
+    const dockerExec = timedCommand(20, 'docker', ['exec', keep, 'python3', '-c', runner]);
+    execFileSync('docker', ['rm', '-f', keep], { stdio: 'ignore' });
+    const coldDocker = await coldStarts(docker, spec, 5);
+    const coldHost = await coldStarts(host, spec, 5);
+
+    // Through the whole engine (validation, memo key, pool), in process.
+    await api.runServable({ name: noop.name, input: 'warm-up', runtime: 'docker' });
+    const engineMiss = await timeCalls(N, () => api.runServable({ name: noop.name, input: null, runtime: 'docker', noCache: true }));
+    await api.runServable({ name: noop.name, input: 'same', runtime: 'docker' });
+    const engineHit = await timeCalls(N, () => api.runServable({ name: noop.name, input: 'same', runtime: 'docker' }));
+
+    printTable('no-op servable: one call, round trip', [
+      { label: 'floor: bare Unix socket echo (Python)', samples: floor },
+      { label: 'host runtime, warm, socket', samples: hostSocket },
+      { label: 'host runtime, warm, stdio', samples: hostStdio },
+      { label: 'baseline: python process per call', samples: spawnPerCall },
+      { label: 'docker runtime, warm, bound socket', samples: dockerSocket },
+      { label: 'docker runtime, warm, attach stdio', samples: dockerStdio },
+      { label: 'baseline: docker exec per call', samples: dockerExec },
+      { label: 'baseline: docker run per call', samples: dockerRun },
+      { label: 'engine.run, docker, memo off', samples: engineMiss },
+      { label: 'engine.run, docker, memo hit', samples: engineHit },
+    ]);
+    printTable('cold start: start worker to first answer', [
+      { label: 'docker runtime (create, start, hello, run)', samples: coldDocker },
+      { label: 'host runtime (spawn, hello, run)', samples: coldHost },
+    ]);
+    const w = summarize(dockerSocket).p50;
+    console.log(`\nwarm docker p50 ${fmt(w)} vs docker exec p50 ${fmt(summarize(dockerExec).p50)}: ${(summarize(dockerExec).p50 / w).toFixed(0)}x faster`);
+  } finally {
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await main();
+}
