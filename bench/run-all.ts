@@ -3,7 +3,7 @@ import { main as memo } from './memo.bench.js';
 import { main as runtime } from './runtime.bench.js';
 
 const only = process.argv[2];
-const benches: [string, () => Promise<unknown> | unknown][] = [
+const benches: [string, () => unknown][] = [
   ['memo', memo],
   ['runtime', runtime],
 ];

@@ -3,7 +3,7 @@
 // a Python process per request; the bare Unix socket round trip as the floor; cold start; memo hit vs miss.
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';

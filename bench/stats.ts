@@ -6,7 +6,7 @@ export function summarize(samples: number[]): { n: number; p50: number; p95: num
 }
 
 /** Time `n` sequential calls of `fn`, after `warmup` untimed ones. */
-export async function timeCalls(n: number, fn: () => Promise<unknown> | unknown, warmup = Math.min(50, n)): Promise<number[]> {
+export async function timeCalls(n: number, fn: () => unknown, warmup = Math.min(50, n)): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn();
   const out: number[] = [];
   for (let i = 0; i < n; i++) {

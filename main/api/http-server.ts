@@ -64,8 +64,8 @@ export function startLocalService(api: Operations, socketPath: string): Promise<
       }
       try {
         const params = (await readBody(req)) as never;
-        const fn = api[op] as (p: never) => Promise<unknown>;
-        send(res, 200, { result: await fn.call(api, params) });
+        const call = (api[op] as (p: never) => Promise<unknown>).bind(api);
+        send(res, 200, { result: await call(params) });
       } catch (err) {
         const body = err instanceof DlhubError ? err.toJSON() : { code: 'INTERNAL', message: errorMessage(err) };
         send(res, statusFor(err), { error: body });

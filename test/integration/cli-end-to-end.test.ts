@@ -20,7 +20,7 @@ describe('init, build and run a scikit-learn model end to end', () => {
 
   beforeAll(async () => {
     await requireDocker();
-    env = { DLHUB_HOME: home, DLHUB_BASE_IMAGE: await testBaseImage(), DLHUB_PYTHON: PY };
+    env = { DLHUB_HOME: home, DLHUB_BASE_IMAGE: testBaseImage(), DLHUB_PYTHON: PY };
     execFileSync('mkdir', ['-p', modelDir]);
     // The model's own answers, computed by scikit-learn directly: what dlhub must reproduce.
     const out = execFileSync(PY, ['-c', `

@@ -4,7 +4,7 @@ import { UsageError } from '../../errors.js';
 /** Normalise a repeatable option to a list, or undefined when absent. */
 export function list(v: unknown): string[] | undefined {
   if (v === undefined) return undefined;
-  return Array.isArray(v) ? v.map(String) : [String(v)];
+  return Array.isArray(v) ? v.map((x) => String(x)) : [typeof v === 'string' ? v : JSON.stringify(v)];
 }
 
 /** Parse the input given with --input or --input-file, naming the flag in any error. */

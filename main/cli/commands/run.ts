@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { renderValue, table } from '../output.js';
@@ -15,12 +15,9 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .option('--method <method>', 'method to call (default: run, else the first declared)')
     .option('--batch', 'the input is a list of inputs: run them as one batch')
     .option('--no-cache', 'skip the memo cache for this call')
-    .option('--runtime <runtime>', 'docker | host (default: docker when an engine answers, else host)')
-    .action(async (name: string, o: { input?: string; inputFile?: string; method?: string; batch?: boolean; cache: boolean; runtime?: string }, cmd: Command) => {
+    .addOption(new Option('--runtime <runtime>', 'where to run (default: docker when an engine answers, else host)').choices(['docker', 'host']))
+    .action(async (name: string, o: { input?: string; inputFile?: string; method?: string; batch?: boolean; cache: boolean; runtime?: 'docker' | 'host' }, cmd: Command) => {
       const out = ctx.output(cmd);
-      if (o.runtime !== undefined && o.runtime !== 'docker' && o.runtime !== 'host') {
-        throw new UsageError('USAGE', `Unknown runtime "${o.runtime}".`, { hint: 'Use --runtime docker or --runtime host.' });
-      }
       const input = parseInput(o);
       if (o.batch && !Array.isArray(input)) {
         throw new UsageError('USAGE', '--batch needs a JSON array of inputs.', { hint: 'For example --batch --input \'[[[5.1,3.5,1.4,0.2]], [[6.7,3.0,5.2,2.3]]]\'.' });
@@ -30,7 +27,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
         method: o.method,
         ...(o.batch ? { inputs: input as unknown[] } : { input }),
         noCache: !o.cache,
-        runtime: o.runtime as 'docker' | 'host' | undefined,
+        runtime: o.runtime,
       });
       out.result(result, () => {
         const hits = Array.isArray(result.cached) ? result.cached.filter(Boolean).length : result.cached ? 1 : 0;

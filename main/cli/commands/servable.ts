@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { list } from './parse.js';
@@ -17,7 +17,7 @@ export function registerServableCommands(program: Command, ctx: CliContext): voi
     .option('--version <version>', 'servable version', undefined)
     .option('--year <year>', 'publication year')
     .option('--license <license>', 'licence name or URL')
-    .option('--type <type>', 'sklearn | python | keras | torch | onnx (default: detected)')
+    .addOption(new Option('--type <type>', 'servable kind (default: detected from the files)').choices(['sklearn', 'python', 'keras', 'torch', 'onnx']))
     .option('--model <file>', 'the model file when the folder holds several')
     .option('--module <file>', 'Python module file of a function servable')
     .option('--function <name>', 'function to serve from the module')
@@ -61,7 +61,7 @@ export function registerServableCommands(program: Command, ctx: CliContext): voi
     .description('package a servable folder into a local container image (or prepare it for the host runtime)')
     .argument('[dir]', 'folder with dlhub.json', '.')
     .option('--force', 'rebuild even when an image for this exact content exists')
-    .option('--runtime <runtime>', 'docker: require an image; host: prepare files only')
+    .addOption(new Option('--runtime <runtime>', 'docker: require an image; host: prepare files only').choices(['docker', 'host']))
     .option('--base-image <ref>', 'base image (default DLHUB_BASE_IMAGE or python:3.11-slim)')
     .action(async (dir: string, o: { force?: boolean; runtime?: string; baseImage?: string }, cmd: Command) => {
       const out = ctx.output(cmd);
@@ -69,7 +69,7 @@ export function registerServableCommands(program: Command, ctx: CliContext): voi
       let result;
       try {
         result = await ctx.api().buildServable(
-          { dir, force: o.force, runtime: o.runtime as never, baseImage: o.baseImage },
+          { dir, force: o.force, runtime: o.runtime as 'docker' | 'host' | undefined, baseImage: o.baseImage },
           (p) => bar.update(p),
         );
       } finally {
