@@ -78,8 +78,9 @@ export class Engine {
     let runtime: Runtime | undefined;
     if (misses.length > 0) {
       runtime = await selectRuntime(this.runtimes, servable, req.runtime);
-      if (useMemo && runtime.name !== runtimeName) {
-        runtimeName = runtime.name;
+      const guessed = runtimeName;
+      runtimeName = runtime.name;
+      if (useMemo && runtimeName !== guessed) {
         misses = await this.lookup(servable, runtimeName, methodName, prepared, misses, outputs, cached);
       }
     }
