@@ -102,6 +102,7 @@ export class DockerRuntime implements Runtime {
   readonly name = 'docker' as const;
   private readonly docker: Docker;
   private pingOkUntil = 0;
+  private swept = false;
 
   constructor(private readonly opts: DockerRuntimeOptions) {
     this.docker = opts.docker ?? new Docker();
@@ -125,6 +126,11 @@ export class DockerRuntime implements Runtime {
       throw new WorkerError('RUNTIME_UNAVAILABLE', `Servable "${spec.name}" has no image to run in Docker.`, {
         hint: `Build it with \`dlhub build\` while Docker is running, or use \`--runtime host\`.`,
       });
+    }
+    if (!this.swept) {
+      // Containers left by a process that was killed are removed once per process, off the start path.
+      this.swept = true;
+      void this.cleanupOrphans().catch(() => undefined);
     }
     const stdio = spec.transport === 'stdio';
     const id = randomBytes(6).toString('hex');

@@ -145,3 +145,44 @@ describe('idle workers', () => {
     expect(workerContainers()).toEqual([]);
   });
 });
+
+describe('a process killed mid-call', () => {
+  const work = tempDir('dlhub-orphan-');
+  afterAll(() => work.cleanup());
+
+  it('leaves a container that the next process removes', async () => {
+    await requireDocker();
+    const home = join(work.dir, 'home');
+    const folder = servable(work.dir, 'slow', 'echo');
+    writeFileSync(join(folder, 'app.py'), 'import time\n\ndef echo(x):\n    time.sleep(60)\n    return x\n');
+    const setup = new Dlhub({ home, baseImage: testBaseImage() });
+    await setup.buildServable({ dir: folder });
+    await setup.close();
+    const before = workerContainers().length;
+    const script = `import('${join(process.cwd(), 'dist/main/api/dlhub.js')}').then(async ({ Dlhub }) => {
+      const api = new Dlhub({ home: ${JSON.stringify(home)} });
+      setTimeout(() => process.stdout.write('calling\\n'), 0);
+      await api.runServable({ name: 'slow', input: 1, runtime: 'docker' });
+    });`;
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const deadline = Date.now() + 20_000;
+    while (workerContainers().length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(workerContainers().length).toBe(before + 1);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    expect(workerContainers().length).toBe(before + 1);
+
+    const next = new Dlhub({ home, baseImage: testBaseImage() });
+    try {
+      await next.buildServable({ dir: servable(work.dir, 'quick', 'echo') });
+      await next.runServable({ name: 'quick', input: 1, runtime: 'docker', noCache: true });
+      const until = Date.now() + 15_000;
+      while (workerContainers().length > before + 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(workerContainers().length).toBe(before + 1);
+    } finally {
+      await next.close();
+    }
+    expect(workerContainers().length).toBe(before);
+  });
+});
