@@ -1,0 +1,220 @@
+import type Database from 'better-sqlite3';
+import { StorageError } from '../errors.js';
+import type { ServableMetadata } from '../servable/metadata.js';
+import { validateMetadata } from '../servable/validate.js';
+import type { HomePaths } from '../storage/home.js';
+import { openStateDb } from '../storage/state-db.js';
+import { loadIndexFile, removeTornTemps, saveIndexFile } from './index-file.js';
+import { QueryHelper } from './query-helper.js';
+import { recordVersion, servableKey, toCatalogDoc } from './record.js';
+import { runSearch } from './search.js';
+import type { SearchOptions, SearchResult } from './search.js';
+import { SearchIndex } from './search-index.js';
+import { CatalogStore } from './store.js';
+import type { StoredRecord, WriteResult } from './store.js';
+import { readJsonl, writeJsonl } from './transfer.js';
+import type { ImportProgress, ImportReport } from './transfer.js';
+
+/** How the search index came to be at open: loaded as saved, loaded and caught up with newer changes, or rebuilt. */
+export interface IndexStatus {
+  source: 'loaded' | 'caught-up' | 'rebuilt';
+  /** Why the saved index was not used, when it was rebuilt. */
+  reason?: string;
+  ms: number;
+}
+
+/** One catalog entry as get() returns it. */
+export type CatalogEntry = StoredRecord;
+
+/**
+ * The catalog: servable records in state.db and the search index over them, kept in step. Writes go to
+ * SQLite first (the truth); the index follows in memory and is saved to disk by flush() or close().
+ */
+export class Catalog {
+  private generation: number;
+  /** How the index was obtained when the catalog opened. */
+  readonly indexStatus: IndexStatus;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly store: CatalogStore,
+    private index: SearchIndex,
+    private savedGeneration: number,
+    private readonly indexFile: string,
+    status: IndexStatus,
+    generation: number,
+  ) {
+    this.indexStatus = status;
+    this.generation = generation;
+  }
+
+  /** Open the catalog in `paths.stateDb`, loading the saved index at `paths.catalogIndex` or rebuilding it when stale or damaged. */
+  static open(paths: Pick<HomePaths, 'stateDb' | 'catalogIndex'>): Catalog {
+    const started = performance.now();
+    const db = openStateDb(paths.stateDb);
+    const store = new CatalogStore(db);
+    removeTornTemps(paths.catalogIndex);
+    const loaded = loadIndexFile(paths.catalogIndex);
+    const current = store.generation();
+    let index: SearchIndex;
+    let status: IndexStatus['source'] = 'loaded';
+    let reason: string | undefined;
+    let generation = current;
+    let savedGeneration = -1;
+    if (loaded.ok && loaded.generation <= current) {
+      index = SearchIndex.fromPayload(loaded.payload);
+      generation = loaded.generation;
+      savedGeneration = loaded.generation;
+    } else {
+      reason = loaded.ok ? `saved at generation ${loaded.generation}, newer than the database's ${current}` : loaded.reason;
+      index = SearchIndex.build(rowsToDocs(store.iterate()));
+      status = 'rebuilt';
+    }
+    const catalog = new Catalog(db, store, index, savedGeneration, paths.catalogIndex, { source: status, ms: 0 }, generation);
+    if (catalog.sync() && status === 'loaded') status = 'caught-up';
+    Object.assign(catalog.indexStatus, { source: status, ms: performance.now() - started, ...(reason ? { reason } : {}) });
+    return catalog;
+  }
+
+  /** Apply changes other processes committed since this index's generation; true when there were any. */
+  private sync(): boolean {
+    const current = this.store.generation();
+    if (current === this.generation) return false;
+    const changes = this.store.changesSince(this.generation);
+    for (const id of changes.removed) this.index.remove(id);
+    for (const doc of rowsToDocs(changes.records)) this.index.put(doc);
+    this.generation = changes.generation;
+    return true;
+  }
+
+  // Bring the index in line with our own write; if another process wrote in between, catch up from the log instead.
+  private applyWrite(result: WriteResult, docs: Map<number, { metadata: ServableMetadata; local: boolean }>): void {
+    if (result.generation !== this.generation + 1) {
+      this.sync();
+      return;
+    }
+    for (const [id, item] of docs) this.index.put(toCatalogDoc(item.metadata, { id, local: item.local, latest: result.latest.get(id) ?? false }));
+    for (const [id, latest] of result.latest) if (!docs.has(id)) this.index.setLatest(id, latest);
+    this.generation = result.generation;
+  }
+
+  private writeMany(items: { metadata: ServableMetadata; local: boolean; json?: string }[]): number[] {
+    const result = this.store.putMany(items);
+    this.applyWrite(result, new Map(result.ids.map((id, i) => [id, items[i] as { metadata: ServableMetadata; local: boolean }])));
+    return result.ids;
+  }
+
+  /** Validate and insert a record, replacing the same servable version if present; `local` marks a build not on the hub. */
+  upsert(metadata: unknown, opts: { local?: boolean } = {}): CatalogEntry {
+    const md = validateMetadata(metadata);
+    this.sync();
+    const [id] = this.writeMany([{ metadata: md, local: opts.local ?? false }]);
+    const doc = this.index.byId(id as number);
+    return { id: id as number, servable: servableKey(md), version: recordVersion(md), local: opts.local ?? false, latest: doc?.latest ?? false, metadata: md };
+  }
+
+  /** Like upsert, but refuses a servable version that is already in the catalog. */
+  add(metadata: unknown, opts: { local?: boolean } = {}): CatalogEntry {
+    const md = validateMetadata(metadata);
+    const servable = servableKey(md);
+    const version = recordVersion(md);
+    if (this.store.get(servable, version)) {
+      throw new StorageError('CATALOG_ERROR', `${servable} version ${version} is already in the catalog.`, {
+        hint: 'Give the new build another dlhub.version, or replace the record with upsert.',
+      });
+    }
+    return this.upsert(md, opts);
+  }
+
+  /** Remove one version, or all versions when `version` is omitted; returns how many records went. */
+  remove(servable: string, version?: string): number {
+    this.sync();
+    const result = this.store.remove(servable, version);
+    if (result.ids.length === 0) return 0;
+    if (result.generation !== this.generation + 1) this.sync();
+    else {
+      for (const id of result.ids) this.index.remove(id);
+      for (const [id, latest] of result.latest) this.index.setLatest(id, latest);
+      this.generation = result.generation;
+    }
+    return result.ids.length;
+  }
+
+  /** One version of a servable (`owner/name`), or its newest when `version` is omitted. */
+  get(servable: string, version?: string): CatalogEntry | undefined {
+    return this.store.get(servable, version);
+  }
+
+  /** Every version of a servable, newest first. */
+  versions(servable: string): CatalogEntry[] {
+    return this.store.versions(servable);
+  }
+
+  /** Search: free text by default, DLHub's field syntax with `advanced`; newest versions unless `allVersions`. */
+  search(text: string, opts: SearchOptions = {}): SearchResult {
+    this.sync();
+    return runSearch(this.index, text, opts);
+  }
+
+  /** A query helper bound to this catalog (DLHub's `client.query`). */
+  query(): QueryHelper {
+    return new QueryHelper((text, opts) => this.search(text, opts));
+  }
+
+  /** Number of records, all versions. */
+  get size(): number {
+    this.sync();
+    return this.index.size;
+  }
+
+  /** The in-memory index, for tests and the bench. */
+  get searchIndex(): SearchIndex {
+    this.sync();
+    return this.index;
+  }
+
+  /** Write the catalog as JSON Lines (newest versions, or all); returns how many records were written. */
+  async export(file: string, opts: { allVersions?: boolean } = {}): Promise<number> {
+    const store = this.store;
+    return writeJsonl(file, (function* () {
+      for (const r of store.iterate({ allVersions: opts.allVersions ?? false })) yield r.metadata;
+    })());
+  }
+
+  /** Import a JSON Lines file: each line validated, bad lines reported by number and skipped, the rest written in batches. */
+  async import(file: string, opts: { onProgress?: (p: ImportProgress) => void; local?: boolean } = {}): Promise<ImportReport> {
+    this.sync();
+    const local = opts.local ?? false;
+    const report = await readJsonl(file, {
+      validate: validateMetadata,
+      write: (batch) => {
+        this.writeMany(batch.map(({ metadata, json }) => ({ metadata, local, json })));
+      },
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    this.flush();
+    return report;
+  }
+
+  /** Save the index to disk if it changed since it was last saved; true when it wrote. */
+  flush(): boolean {
+    this.sync();
+    if (this.savedGeneration === this.generation) return false;
+    saveIndexFile(this.indexFile, this.index.toPayload(), this.generation);
+    this.savedGeneration = this.generation;
+    return true;
+  }
+
+  /** Save the index and close the database. */
+  close(): void {
+    try {
+      this.flush();
+    } finally {
+      this.db.close();
+    }
+  }
+}
+
+function* rowsToDocs(rows: Iterable<StoredRecord>): IterableIterator<ReturnType<typeof toCatalogDoc>> {
+  for (const r of rows) yield toCatalogDoc(r.metadata, r);
+}

@@ -1,0 +1,84 @@
+import { QueryError } from '../../errors.js';
+import { tokenize } from '../record.js';
+import type { RangeNode, TermNode } from './ast.js';
+import { caretHint } from './lexer.js';
+
+/**
+ * What one term means against one field value, shared by the indexed evaluator (to verify candidates) and
+ * by full scans. Semantics: matching is case-insensitive on words (runs of letters and digits); a single
+ * word matches a value containing that word; several words (a phrase, or `iris-classifier`) match when
+ * they appear next to each other in one value; a wildcard (`*` any run, `?` one character) matches a
+ * whole word or the whole value.
+ */
+export interface CompiledTerm {
+  tokens: string[];
+  glob: RegExp | null;
+  /** For a wildcard `abc*` over letters and digits only: the prefix, which the word vocabulary alone can answer. */
+  wordPrefix: string | null;
+}
+
+/** Prepare a term for matching. */
+export function compileTerm(node: TermNode): CompiledTerm {
+  if (!node.wildcard) return { tokens: tokenize(node.text), glob: null, wordPrefix: null };
+  const lower = node.text.toLowerCase();
+  const source = lower.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const prefix = /^([\p{L}\p{N}]+)\*$/u.exec(lower);
+  return { tokens: [], glob: new RegExp(`^${source}$`, 's'), wordPrefix: prefix ? (prefix[1] as string) : null };
+}
+
+/** True when `tokens` holds `seq` as a contiguous run. */
+export function containsRun(tokens: readonly string[], seq: readonly string[]): boolean {
+  outer: for (let i = 0; i + seq.length <= tokens.length; i++) {
+    for (let j = 0; j < seq.length; j++) if (tokens[i + j] !== seq[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** Does one field value match the term? */
+export function valueMatches(value: string, term: CompiledTerm): boolean {
+  if (term.glob) {
+    const glob = term.glob;
+    return glob.test(value.toLowerCase()) || tokenize(value).some((t) => glob.test(t));
+  }
+  if (term.tokens.length === 0) return false;
+  return containsRun(tokenize(value), term.tokens);
+}
+
+/** A range's bounds, checked: numeric fields need numbers. */
+export interface CompiledRange {
+  numeric: boolean;
+  lo: number | string | null;
+  hi: number | string | null;
+  loInclusive: boolean;
+  hiInclusive: boolean;
+}
+
+/** Prepare a range; throws QueryError when a numeric field gets a bound that is not a number. */
+export function compileRange(node: RangeNode, query: string): CompiledRange {
+  const conv = (b: string | null): number | string | null => {
+    if (b === null) return null;
+    if (!node.field.numeric) return b.toLowerCase();
+    const n = Number(b);
+    if (b.trim() === '' || !Number.isFinite(n)) {
+      throw new QueryError(`Expected a number for the range of ${node.field.name}, found '${b}' at position ${node.pos}`, node.pos,
+        caretHint(query, node.pos, `${node.field.name} holds numbers: write e.g. ${node.field.name}:[2018 TO 2020].`));
+    }
+    return n;
+  };
+  return { numeric: node.field.numeric, lo: conv(node.lo), hi: conv(node.hi), loInclusive: node.loInclusive, hiInclusive: node.hiInclusive };
+}
+
+/** Is `v` (a number for numeric ranges, a lowercased value otherwise) inside the range? */
+export function inRange(v: number | string, r: CompiledRange): boolean {
+  if (r.lo !== null && (r.loInclusive ? v < r.lo : v <= r.lo)) return false;
+  if (r.hi !== null && (r.hiInclusive ? v > r.hi : v >= r.hi)) return false;
+  return true;
+}
+
+/** Does one field value fall in the range? */
+export function valueInRange(value: string, r: CompiledRange): boolean {
+  if (!r.numeric) return inRange(value.toLowerCase(), r);
+  const n = Number(value);
+  return value !== '' && Number.isFinite(n) && inRange(n, r);
+}

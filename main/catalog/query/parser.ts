@@ -1,0 +1,159 @@
+import { QueryError } from '../../errors.js';
+import { knownFieldNames, resolveField } from '../fields.js';
+import type { FieldSpec } from '../fields.js';
+import type { QueryNode, RangeNode, TermNode } from './ast.js';
+import { caretHint, lex, lexFreeText } from './lexer.js';
+import type { Token } from './lexer.js';
+
+const DESCRIBE: Record<Token['kind'], string> = {
+  word: 'a word', phrase: 'a phrase', lparen: "'('", rparen: "')'", lbracket: "'['", rbracket: "']'", lbrace: "'{'",
+  rbrace: "'}'", colon: "':'", and: "'AND'", or: "'OR'", not: "'NOT'", eof: 'the end of the query',
+};
+
+const STARTS_CLAUSE = new Set<Token['kind']>(['word', 'phrase', 'lparen', 'not']);
+
+/** Recursive-descent parser for DLHub's advanced query syntax (Lucene style, as Globus Search reads it). */
+class Parser {
+  private i = 0;
+  constructor(private readonly query: string, private readonly tokens: Token[]) {}
+
+  private peek(): Token {
+    return this.tokens[this.i] as Token;
+  }
+  private next(): Token {
+    return this.tokens[this.i++] as Token;
+  }
+  private fail(message: string, pos: number, advice: string): never {
+    throw new QueryError(`${message} at position ${pos}`, pos, caretHint(this.query, pos, advice));
+  }
+
+  parse(): QueryNode {
+    if (this.peek().kind === 'eof') return { kind: 'all' };
+    const node = this.or(null);
+    const t = this.peek();
+    if (t.kind === 'rparen') this.fail("Unexpected ')' with no '(' before it", t.pos, "Remove the ')' or add the '(' it closes.");
+    if (t.kind !== 'eof') this.fail(`Expected AND, OR or the end of the query, found ${DESCRIBE[t.kind]}`, t.pos, 'Join clauses with AND or OR.');
+    return node;
+  }
+
+  private or(field: FieldSpec | null): QueryNode {
+    const children = [this.and(field)];
+    while (this.peek().kind === 'or') {
+      const op = this.next();
+      this.expectClause(op, 'OR');
+      children.push(this.and(field));
+    }
+    return children.length === 1 ? (children[0] as QueryNode) : { kind: 'or', children };
+  }
+
+  private and(field: FieldSpec | null): QueryNode {
+    const children = [this.unary(field)];
+    for (;;) {
+      const t = this.peek();
+      if (t.kind === 'and') {
+        this.next();
+        this.expectClause(t, 'AND');
+      } else if (!STARTS_CLAUSE.has(t.kind)) break;
+      children.push(this.unary(field));
+    }
+    return children.length === 1 ? (children[0] as QueryNode) : { kind: 'and', children };
+  }
+
+  private expectClause(op: Token, name: string): void {
+    const t = this.peek();
+    if (!STARTS_CLAUSE.has(t.kind)) this.fail(`Expected a term after '${name}', found ${DESCRIBE[t.kind]}`, t.pos, `Put a term, a field:value or a ( group ) after ${name}.`);
+    void op;
+  }
+
+  private unary(field: FieldSpec | null): QueryNode {
+    if (this.peek().kind === 'not') {
+      this.next();
+      this.expectClause(this.peek(), 'NOT');
+      return { kind: 'not', child: this.unary(field) };
+    }
+    return this.primary(field);
+  }
+
+  private primary(field: FieldSpec | null): QueryNode {
+    const t = this.next();
+    switch (t.kind) {
+      case 'lparen': {
+        if (this.peek().kind === 'rparen') this.fail("Expected a query inside '( )'", this.peek().pos, 'Put a term inside the parentheses or remove them.');
+        const inner = this.or(field);
+        const close = this.peek();
+        if (close.kind !== 'rparen') this.fail(`Expected ')' to close the '(' at position ${t.pos}, found ${DESCRIBE[close.kind]}`, close.pos, "Add the missing ')'.");
+        this.next();
+        return inner;
+      }
+      case 'word':
+        if (this.peek().kind === 'colon' && !this.peek().spaced) return this.fielded(t);
+        if (field === null && t.text === '*') return { kind: 'all' };
+        return this.term(t, field);
+      case 'phrase':
+        return this.term(t, field);
+      case 'colon':
+        return this.fail("Expected a field name before ':'", t.pos, 'Write field:value, e.g. dlhub.domains:chemistry, or quote a literal colon.');
+      case 'and': case 'or':
+        return this.fail(`Expected a term before '${t.text}'`, t.pos, `Put a term on both sides of ${t.text}.`);
+      case 'rparen':
+        return this.fail("Unexpected ')' with no '(' before it", t.pos, "Remove the ')' or add the '(' it closes.");
+      default:
+        return this.fail(`Expected a term, found ${DESCRIBE[t.kind]}`, t.pos, 'Write a word, a "quoted phrase", field:value or a ( group ).');
+    }
+  }
+
+  private term(t: Token, field: FieldSpec | null): TermNode {
+    const phrase = t.kind === 'phrase';
+    return { kind: 'term', field, text: t.text, phrase, wildcard: !phrase && /[*?]/.test(t.text), pos: t.pos };
+  }
+
+  private fielded(nameToken: Token): QueryNode {
+    if (nameToken.text === '*' && this.tokens[this.i + 1]?.text === '*') {
+      this.i += 2;
+      return { kind: 'all' };
+    }
+    const field = resolveField(nameToken.text);
+    if (!field) {
+      this.fail(`Unknown field '${nameToken.text}'`, nameToken.pos, `Use one of: ${knownFieldNames().join(', ')}.`);
+    }
+    const colon = this.next();
+    const v = this.peek();
+    const valuePos = colon.pos + 1;
+    if (v.spaced || !(v.kind === 'word' || v.kind === 'phrase' || v.kind === 'lbracket' || v.kind === 'lbrace' || v.kind === 'lparen')) {
+      this.fail("Expected a value after ':'", valuePos, `Write ${nameToken.text}:value with no space, e.g. ${nameToken.text}:"some words".`);
+    }
+    if (v.kind === 'lbracket' || v.kind === 'lbrace') return this.range(field, nameToken.pos);
+    if (v.kind === 'lparen') return this.primary(field);
+    this.next();
+    return this.term(v, field);
+  }
+
+  private bound(what: string): string | null {
+    const t = this.next();
+    if (t.kind !== 'word' && t.kind !== 'phrase') this.fail(`Expected ${what} of the range, found ${DESCRIBE[t.kind]}`, t.pos, 'Write a range as [low TO high]; use * for an open end.');
+    return t.kind === 'word' && t.text === '*' ? null : t.text;
+  }
+
+  private range(field: FieldSpec, pos: number): RangeNode {
+    const open = this.next();
+    const lo = this.bound('the lower bound');
+    const to = this.next();
+    if (to.kind !== 'word' || to.text !== 'TO') this.fail(`Expected 'TO' after the lower bound, found ${DESCRIBE[to.kind]}`, to.pos, 'Write a range as [low TO high] with TO in capitals.');
+    const hi = this.bound('the upper bound');
+    const close = this.next();
+    if (close.kind !== 'rbracket' && close.kind !== 'rbrace') this.fail(`Expected ']' or '}' to close the range, found ${DESCRIBE[close.kind]}`, close.pos, "Close the range with ] (inclusive) or } (exclusive).");
+    return { kind: 'range', field, lo, hi, loInclusive: open.kind === 'lbracket', hiInclusive: close.kind === 'rbracket', pos };
+  }
+}
+
+/** Parse an advanced query (`field:value`, phrases, AND/OR/NOT, parentheses, ranges, wildcards); throws QueryError with the position. */
+export function parseQuery(query: string): QueryNode {
+  return new Parser(query, lex(query)).parse();
+}
+
+/** Free text (not advanced): words and quoted phrases, all required; nothing is an operator. */
+export function parseFreeText(query: string): TermNode[] {
+  return lexFreeText(query)
+    .filter((t) => t.kind !== 'eof')
+    .map((t) => ({ kind: 'term', field: null, text: t.text, phrase: t.kind === 'phrase', wildcard: false, pos: t.pos }));
+}
