@@ -12,9 +12,14 @@ import { loadMetadataFile } from '../servable/validate.js';
 import { getLocal, listLocal, removeLocalFiles, writePrepared } from '../servable/registry.js';
 import { ensureHome, homePaths, type HomePaths } from '../storage/home.js';
 import { RuntimeUnavailableError, errorMessage } from '../errors.js';
+import { Catalog } from '../catalog/catalog.js';
+import type { QueryHelper } from '../catalog/query-helper.js';
+import { servableKey } from '../catalog/record.js';
+import type { SearchResult } from '../catalog/search.js';
+import type { ImportReport } from '../catalog/transfer.js';
 import { join, resolve } from 'node:path';
 import type {
-  BuildOutcome, BuildRequest, CacheStats, InitRequest, Operations, ProgressEvent, RemoveOutcome, ServableDescription, ServableSummary,
+  BuildOutcome, BuildRequest, CacheStats, InitRequest, Operations, ProgressEvent, RemoveOutcome, SearchRequest, ServableDescription, ServableSummary,
 } from './operations.js';
 
 /** How to build a DLHub instance; everything has a default. */
@@ -40,6 +45,7 @@ export class Dlhub implements Operations {
   private readonly runtimes: RuntimeSet;
   private readonly baseImage: string;
   private memoCache: MemoCache | undefined;
+  private catalogInstance: Catalog | undefined;
   private engineInstance: Engine | undefined;
 
   constructor(opts: DlhubOptions = {}) {
@@ -61,6 +67,12 @@ export class Dlhub implements Operations {
   get memo(): MemoCache {
     this.memoCache ??= MemoCache.open(this.paths.memoDb);
     return this.memoCache;
+  }
+
+  /** The catalog (state.db and its saved search index), opened on first use. */
+  get catalog(): Catalog {
+    this.catalogInstance ??= Catalog.open(this.paths);
+    return this.catalogInstance;
   }
 
   private get engine(): Engine {
@@ -89,6 +101,8 @@ export class Dlhub implements Operations {
       sourceDir: dir,
       preparedAt: new Date().toISOString(),
     });
+    // A local build is searchable at once, marked local until it is published.
+    this.catalog.upsert(metadata, { local: true });
     const outcome: BuildOutcome = { name: metadata.dlhub.name, version: metadata.dlhub.version, contentKey: ctx.contentKey, image: undefined, imageSkipped: undefined };
     if (req.runtime === 'host') {
       outcome.imageSkipped = 'the host runtime was chosen (--runtime host)';
@@ -156,6 +170,9 @@ export class Dlhub implements Operations {
       }
     }
     const memoEntriesRemoved = this.memo.clear(s.name);
+    const key = servableKey(s.metadata);
+    // Only the local build's record goes; a version that came from the hub stays findable.
+    if (this.catalog.get(key, s.metadata.dlhub.version)?.local) this.catalog.remove(key, s.metadata.dlhub.version);
     removeLocalFiles(this.paths, s.name);
     return { name: s.name, imageRemoved, memoEntriesRemoved };
   }
@@ -170,10 +187,42 @@ export class Dlhub implements Operations {
     return { removed: this.memo.clear(req.name) };
   }
 
+  /** Search the catalog offline (DLHub's `search`). */
+  async searchCatalog(req: SearchRequest): Promise<SearchResult> {
+    return this.catalog.search(req.query, { advanced: req.advanced ?? false, allVersions: req.allVersions ?? false, page: req.page, pageSize: req.pageSize });
+  }
+
+  /** DLHub's `search(text, advanced)`, for SDK users. */
+  search(text: string, opts: { advanced?: boolean; allVersions?: boolean; page?: number; pageSize?: number } = {}): SearchResult {
+    return this.catalog.search(text, opts);
+  }
+
+  /** DLHub's `client.query`: a query helper whose `search()` runs here. */
+  get query(): QueryHelper {
+    return this.catalog.query();
+  }
+
+  /** Write the catalog as JSON Lines, for a machine that never goes online. */
+  async exportCatalog(req: { file: string; allVersions?: boolean | undefined }): Promise<{ file: string; written: number }> {
+    const file = resolve(req.file);
+    return { file, written: await this.catalog.export(file, { allVersions: req.allVersions ?? false }) };
+  }
+
+  /** Read a JSON Lines catalog: each line validated, bad lines reported by number and skipped. */
+  async importCatalog(req: { file: string }, onProgress?: (p: ProgressEvent) => void): Promise<ImportReport> {
+    return this.catalog.import(resolve(req.file), {
+      ...(onProgress
+        ? { onProgress: (p) => onProgress({ phase: 'import', step: p.bytesRead, total: p.totalBytes, message: `${p.imported} records, ${p.skipped} skipped` }) }
+        : {}),
+    });
+  }
+
   /** Stop workers and close files. */
   async close(): Promise<void> {
     await this.engineInstance?.close();
     this.memoCache?.close();
     this.memoCache = undefined;
+    this.catalogInstance?.close();
+    this.catalogInstance = undefined;
   }
 }

@@ -4,7 +4,7 @@ import { DlhubError, errorMessage } from '../errors.js';
 import type { Operations } from './operations.js';
 
 /** Operations the local service exposes; build and init stay in the caller's process (they read its folders). */
-export const SERVICE_OPERATIONS = ['runServable', 'describeServable', 'listServables', 'removeServable', 'cacheStats', 'cacheClear'] as const;
+export const SERVICE_OPERATIONS = ['runServable', 'describeServable', 'listServables', 'removeServable', 'cacheStats', 'cacheClear', 'searchCatalog'] as const;
 export type ServiceOperation = (typeof SERVICE_OPERATIONS)[number];
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -18,6 +18,7 @@ function statusFor(err: unknown): number {
     case 'INPUT_INVALID':
     case 'INPUT_TOO_LARGE':
     case 'USAGE':
+    case 'QUERY_INVALID':
     case 'METADATA_INVALID':
       return 400;
     case 'RUNTIME_UNAVAILABLE':

@@ -2,6 +2,8 @@ import type { RunOutcome, RunRequest } from '../engine/engine.js';
 import type { InitOptions, InitResult } from '../servable/init.js';
 import type { ServableMetadata, MethodMetadata } from '../servable/metadata.js';
 import type { RuntimeName } from '../runtime/runtime.js';
+import type { SearchResult } from '../catalog/search.js';
+import type { ImportReport } from '../catalog/transfer.js';
 
 /**
  * The one typed list of operations. The CLI, the SDK, the local HTTP service (and later the IPC
@@ -16,6 +18,18 @@ export interface Operations {
   removeServable(req: { name: string }): Promise<RemoveOutcome>;
   cacheStats(): Promise<CacheStats>;
   cacheClear(req: { name?: string | undefined }): Promise<{ removed: number }>;
+  searchCatalog(req: SearchRequest): Promise<SearchResult>;
+  exportCatalog(req: { file: string; allVersions?: boolean | undefined }): Promise<{ file: string; written: number }>;
+  importCatalog(req: { file: string }, onProgress?: (p: ProgressEvent) => void): Promise<ImportReport>;
+}
+
+/** `dlhub search`: free text, or DLHub's field syntax with `advanced`. */
+export interface SearchRequest {
+  query: string;
+  advanced?: boolean | undefined;
+  allVersions?: boolean | undefined;
+  page?: number | undefined;
+  pageSize?: number | undefined;
 }
 
 /** `dlhub init DIR` with every field settable without prompts. */

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { createContext } from './context.js';
 import { reportError } from './output.js';
+import { registerCatalogCommands } from './commands/catalog.js';
 import { registerManageCommands } from './commands/manage.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerServableCommands } from './commands/servable.js';
@@ -17,6 +18,7 @@ export function buildProgram(ctx = createContext()): Command {
   registerServableCommands(program, ctx);
   registerRunCommands(program, ctx);
   registerManageCommands(program, ctx);
+  registerCatalogCommands(program, ctx);
   registerServeCommand(program, ctx);
   return program;
 }
