@@ -25,3 +25,5 @@ dlhub build examples/function
 dlhub run summary-stats --input '[1, 2, 3, 4]'
 dlhub ls
 dlhub cache stats
+dlhub search iris
+dlhub search --advanced 'servable.type:"Scikit-learn estimator" AND dlhub.domains:"biology"'
