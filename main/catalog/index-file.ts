@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
 const FORMAT = 'dlhub-catalog-index';
-const VERSION = 3;
+const VERSION = 5;
 
 interface Header {
   format: string;

@@ -35,15 +35,16 @@ function lowerBound(keys: number[], n: number): number {
 export class PostingsCache {
   private readonly byField = new Map<string, FieldPostings>();
 
-  /** Postings of a field, built from `docs` on first use. */
-  get(field: FieldSpec, docs: readonly (CatalogDoc | undefined)[]): FieldPostings {
+  /** Postings of a field, built on first use from the records in slots 0..slotCount-1. */
+  get(field: FieldSpec, slotCount: number, docAt: (slot: number) => CatalogDoc | undefined): FieldPostings {
     let p = this.byField.get(field.name);
     if (p) return p;
     p = { words: new Map(), values: new Map(), numbers: field.numeric ? { keys: [], slots: [] } : null };
     const pairs: [number, number][] = [];
-    docs.forEach((doc, slot) => {
+    for (let slot = 0; slot < slotCount; slot++) {
+      const doc = docAt(slot);
       if (doc) this.addValues(p, field, doc, slot, pairs);
-    });
+    }
     if (p.numbers) {
       pairs.sort((a, b) => a[0] - b[0]);
       p.numbers = { keys: pairs.map((x) => x[0]), slots: pairs.map((x) => x[1]) };

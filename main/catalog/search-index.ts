@@ -7,31 +7,24 @@ import { PostingsCache } from './postings.js';
 import type { FieldPostings } from './postings.js';
 import type { EvalSource } from './query/evaluate.js';
 import type { CatalogDoc } from './record.js';
+import { DocColumns, encodeDocs } from './doc-columns.js';
+import type { SavedDocsJson } from './doc-columns.js';
 import { TextIndex } from './text-index.js';
 import type { TextTerm } from './text-index.js';
 
 // Only the fixed fields get postings; a per-method field (servable.methods.<m>.input.type) is answered by a scan.
 const STATIC_FIELDS = new Map(FIELDS.map((f) => [f.name, f]));
 
-// Compact saved form: a record as an array in this key order.
-const KEYS = ['id', 'servable', 'version', 'local', 'latest', 'name', 'owner', 'title', 'description', 'creators', 'domains', 'type',
-  'shim', 'modelType', 'methods', 'inputTypes', 'outputTypes', 'tags', 'year', 'publicationDate', 'doi', 'visibleTo'] as const;
-
-// Written out field by field: Object.fromEntries over 100,000 records was a third of the load time.
-function unpack(a: unknown[]): CatalogDoc {
-  return {
-    id: a[0], servable: a[1], version: a[2], local: a[3], latest: a[4], name: a[5], owner: a[6], title: a[7], description: a[8],
-    creators: a[9], domains: a[10], type: a[11], shim: a[12], modelType: a[13], methods: a[14], inputTypes: a[15], outputTypes: a[16],
-    tags: a[17], year: a[18], publicationDate: a[19], doi: a[20], visibleTo: a[21],
-  } as CatalogDoc;
-}
-
 interface SavedJson {
-  docs: (unknown[] | null)[];
   terms: string[];
   docCount: number;
   totalLength: number[];
+  facetNames: string[][];
+  docs: SavedDocsJson;
 }
+
+const TEXT_SECTIONS = 5;
+const FACET_SECTIONS = 8;
 
 // A typed view of a file section when it is aligned (index-file.ts pads sections to 8 bytes), else a copy.
 function typed<T>(buf: Buffer | undefined, Ctor: { new (b: ArrayBufferLike, offset?: number, length?: number): T; BYTES_PER_ELEMENT: number }): T {
@@ -52,7 +45,9 @@ export class SearchIndex {
   private live = new Uint8Array(1024);
   private latest = new Uint8Array(1024);
   private readonly postingsCache = new PostingsCache();
-  private readonly facets = new FacetColumns();
+  private facets = new FacetColumns();
+  // Records of a loaded index not yet needed by a query: decoded into `docs` on first use.
+  private saved: DocColumns | null = null;
 
   private constructor(private readonly text: TextIndex) {}
 
@@ -63,33 +58,56 @@ export class SearchIndex {
     return index;
   }
 
-  /** Revive a saved index (see toPayload). */
+  /** Revive a saved index (see toPayload): typed views of the file, no per-record parsing. */
   static fromPayload(payload: IndexPayload): SearchIndex {
     const json = payload.json as SavedJson;
-    const [offsets, slots, ftf, df, fieldLength] = payload.sections;
+    const sec = payload.sections;
+    const i32 = (i: number): Int32Array => typed(sec[i], Int32Array);
     const text = TextIndex.fromSaved({
       terms: json.terms, docCount: json.docCount, totalLength: json.totalLength,
-      offsets: typed(offsets, Int32Array), slots: typed(slots, Int32Array), ftf: typed(ftf, Int32Array),
-      df: typed(df, Int32Array), fieldLength: typed(fieldLength, Uint16Array),
+      offsets: i32(0), slots: i32(1), ftf: i32(2), df: i32(3), fieldLength: typed(sec[4], Uint16Array),
     });
     const index = new SearchIndex(text);
-    json.docs.forEach((packed, slot) => {
-      if (packed === null) return;
-      index.place(unpack(packed), slot);
-    });
-    index.docs.length = json.docs.length;
-    index.grow(index.docs.length);
+    index.facets = FacetColumns.fromSaved(json.facetNames, Array.from({ length: FACET_SECTIONS }, (_, k) => i32(TEXT_SECTIONS + k)));
+    const cols = new DocColumns(json.docs, {
+      u8: (i) => typed(sec[i], Uint8Array), f64: (i) => typed(sec[i], Float64Array), i32, bytes: (i) => sec[i] ?? Buffer.alloc(0),
+    }, TEXT_SECTIONS + FACET_SECTIONS);
+    index.saved = cols;
+    index.docs.length = cols.count;
+    index.grow(cols.count);
+    for (let slot = 0; slot < cols.count; slot++) {
+      if (!cols.has(slot)) continue;
+      index.slotById.set(cols.id(slot), slot);
+      index.live[slot] = 1;
+      index.latest[slot] = cols.latest(slot) ? 1 : 0;
+    }
     return index;
   }
 
-  /** The saved form, for index-file.ts. */
+  /** The saved form, for index-file.ts: text postings, facet columns and the live records as columns. */
   toPayload(): { json: SavedJson; sections: ArrayBufferView[] } {
     const t = this.text.toSaved(this.docs.length);
-    const docs = Array.from(this.docs, (d, slot) => (d && this.live[slot] ? KEYS.map((k) => d[k]) : null));
+    const facets = this.facets.toSaved();
+    const docs = encodeDocs(this.docs.length, (slot) => (this.live[slot] === 1 ? this.hydrated(slot) : undefined));
     return {
-      json: { docs, terms: t.terms, docCount: t.docCount, totalLength: t.totalLength },
-      sections: [t.offsets, t.slots, t.ftf, t.df, t.fieldLength],
+      json: { terms: t.terms, docCount: t.docCount, totalLength: t.totalLength, facetNames: facets.names, docs: docs.json },
+      sections: [t.offsets, t.slots, t.ftf, t.df, t.fieldLength, ...facets.sections, ...docs.sections],
     };
+  }
+
+  // The record in a slot without keeping a decoded copy: building a field's postings reads every record once,
+  // and keeping them all decoded would double the memory of a loaded catalog for nothing.
+  private peek(slot: number): CatalogDoc | undefined {
+    return this.docs[slot] ?? this.saved?.doc(slot);
+  }
+
+  // The record in a slot, decoded from the loaded columns on first use.
+  private hydrated(slot: number): CatalogDoc | undefined {
+    const doc = this.docs[slot];
+    if (doc !== undefined || this.saved === null) return doc;
+    const loaded = this.saved.doc(slot);
+    if (loaded) this.docs[slot] = loaded;
+    return loaded;
   }
 
   private grow(slot: number): void {
@@ -125,16 +143,17 @@ export class SearchIndex {
   remove(id: number): void {
     const slot = this.slotById.get(id);
     if (slot === undefined) return;
+    const doc = this.hydrated(slot);
     this.slotById.delete(id);
     this.live[slot] = 0;
     this.latest[slot] = 0;
-    this.text.remove(slot);
+    if (doc) this.text.remove(doc, slot);
   }
 
   /** Mark whether a record is its servable's newest version (after another version was added or removed). */
   setLatest(id: number, latest: boolean): void {
     const slot = this.slotById.get(id);
-    const doc = slot === undefined ? undefined : this.docs[slot];
+    const doc = slot === undefined ? undefined : this.hydrated(slot);
     if (slot === undefined || !doc) return;
     doc.latest = latest;
     this.latest[slot] = latest ? 1 : 0;
@@ -153,13 +172,13 @@ export class SearchIndex {
   /** The live record with this id. */
   byId(id: number): CatalogDoc | undefined {
     const slot = this.slotById.get(id);
-    return slot === undefined ? undefined : this.docs[slot];
+    return slot === undefined ? undefined : this.hydrated(slot);
   }
 
   /** Every live record. */
   *all(): IterableIterator<CatalogDoc> {
     for (const slot of this.slotById.values()) {
-      const d = this.docs[slot];
+      const d = this.hydrated(slot);
       if (d) yield d;
     }
   }
@@ -170,23 +189,24 @@ export class SearchIndex {
     return {
       slotCount: this.docs.length,
       universe,
-      doc: (slot) => this.docs[slot],
-      postings: (field: FieldSpec): FieldPostings | undefined => (STATIC_FIELDS.get(field.name) === field ? this.postingsCache.get(field, this.docs) : undefined),
+      doc: (slot) => this.hydrated(slot),
+      postings: (field: FieldSpec): FieldPostings | undefined =>
+        STATIC_FIELDS.get(field.name) === field ? this.postingsCache.get(field, this.docs.length, (slot) => this.peek(slot)) : undefined,
     };
   }
 
   /** Record at a slot. */
   docAt(slot: number): CatalogDoc | undefined {
-    return this.docs[slot];
+    return this.hydrated(slot);
   }
 
   /** Ranked text matching within `universe`: every term (all) or any. */
-  rank(terms: readonly TextTerm[], universe: Uint8Array, all: boolean): { set: Uint8Array; scores: Float64Array } {
+  rank(terms: readonly TextTerm[], universe: Uint8Array, all: boolean): { set: Uint8Array; scores: Float64Array; slots: Int32Array } {
     return this.text.score(terms, universe, all);
   }
 
-  /** Facet counts over a set of slots. */
-  facetCounts(set: Uint8Array): Facets {
-    return this.facets.count(set);
+  /** Facet counts over the matched slots, in ascending order. */
+  facetCounts(slots: Int32Array): Facets {
+    return this.facets.count(slots);
   }
 }

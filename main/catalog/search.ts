@@ -1,4 +1,5 @@
 import type { Facets } from './facets.js';
+import { listSlots } from './facets.js';
 import { TEXT_FIELDS } from './fields.js';
 import type { TermNode } from './query/ast.js';
 import { BARE_FIELDS, evaluate, positiveTerms } from './query/evaluate.js';
@@ -67,14 +68,12 @@ function freeTextMatches(index: SearchIndex, text: string, universe: Uint8Array)
   const query: TextTerm[] = words.map((term, i) => ({ term, prefix: open && i === words.length - 1, fuzzy: fuzzOf(term) }));
   for (const p of phrases) for (const term of tokenize(p.text)) query.push({ term, prefix: false, fuzzy: 0 });
   if (query.length === 0) return { set: Uint8Array.from(universe), scores: null };
-  const { set, scores } = index.rank(query, universe, true);
-  if (phrases.length > 0) {
-    const compiled = phrases.map((p) => compileTerm(p));
-    for (let slot = 0; slot < set.length; slot++) {
-      if (!set[slot]) continue;
-      const doc = index.docAt(slot) as CatalogDoc;
-      if (!compiled.every((c) => BARE_FIELDS.some((f) => f.values(doc).some((v) => valueMatches(v, c))))) set[slot] = 0;
-    }
+  const { set, scores, slots } = index.rank(query, universe, true);
+  if (phrases.length === 0) return { set, scores, slots };
+  const compiled = phrases.map((p) => compileTerm(p));
+  for (const slot of slots) {
+    const doc = index.docAt(slot) as CatalogDoc;
+    if (!compiled.every((c) => BARE_FIELDS.some((f) => f.values(doc).some((v) => valueMatches(v, c))))) set[slot] = 0;
   }
   return { set, scores };
 }
@@ -99,6 +98,8 @@ function rankTerms(terms: TermNode[]): TextTerm[] {
 export interface Matches {
   set: Uint8Array;
   scores: Float64Array | null;
+  /** The set's slots in ascending order, when the matcher already had them. */
+  slots?: Int32Array;
 }
 
 /** The exact set of matching slots and their scores: what search() pages and counts. */
@@ -123,17 +124,19 @@ function hitOf(doc: CatalogDoc, score: number): SearchHit {
 export function runSearch(index: SearchIndex, text: string, opts: SearchOptions = {}): SearchResult {
   const page = Math.max(1, Math.floor(opts.page ?? 1));
   const pageSize = Math.min(1000, Math.max(1, Math.floor(opts.pageSize ?? 20)));
-  const { set, scores } = matchSlots(index, text, opts);
+  const { set, scores, slots } = matchSlots(index, text, opts);
   const k = page * pageSize;
   // Keep only the best k in order; a full sort of tens of thousands of matches would dominate the query.
   const top: { slot: number; score: number; doc: CatalogDoc }[] = [];
   const before = (a: { score: number; doc: CatalogDoc }, b: { score: number; doc: CatalogDoc }): boolean =>
     a.score !== b.score ? a.score > b.score : a.doc.title !== b.doc.title ? a.doc.title < b.doc.title : a.doc.id < b.doc.id;
-  let total = 0;
-  for (let slot = 0; slot < set.length; slot++) {
-    if (!set[slot]) continue;
-    total++;
-    const cand = { slot, score: scores ? (scores[slot] as number) : 0, doc: index.docAt(slot) as CatalogDoc };
+  const matched = slots ?? listSlots(set);
+  for (let j = 0; j < matched.length; j++) {
+    const slot = matched[j] as number;
+    const score = scores ? (scores[slot] as number) : 0;
+    // Most matches score below the k-th best: skip them before building a candidate.
+    if (top.length === k && score < (top[k - 1] as (typeof top)[number]).score) continue;
+    const cand = { slot, score, doc: index.docAt(slot) as CatalogDoc };
     if (top.length === k && !before(cand, top[k - 1] as typeof cand)) continue;
     let at = top.length;
     while (at > 0 && before(cand, top[at - 1] as typeof cand)) at--;
@@ -141,8 +144,8 @@ export function runSearch(index: SearchIndex, text: string, opts: SearchOptions 
     if (top.length > k) top.pop();
   }
   return {
-    query: text, advanced: opts.advanced ?? false, allVersions: opts.allVersions ?? false, total, page, pageSize,
+    query: text, advanced: opts.advanced ?? false, allVersions: opts.allVersions ?? false, total: matched.length, page, pageSize,
     hits: top.slice((page - 1) * pageSize).map((c) => hitOf(c.doc, c.score)),
-    facets: index.facetCounts(set),
+    facets: index.facetCounts(matched),
   };
 }

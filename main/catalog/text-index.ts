@@ -12,10 +12,18 @@ const D = 0.5;
 const PREFIX_WEIGHT = 0.375;
 const FUZZY_WEIGHT = 0.45;
 
-/** One term's postings: parallel lists of slot and field * 65536 + term frequency, in slot order. */
+/** A run of postings: parallel lists of slot and field * 65536 + term frequency, in slot order; the first `n` entries are used. */
+export interface Segment {
+  slots: Int32Array;
+  ftf: Int32Array;
+  n: number;
+  /** Whether new postings may be written into its spare room (false for a view of the saved file). */
+  owned: boolean;
+}
+
+/** One term's postings, as segments in slot order. */
 export interface Postings {
-  slots: ArrayLike<number>;
-  ftf: ArrayLike<number>;
+  segments: Segment[];
   /** Documents holding the term, per field. */
   df: number[];
 }
@@ -40,12 +48,66 @@ export interface SavedText {
   fieldLength: Uint16Array;
 }
 
-function mutable(p: Postings): { slots: number[]; ftf: number[] } {
-  if (!Array.isArray(p.slots)) {
-    p.slots = Array.from(p.slots);
-    p.ftf = Array.from(p.ftf);
+// Append one posting. A loaded list stays a read-only view of the file, and new postings go to a small
+// segment of their own, grown by doubling: copying a 40,000-entry list on its first new posting cost milliseconds.
+function append(p: Postings, slot: number, packed: number): void {
+  let seg = p.segments[p.segments.length - 1];
+  if (!seg || !seg.owned) {
+    seg = { slots: new Int32Array(4), ftf: new Int32Array(4), n: 0, owned: true };
+    p.segments.push(seg);
+  } else if (seg.n === seg.slots.length) {
+    const slots = new Int32Array(seg.n * 2);
+    slots.set(seg.slots);
+    const ftf = new Int32Array(seg.n * 2);
+    ftf.set(seg.ftf);
+    seg.slots = slots;
+    seg.ftf = ftf;
   }
-  return p as unknown as { slots: number[]; ftf: number[] };
+  seg.slots[seg.n] = slot;
+  seg.ftf[seg.n] = packed;
+  seg.n++;
+}
+
+function postingCount(p: Postings): number {
+  let n = 0;
+  for (const seg of p.segments) n += seg.n;
+  return n;
+}
+
+// What the hot loop reads and writes, for one query.
+interface ScoreContext {
+  universe: Uint8Array;
+  scores: Float64Array;
+  /** Per slot, the mark of the last query term it matched (marks only grow, so older queries' marks are all lower). */
+  level: Int32Array;
+  fieldLength: Uint16Array;
+  lengthFactor: Float64Array;
+  weightOf: Float64Array;
+  base1: number;
+}
+
+// The hot loop: add one segment's BM25 contributions to the slots in the universe and mark them with `mark`.
+// With `prev` (AND after the first term), only slots that matched every earlier term, marked `prev`, go on:
+// terms run rarest first, so most postings of a common word are skipped before any arithmetic.
+function scoreSegment(seg: Segment, ctx: ScoreContext, allowed: number, mark: number, prev: number | null): void {
+  const { slots, ftf, n: end } = seg;
+  const { universe, scores, level, fieldLength, lengthFactor, weightOf, base1 } = ctx;
+  const n = universe.length;
+  const gated = prev !== null;
+  const want = prev ?? 0;
+  for (let i = 0; i < end; i++) {
+    const slot = slots[i] as number;
+    if (slot >= n || universe[slot] === 0) continue;
+    const lv = level[slot] as number;
+    if (lv !== mark && gated && lv !== want) continue;
+    const packed = ftf[i] as number;
+    const f = packed >>> 16;
+    if (allowed !== 0 && (allowed & (1 << f)) === 0) continue;
+    const tf = packed & 0xffff;
+    const norm = tf + base1 + (lengthFactor[f] as number) * (fieldLength[slot * NF + f] as number);
+    scores[slot] = (scores[slot] as number) + (weightOf[f] as number) * (D + (tf * (K1 + 1)) / norm);
+    level[slot] = mark;
+  }
 }
 
 /**
@@ -60,39 +122,46 @@ export class TextIndex {
   private fieldLength = new Uint16Array(1024 * NF);
   private readonly totalLength: number[] = new Array<number>(NF).fill(0);
   private docCount = 0;
-  private count = new Uint16Array(0);
-  private stamp = new Int32Array(0);
-  private stampBase = 0;
+  private level = new Int32Array(0);
+  private readonly tfScratch = new Map<string, number>();
+  private markBase = 0;
 
   /** Index the text fields of the record in `slot`. */
   add(doc: CatalogDoc, slot: number): void {
     this.grow(slot);
+    // One term-frequency map reused across fields: an import adds 900,000 field values, each once made its own map.
+    const tf = this.tfScratch;
     for (let f = 0; f < NF; f++) {
       const v = doc[TEXT_FIELDS[f] as keyof CatalogDoc];
       const tokens = tokenize(Array.isArray(v) ? v.join(' ') : String(v));
       this.fieldLength[slot * NF + f] = Math.min(65535, tokens.length);
       this.totalLength[f] = (this.totalLength[f] as number) + tokens.length;
-      const tf = new Map<string, number>();
+      tf.clear();
       for (const t of tokens) tf.set(t, (tf.get(t) ?? 0) + 1);
       for (const [t, n] of tf) {
         let entry = this.byTerm.get(t);
         if (!entry) {
-          entry = { slots: [], ftf: [], df: new Array<number>(NF).fill(0) };
+          entry = { segments: [], df: new Array<number>(NF).fill(0) };
           this.byTerm.set(t, entry);
           this.vocab.set(t, entry);
         }
         entry.df[f] = (entry.df[f] ?? 0) + 1;
-        const p = mutable(entry);
-        p.slots.push(slot);
-        p.ftf.push(f * 65536 + Math.min(65535, n));
+        append(entry, slot, f * 65536 + Math.min(65535, n));
       }
     }
     this.docCount++;
   }
 
-  /** Take a record out of the statistics; its postings stay and are masked by the live set. */
-  remove(slot: number): void {
-    for (let f = 0; f < NF; f++) this.totalLength[f] = (this.totalLength[f] as number) - (this.fieldLength[slot * NF + f] as number);
+  /** Take a record out of the statistics (lengths, counts, document frequencies); its postings stay and are masked by the live set. */
+  remove(doc: CatalogDoc, slot: number): void {
+    for (let f = 0; f < NF; f++) {
+      this.totalLength[f] = (this.totalLength[f] as number) - (this.fieldLength[slot * NF + f] as number);
+      const v = doc[TEXT_FIELDS[f] as keyof CatalogDoc];
+      for (const t of new Set(tokenize(Array.isArray(v) ? v.join(' ') : String(v)))) {
+        const entry = this.byTerm.get(t);
+        if (entry) entry.df[f] = Math.max(0, (entry.df[f] ?? 0) - 1);
+      }
+    }
     this.docCount = Math.max(0, this.docCount - 1);
   }
 
@@ -132,51 +201,53 @@ export class TextIndex {
 
   /**
    * Score the slots in `universe` against the terms. With `all`, a slot must match every term (each in
-   * any allowed field); otherwise any term. Returns the matching set and the scores.
+   * any allowed field); otherwise any term. Returns the matching set, its slots in order, and the scores.
    */
-  score(terms: readonly TextTerm[], universe: Uint8Array, all: boolean): { set: Uint8Array; scores: Float64Array } {
+  score(terms: readonly TextTerm[], universe: Uint8Array, all: boolean): { set: Uint8Array; scores: Float64Array; slots: Int32Array } {
     const n = universe.length;
-    // Fresh scores (the caller keeps them); the counters are scratch reused across queries, which spares the GC ~1 MB a query.
+    // Fresh scores (the caller keeps them); the level marks are scratch reused across queries, which spares the GC ~0.5 MB a query.
     const scores = new Float64Array(n);
-    if (this.count.length < n) {
-      this.count = new Uint16Array(n * 2);
-      this.stamp = new Int32Array(n * 2);
+    if (this.level.length < n) this.level = new Int32Array(n * 2);
+    if (this.markBase + terms.length + 1 > 2e9) {
+      this.level.fill(0);
+      this.markBase = 0;
     }
-    const { count, stamp } = this;
-    count.fill(0, 0, n);
-    const base = this.stampBase;
-    this.stampBase += terms.length;
-    if (this.stampBase > 2e9) {
-      this.stamp.fill(0);
-      this.stampBase = 0;
-    }
-    const avg = this.totalLength.map((t) => t / Math.max(1, this.docCount));
-    terms.forEach((t, qi) => {
-      const allowed = t.fields ? new Set(t.fields) : null;
-      for (const [p, weight] of this.expand(t)) {
-        const idf = p.df.map((df) => Math.log(1 + (this.docCount - df + 0.5) / (df + 0.5)));
-        const { slots, ftf } = p;
-        for (let i = 0; i < slots.length; i++) {
-          const slot = slots[i] as number;
-          if (slot >= n || !universe[slot]) continue;
-          const packed = ftf[i] as number;
-          const f = packed >>> 16;
-          if (allowed && !allowed.has(f)) continue;
-          const tf = packed & 0xffff;
-          const len = this.fieldLength[slot * NF + f] as number;
-          const norm = tf + K1 * (1 - B + (B * len) / ((avg[f] as number) || 1));
-          scores[slot] = (scores[slot] as number) + weight * (FIELD_BOOST[f] as number) * (idf[f] as number) * (D + (tf * (K1 + 1)) / norm);
-          if (stamp[slot] !== base + qi + 1) {
-            stamp[slot] = base + qi + 1;
-            count[slot] = (count[slot] as number) + 1;
-          }
+    const base = this.markBase;
+    this.markBase += terms.length + 1;
+    // Per field, the parts of BM25 that do not depend on the posting, so the inner loop is a few multiplications.
+    const lengthFactor = new Float64Array(NF);
+    for (let f = 0; f < NF; f++) lengthFactor[f] = (K1 * B) / ((this.totalLength[f] as number) / Math.max(1, this.docCount) || 1);
+    const weightOf = new Float64Array(NF);
+    const ctx: ScoreContext = { universe, scores, level: this.level, fieldLength: this.fieldLength, lengthFactor, weightOf, base1: K1 * (1 - B) };
+    const expanded = terms.map((t) => ({ t, postings: this.expand(t), size: 0 }));
+    for (const e of expanded) for (const [p] of e.postings) for (const seg of p.segments) e.size += seg.n;
+    if (all) expanded.sort((x, y) => x.size - y.size);
+    expanded.forEach(({ t, postings }, k) => {
+      let allowed = 0;
+      for (const f of t.fields ?? []) allowed |= 1 << f;
+      const mark = base + k + 1;
+      for (const [p, weight] of postings) {
+        for (let f = 0; f < NF; f++) {
+          const df = p.df[f] as number;
+          weightOf[f] = weight * (FIELD_BOOST[f] as number) * Math.log(1 + (this.docCount - df + 0.5) / (df + 0.5));
         }
+        for (const seg of p.segments) scoreSegment(seg, ctx, allowed, mark, all && k > 0 ? mark - 1 : null);
       }
     });
+    // The set and the ascending list of its slots in one branch-free pass (see listSlots in facets.ts).
     const set = new Uint8Array(n);
-    const need = all ? terms.length : 1;
-    for (let s = 0; s < n; s++) if ((count[s] as number) >= need) set[s] = 1;
-    return { set, scores };
+    const list = new Int32Array(n);
+    const level = this.level;
+    let k = 0;
+    const target = base + terms.length;
+    for (let s = 0; s < n; s++) {
+      const lv = level[s] as number;
+      const hit = (all ? lv === target : lv > base) ? 1 : 0;
+      set[s] = hit;
+      list[k] = s;
+      k += hit;
+    }
+    return { set, scores, slots: list.subarray(0, k) };
   }
 
   /** Flatten for saving. */
@@ -187,7 +258,7 @@ export class TextIndex {
       terms.push(t);
       lists.push(p);
     }
-    const total = lists.reduce((s, p) => s + p.slots.length, 0);
+    const total = lists.reduce((s, p) => s + postingCount(p), 0);
     const out: SavedText = {
       terms, docCount: this.docCount, totalLength: [...this.totalLength], offsets: new Int32Array(terms.length + 1),
       slots: new Int32Array(total), ftf: new Int32Array(total), df: new Int32Array(terms.length * NF),
@@ -196,16 +267,18 @@ export class TextIndex {
     let at = 0;
     lists.forEach((p, i) => {
       out.offsets[i] = at;
-      out.slots.set(p.slots, at);
-      out.ftf.set(p.ftf, at);
+      for (const seg of p.segments) {
+        out.slots.set(seg.slots.subarray(0, seg.n), at);
+        out.ftf.set(seg.ftf.subarray(0, seg.n), at);
+        at += seg.n;
+      }
       out.df.set(p.df, i * NF);
-      at += p.slots.length;
     });
     out.offsets[terms.length] = at;
     return out;
   }
 
-  /** Revive a saved index; postings stay typed-array views until a term gets a new posting. */
+  /** Revive a saved index; postings stay views of the file until a term gets a new posting. */
   static fromSaved(s: SavedText): TextIndex {
     const index = new TextIndex();
     index.docCount = s.docCount;
@@ -215,7 +288,7 @@ export class TextIndex {
     s.terms.forEach((t, i) => {
       const a = s.offsets[i] as number;
       const b = s.offsets[i + 1] as number;
-      const entry = { slots: s.slots.subarray(a, b), ftf: s.ftf.subarray(a, b), df: Array.from(s.df.subarray(i * NF, (i + 1) * NF)) };
+      const entry = { segments: [{ slots: s.slots.subarray(a, b), ftf: s.ftf.subarray(a, b), n: b - a, owned: false }], df: Array.from(s.df.subarray(i * NF, (i + 1) * NF)) };
       index.vocab.set(t, entry);
       index.byTerm.set(t, entry);
     });

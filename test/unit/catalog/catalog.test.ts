@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catalog } from '../../../main/catalog/catalog.js';
@@ -113,6 +113,32 @@ describe('saved index', () => {
     try {
       expect(c.indexStatus.source).toBe('loaded');
       expect(c.search('servable.type:"Torch Model" OR crystal', { advanced: true, pageSize: 1000 })).toEqual(before);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('keeps every record and facet exact through load, change and save cycles (compared with a rebuild)', () => {
+    const recs = testRecords(260);
+    let c = Catalog.open(home.paths);
+    for (const md of recs.slice(0, 200)) c.upsert(md);
+    c.close();
+    // Loaded from disk, then changed: new records land beside records still only in the saved columns.
+    c = Catalog.open(home.paths);
+    expect(c.indexStatus.source).toBe('loaded');
+    for (const md of recs.slice(200)) c.upsert(md);
+    c.remove(`${recs[3]!.dlhub.owner}/${recs[3]!.dlhub.name}`);
+    c.close();
+    const queries: [string, boolean][] = [['', false], ['crystal', false], ['servable.type:"Torch Model" OR dlhub.domains:chemistry', true], ['datacite.descriptions.description:energy', true]];
+    c = Catalog.open(home.paths);
+    const loaded = queries.map(([q, advanced]) => c.search(q, { advanced, allVersions: true, pageSize: 1000 }));
+    expect(c.indexStatus.source).toBe('loaded');
+    c.close();
+    rmSync(home.paths.catalogIndex);
+    c = Catalog.open(home.paths);
+    try {
+      expect(c.indexStatus.source).toBe('rebuilt');
+      queries.forEach(([q, advanced], i) => expect(loaded[i], q).toEqual(c.search(q, { advanced, allVersions: true, pageSize: 1000 })));
     } finally {
       c.close();
     }

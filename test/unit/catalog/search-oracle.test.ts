@@ -116,6 +116,14 @@ describe('advanced queries agree with a brute-force scan', () => {
     for (const b of res.facets.year) expect(b.count, b.value).toBe(years.get(b.value));
     const creators = count((rec) => rawValues(rec, 'datacite.creators.creatorName'));
     for (const b of res.facets.creators) expect(b.count, b.value).toBe(creators.get(b.value));
+    // A facet list shows the most common values first (years newest first), and no value beyond the top 20 outranks a shown one.
+    for (const list of [res.facets.type, res.facets.domains, res.facets.creators]) {
+      expect(list.map((b) => b.count)).toEqual([...list.map((b) => b.count)].sort((a, b) => b - a));
+    }
+    expect(res.facets.year.map((b) => Number(b.value))).toEqual([...res.facets.year.map((b) => Number(b.value))].sort((a, b) => b - a));
+    const shownCreators = res.facets.creators.length;
+    const allCreatorCounts = [...creators.values()].sort((a, b) => b - a);
+    expect(res.facets.creators.at(-1)?.count).toBe(allCreatorCounts[shownCreators - 1]);
   });
 });
 
