@@ -4,6 +4,7 @@ import type { ServableMetadata, MethodMetadata } from '../servable/metadata.js';
 import type { RuntimeName } from '../runtime/runtime.js';
 import type { SearchResult } from '../catalog/search.js';
 import type { ImportReport } from '../catalog/transfer.js';
+import type { MemoStats } from '../memo/memo-cache.js';
 
 /**
  * The one typed list of operations. The CLI, the SDK, the local HTTP service (and later the IPC
@@ -90,13 +91,7 @@ export interface RemoveOutcome {
   memoEntriesRemoved: number;
 }
 
-/** `dlhub cache stats`. */
-export interface CacheStats {
+/** `dlhub cache stats`: the memo cache's figures and the file they come from. */
+export interface CacheStats extends MemoStats {
   file: string;
-  entries: number;
-  bytes: number;
-  budgetBytes: number;
-  hits: number;
-  misses: number;
-  servables: { name: string; entries: number; bytes: number }[];
 }

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { isProcessAlive } from '../storage/process-alive.js';
 
 const FORMAT = 'dlhub-catalog-index';
 const VERSION = 5;
@@ -24,14 +25,6 @@ export interface IndexPayload {
 /** A saved index that loaded and checked out, or why it cannot be used. */
 export type LoadedIndex = { ok: true; generation: number; payload: IndexPayload } | { ok: false; reason: string };
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Remove temp files left by a writer that died mid-save (a live writer's file is left alone). */
 export function removeTornTemps(file: string): string[] {
@@ -46,7 +39,7 @@ export function removeTornTemps(file: string): string[] {
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) continue;
+    if (Number.isInteger(pid) && pid !== process.pid && isProcessAlive(pid)) continue;
     rmSync(join(dirname(file), name), { force: true });
     removed.push(name);
   }

@@ -10,6 +10,7 @@ import { lastLogLines } from './docker/logs.js';
 import { attachStdio, listenForRunner } from './docker/transport.js';
 import { RunnerConnection } from './protocol/connection.js';
 import type { Runtime, Worker, WorkerSpec } from './runtime.js';
+import { isProcessAlive } from '../storage/process-alive.js';
 
 /** How a DockerRuntime is built. */
 export interface DockerRuntimeOptions {
@@ -231,7 +232,7 @@ export class DockerRuntime implements Runtime {
     let removed = 0;
     for (const info of found) {
       const pid = Number(info.Labels[LABELS.ownerPid]);
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+      if (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid)) continue;
       await removeContainer(this.docker.getContainer(info.Id));
       const dir = info.Labels[LABELS.workerDir];
       if (dir && dir.startsWith(this.opts.runDir)) await rm(dir, { recursive: true, force: true });
@@ -241,12 +242,3 @@ export class DockerRuntime implements Runtime {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
