@@ -26,7 +26,7 @@ export function homePaths(root?: string): HomePaths {
     // Sockets need short paths (108 bytes on Linux), so they live in a directory of their own near the root.
     run: join(base, 'run'),
     logs: join(base, 'logs'),
-    catalogIndex: join(base, 'catalog-index.json'),
+    catalogIndex: join(base, 'catalog-index.bin'),
   };
 }
 

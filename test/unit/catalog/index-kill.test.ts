@@ -56,7 +56,7 @@ it('detects an index save killed mid-write and never serves stale or torn result
     child.once('exit', (code) => fail(new Error(`child exited early with ${code}`)));
   });
   // Wait until a save is in flight (its temp file exists), then kill the writer there.
-  const tmpPrefix = 'catalog-index.json.tmp-';
+  const tmpPrefix = 'catalog-index.bin.tmp-';
   const deadline = Date.now() + 20_000;
   let inFlight = false;
   while (Date.now() < deadline && !inFlight) inFlight = readdirSync(home.paths.root).some((f) => f.startsWith(tmpPrefix));
