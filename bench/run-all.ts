@@ -1,4 +1,5 @@
-// `npm run bench`: every benchmark in turn, each printing its own table beside its baseline.
+// `npm run bench [memo|runtime|catalog]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
+import { main as catalog } from './catalog.bench.js';
 import { main as memo } from './memo.bench.js';
 import { main as runtime } from './runtime.bench.js';
 
@@ -6,6 +7,7 @@ const only = process.argv[2];
 const benches: [string, () => unknown][] = [
   ['memo', memo],
   ['runtime', runtime],
+  ['catalog', catalog],
 ];
 for (const [name, run] of benches) {
   if (only && only !== name) continue;
