@@ -103,6 +103,28 @@ describe('catalog store', () => {
   });
 });
 
+describe('queries in sequence', () => {
+  it('answer the same whatever ran before them (no score or set carries over)', () => {
+    const c = Catalog.open(home.paths);
+    try {
+      for (const md of testRecords(300)) c.upsert(md);
+      const queries: [string, boolean][] = [
+        ['crystal neural', false], ['spectr', false], ['"band gap"', false], ['servable.type:"Torch Model" OR crystal', true],
+        ['datacite.titles.title:crystal OR dlhub.domains:chemistry', true], ['NOT dlhub.domains:physics', true], ['', false],
+      ];
+      const forward = queries.map(([q, advanced]) => c.search(q, { advanced, pageSize: 1000 }));
+      const backward = [...queries].reverse().map(([q, advanced]) => c.search(q, { advanced, pageSize: 1000 })).reverse();
+      queries.forEach(([q], i) => expect(backward[i], q).toEqual(forward[i]));
+      // A record matched only by the filter side of an OR is not ranked by the text side.
+      const mixed = forward[4]!;
+      expect(mixed.hits.some((h) => h.score === 0)).toBe(true);
+      for (const h of mixed.hits) if (!/crystal/i.test(h.title)) expect(h.score, h.title).toBe(0);
+    } finally {
+      c.close();
+    }
+  });
+});
+
 describe('saved index', () => {
   it('is loaded at the next open, not rebuilt, and gives the same answers', () => {
     let c = Catalog.open(home.paths);
