@@ -10,7 +10,8 @@ import { recordVersion, servableKey, toCatalogDoc } from './record.js';
 import { runSearch } from './search.js';
 import type { SearchOptions, SearchResult } from './search.js';
 import { SearchIndex } from './search-index.js';
-import { CatalogStore } from './store.js';
+import { CatalogStore, rowInputOf } from './store.js';
+import { openBatchWriter } from './bulk-writer.js';
 import type { StoredRecord, WriteResult } from './store.js';
 import { readJsonl, writeJsonl } from './transfer.js';
 import type { ImportProgress, ImportReport } from './transfer.js';
@@ -192,26 +193,34 @@ export class Catalog {
 
   /** Import a JSON Lines file: each line validated, bad lines reported by number and skipped, the rest written in batches. */
   async import(file: string, opts: { onProgress?: (p: ImportProgress) => void; local?: boolean } = {}): Promise<ImportReport> {
+    const started = performance.now();
     this.sync();
     const local = opts.local ?? false;
-    // Checkpoint once at the end instead of every 1,000 pages: a bulk load otherwise copies the WAL into the
-    // database many times over. Every batch is still its own committed transaction, so a kill loses no finished batch.
-    const checkpointPages = this.db.pragma('wal_autocheckpoint', { simple: true }) as number;
-    this.db.pragma('wal_autocheckpoint = 0');
+    // Batches are written by a writer thread while this one parses, validates and indexes the next; at most one is
+    // in flight, and each is indexed once committed, in order. Every batch is its own transaction: a kill loses no finished batch.
+    const writer = openBatchWriter(this.db.name, this.store);
+    let pending: Promise<void> = Promise.resolve();
     try {
       const report = await readJsonl(file, {
         validate: validateMetadata,
-        write: (batch) => {
-          this.writeMany(batch.map(({ metadata, json }) => ({ metadata, local, json })));
+        write: async (batch) => {
+          const items = batch.map(({ metadata, json }) => ({ metadata, local, json }));
+          const written = writer.write(items.map(rowInputOf)).then((result) => {
+            this.applyWrite(result, new Map(result.ids.map((id, i) => [id, items[i] as { metadata: ServableMetadata; local: boolean }])));
+          });
+          written.catch(() => undefined); // awaited on the next batch or at the end; this only keeps it from counting as unhandled meanwhile
+          await pending;
+          pending = written;
         },
-        batchSize: 10_000,
+        batchSize: 5_000,
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       });
+      await pending;
       this.flush();
+      report.ms = performance.now() - started;
       return report;
     } finally {
-      this.db.pragma(`wal_autocheckpoint = ${checkpointPages}`);
-      this.db.pragma('wal_checkpoint(PASSIVE)');
+      await writer.close();
     }
   }
 

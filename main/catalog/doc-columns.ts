@@ -31,6 +31,16 @@ class Dictionary {
   }
 }
 
+// Redo one string column's offsets in UTF-8 bytes (parts hold the present slots' strings in slot order).
+function byteOffsets(parts: string[], offsets: Int32Array, present: Uint8Array): void {
+  let at = 0;
+  let i = 0;
+  for (let slot = 0; slot < present.length; slot++) {
+    if (present[slot] === 1) at += Buffer.byteLength(parts[i++] as string, 'utf8');
+    offsets[slot + 1] = at;
+  }
+}
+
 /** Write the records in slots 0..count-1 (undefined for an empty slot) as columns: a small JSON part and typed-array sections. */
 export function encodeDocs(count: number, docAt: (slot: number) => CatalogDoc | undefined): { json: SavedDocsJson; sections: ArrayBufferView[] } {
   const present = new Uint8Array(count);
@@ -56,11 +66,12 @@ export function encodeDocs(count: number, docAt: (slot: number) => CatalogDoc | 
         for (const v of doc[f]) l.values.push(l.dict.code(v));
       });
     }
+    // Offsets in characters first; they equal byte offsets when the text is ASCII, and are redone in bytes below when not.
     STRING_FIELDS.forEach((f, k) => {
       const s = strings[k] as (typeof strings)[number];
       if (doc) {
         s.parts.push(doc[f]);
-        s.at += Buffer.byteLength(doc[f], 'utf8');
+        s.at += doc[f].length;
       }
       s.offsets[slot + 1] = s.at;
     });
@@ -70,7 +81,12 @@ export function encodeDocs(count: number, docAt: (slot: number) => CatalogDoc | 
   CODED_FIELDS.forEach((f, k) => (dicts[f] = (coded[k] as (typeof coded)[number]).dict.names));
   LIST_FIELDS.forEach((f, k) => (dicts[f] = (lists[k] as (typeof lists)[number]).dict.names));
   const sections: ArrayBufferView[] = [present, local, latest, ...numbers];
-  for (const s of strings) sections.push(Buffer.from(s.parts.join(''), 'utf8'), s.offsets);
+  for (const s of strings) {
+    const text = s.parts.join('');
+    const bytes = Buffer.from(text, 'utf8');
+    if (bytes.length !== text.length) byteOffsets(s.parts, s.offsets, present);
+    sections.push(bytes, s.offsets);
+  }
   for (const c of coded) sections.push(c.codes);
   for (const l of lists) sections.push(l.offsets, Int32Array.from(l.values));
   return { json: { count, dicts }, sections };

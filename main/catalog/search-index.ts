@@ -88,7 +88,7 @@ export class SearchIndex {
   toPayload(): { json: SavedJson; sections: ArrayBufferView[] } {
     const t = this.text.toSaved(this.docs.length);
     const facets = this.facets.toSaved();
-    const docs = encodeDocs(this.docs.length, (slot) => (this.live[slot] === 1 ? this.hydrated(slot) : undefined));
+    const docs = encodeDocs(this.docs.length, (slot) => (this.live[slot] === 1 ? this.peek(slot) : undefined));
     return {
       json: { terms: t.terms, docCount: t.docCount, totalLength: t.totalLength, facetNames: facets.names, docs: docs.json },
       sections: [t.offsets, t.slots, t.ftf, t.df, t.fieldLength, ...facets.sections, ...docs.sections],

@@ -19,6 +19,21 @@ export interface WriteResult {
   latest: Map<number, boolean>;
 }
 
+/** What a row is written from: the key, the publication date that orders versions, and the metadata's JSON text. */
+export interface RowInput {
+  servable: string;
+  version: string;
+  published: number | null;
+  local: boolean;
+  json: string;
+}
+
+/** Flatten a record for writing; `json` is the text to store (a line of an import file), else the metadata serialized. */
+export function rowInputOf(item: { metadata: ServableMetadata; local: boolean; json?: string }): RowInput {
+  const { metadata, local, json } = item;
+  return { servable: servableKey(metadata), version: recordVersion(metadata), published: metadata.dlhub.publication_date ?? null, local, json: json ?? JSON.stringify(metadata) };
+}
+
 interface Row {
   id: number;
   servable: string;
@@ -88,15 +103,18 @@ export class CatalogStore {
 
   /** Insert or replace records in one transaction; a record is keyed by servable and version. */
   putMany(items: readonly { metadata: ServableMetadata; local: boolean; json?: string }[]): WriteResult {
+    return this.putRows(items.map(rowInputOf));
+  }
+
+  /** putMany for rows already flattened (rowInputOf), as a bulk import's writer thread receives them. */
+  putRows(rows: readonly RowInput[]): WriteResult {
     return this.db.transaction(() => {
       const generation = (this.stmt.bump.get() as { generation: number }).generation;
       const latest = new Map<number, boolean>();
       const touched = new Set<string>();
-      const ids = items.map(({ metadata, local, json }) => {
-        const servable = servableKey(metadata);
-        const version = recordVersion(metadata);
+      const ids = rows.map(({ servable, version, published, local, json }) => {
         touched.add(servable);
-        const row = this.stmt.upsert.get(servable, version, versionKey(version), metadata.dlhub.publication_date ?? null, local ? 1 : 0, json ?? JSON.stringify(metadata), generation);
+        const row = this.stmt.upsert.get(servable, version, versionKey(version), published, local ? 1 : 0, json, generation);
         return (row as { id: number }).id;
       });
       for (const s of touched) this.relabel(s, generation, latest);

@@ -42,8 +42,8 @@ export async function readJsonl(
   file: string,
   opts: {
     validate: (doc: unknown, source: string) => ServableMetadata;
-    /** Each valid record with its line's text, which is stored as is rather than serialized again. */
-    write: (batch: { metadata: ServableMetadata; json: string }[]) => void;
+    /** Each valid record with its line's text, which is stored as is rather than serialized again; the next batch is read while a returned promise settles. */
+    write: (batch: { metadata: ServableMetadata; json: string }[]) => void | Promise<void>;
     batchSize?: number;
     onProgress?: (p: ImportProgress) => void;
   },
@@ -64,11 +64,12 @@ export async function readJsonl(
   let batch: { metadata: ServableMetadata; json: string }[] = [];
   let n = 0;
   const progress = (): void => opts.onProgress?.({ lines: n, imported: report.imported, skipped: report.skipped, bytesRead: stream.bytesRead, totalBytes });
-  const flush = (): void => {
+  const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    opts.write(batch);
-    report.imported += batch.length;
+    const full = batch;
     batch = [];
+    await opts.write(full);
+    report.imported += full.length;
     progress();
   };
   for await (const line of lines) {
@@ -86,9 +87,9 @@ export async function readJsonl(
       report.skipped++;
       report.errors.push({ line: n, problems: problemsOf(err) });
     }
-    if (batch.length >= batchSize) flush();
+    if (batch.length >= batchSize) await flush();
   }
-  flush();
+  await flush();
   progress();
   report.ms = performance.now() - started;
   return report;
