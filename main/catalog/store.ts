@@ -79,6 +79,8 @@ export class CatalogStore {
       changed: db.prepare<[number], Row>(`SELECT ${COLS} FROM catalog_records WHERE gen > ? ORDER BY id`),
       removed: db.prepare<[number], { id: number }>('SELECT id FROM catalog_tombstones WHERE gen > ?'),
       count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM catalog_records'),
+      changeCount: db.prepare<[number, number], { n: number }>(
+        'SELECT (SELECT count(*) FROM catalog_records WHERE gen > ?) + (SELECT count(*) FROM catalog_tombstones WHERE gen > ?) AS n'),
     };
   }
 
@@ -152,6 +154,11 @@ export class CatalogStore {
   /** Every record (or only newest versions), streamed from the database. */
   *iterate(opts: { allVersions: boolean } = { allVersions: true }): IterableIterator<StoredRecord> {
     for (const row of (opts.allVersions ? this.stmt.all : this.stmt.allLatest).iterate()) yield toRecord(row);
+  }
+
+  /** How many rows were written, relabelled or removed after generation `since`: what a catch-up would read. */
+  changeCount(since: number): number {
+    return this.stmt.changeCount.get(since, since)?.n ?? 0;
   }
 
   /** What changed after generation `since`: rows written (or relabelled) and ids removed. */

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catalog } from '../../../main/catalog/catalog.js';
@@ -150,6 +150,7 @@ describe('saved index', () => {
     expect(c.indexStatus.source).toBe('loaded');
     for (const md of recs.slice(200)) c.upsert(md);
     c.remove(`${recs[3]!.dlhub.owner}/${recs[3]!.dlhub.name}`);
+    expect(c.flush()).toBe(true);
     c.close();
     const queries: [string, boolean][] = [['', false], ['crystal', false], ['servable.type:"Torch Model" OR dlhub.domains:chemistry', true], ['datacite.descriptions.description:energy', true]];
     c = Catalog.open(home.paths);
@@ -161,6 +162,26 @@ describe('saved index', () => {
     try {
       expect(c.indexStatus.source).toBe('rebuilt');
       queries.forEach(([q, advanced], i) => expect(loaded[i], q).toEqual(c.search(q, { advanced, allVersions: true, pageSize: 1000 })));
+    } finally {
+      c.close();
+    }
+  });
+
+  it('is not rewritten at close for a few changes: the next open replays them from the change log', () => {
+    const recs = testRecords(120);
+    let c = Catalog.open(home.paths);
+    for (const md of recs.slice(0, 100)) c.upsert(md);
+    c.close();
+    const saved = statSync(home.paths.catalogIndex).mtimeMs;
+    c = Catalog.open(home.paths);
+    for (const md of recs.slice(100)) c.upsert(md);
+    const expected = c.search('crystal OR servable.type:"Keras Model"', { advanced: true, allVersions: true, pageSize: 1000 });
+    c.close();
+    expect(statSync(home.paths.catalogIndex).mtimeMs).toBe(saved);
+    c = Catalog.open(home.paths);
+    try {
+      expect(c.indexStatus.source).toBe('caught-up');
+      expect(c.search('crystal OR servable.type:"Keras Model"', { advanced: true, allVersions: true, pageSize: 1000 })).toEqual(expected);
     } finally {
       c.close();
     }
