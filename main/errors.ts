@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'BUILD_FAILED'
   | 'DETECT_FAILED'
   | 'CACHE_ERROR'
+  | 'STORAGE_ERROR'
   | 'CATALOG_ERROR'
   | 'QUERY_INVALID'
   | 'IMPORT_INVALID'

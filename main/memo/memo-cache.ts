@@ -70,7 +70,7 @@ export class MemoCache {
     mkdirSync(dirname(file), { recursive: true });
     let db: Database.Database | undefined;
     try {
-      db = openDatabase(file, memoMigrations);
+      db = openDatabase(file, memoMigrations, { errorCode: 'CACHE_ERROR' });
       return new MemoCache(db, prepareStatements(db), file, budget);
     } catch (err) {
       db?.close();
