@@ -102,12 +102,14 @@ export class Catalog {
     return true;
   }
 
-  // Bring the index in line with our own write; if another process wrote in between, catch up from the log instead.
-  private applyWrite(result: WriteResult, docs: Map<number, { metadata: ServableMetadata; local: boolean }>): void {
+  // Bring the index in line with our own write of `items` (result.ids[i] is items[i]'s row); if another process wrote
+  // in between, catch up from the log instead.
+  private applyWrite(result: WriteResult, items: readonly { metadata: ServableMetadata; local: boolean }[]): void {
     if (result.generation !== this.generation + 1) {
       this.sync();
       return;
     }
+    const docs = new Map(result.ids.map((id, i) => [id, items[i] as { metadata: ServableMetadata; local: boolean }]));
     for (const [id, item] of docs) this.index.put(toCatalogDoc(item.metadata, { id, local: item.local, latest: result.latest.get(id) ?? false }));
     for (const [id, latest] of result.latest) if (!docs.has(id)) this.index.setLatest(id, latest);
     this.generation = result.generation;
@@ -115,7 +117,7 @@ export class Catalog {
 
   private writeMany(items: { metadata: ServableMetadata; local: boolean; json?: string }[]): number[] {
     const result = this.store.putMany(items);
-    this.applyWrite(result, new Map(result.ids.map((id, i) => [id, items[i] as { metadata: ServableMetadata; local: boolean }])));
+    this.applyWrite(result, items);
     return result.ids;
   }
 
@@ -210,9 +212,7 @@ export class Catalog {
         validate: validateMetadata,
         write: async (batch) => {
           const items = batch.map(({ metadata, json }) => ({ metadata, local, json }));
-          const written = writer.write(items.map(rowInputOf)).then((result) => {
-            this.applyWrite(result, new Map(result.ids.map((id, i) => [id, items[i] as { metadata: ServableMetadata; local: boolean }])));
-          });
+          const written = writer.write(items.map(rowInputOf)).then((result) => this.applyWrite(result, items));
           written.catch(() => undefined); // awaited on the next batch or at the end; this only keeps it from counting as unhandled meanwhile
           await pending;
           pending = written;

@@ -74,6 +74,12 @@ function postingCount(p: Postings): number {
   return n;
 }
 
+// The words of text field `f` of a record, as add() indexes them and remove() takes them out again.
+function fieldTokens(doc: CatalogDoc, f: number): string[] {
+  const v = doc[TEXT_FIELDS[f] as keyof CatalogDoc];
+  return tokenize(Array.isArray(v) ? v.join(' ') : String(v));
+}
+
 // What the hot loop reads and writes, for one query.
 interface ScoreContext {
   universe: Uint8Array;
@@ -132,8 +138,7 @@ export class TextIndex {
     // One term-frequency map reused across fields: an import adds 900,000 field values, each once made its own map.
     const tf = this.tfScratch;
     for (let f = 0; f < NF; f++) {
-      const v = doc[TEXT_FIELDS[f] as keyof CatalogDoc];
-      const tokens = tokenize(Array.isArray(v) ? v.join(' ') : String(v));
+      const tokens = fieldTokens(doc, f);
       this.fieldLength[slot * NF + f] = Math.min(65535, tokens.length);
       this.totalLength[f] = (this.totalLength[f] as number) + tokens.length;
       tf.clear();
@@ -156,8 +161,7 @@ export class TextIndex {
   remove(doc: CatalogDoc, slot: number): void {
     for (let f = 0; f < NF; f++) {
       this.totalLength[f] = (this.totalLength[f] as number) - (this.fieldLength[slot * NF + f] as number);
-      const v = doc[TEXT_FIELDS[f] as keyof CatalogDoc];
-      for (const t of new Set(tokenize(Array.isArray(v) ? v.join(' ') : String(v)))) {
+      for (const t of new Set(fieldTokens(doc, f))) {
         const entry = this.byTerm.get(t);
         if (entry) entry.df[f] = Math.max(0, (entry.df[f] ?? 0) - 1);
       }
