@@ -19,6 +19,15 @@ export type ErrorCode =
   | 'CATALOG_ERROR'
   | 'QUERY_INVALID'
   | 'IMPORT_INVALID'
+  | 'PATH_UNSAFE'
+  | 'LIMIT_EXCEEDED'
+  | 'RATE_LIMITED'
+  | 'TIMEOUT'
+  | 'CANCELLED'
+  | 'TASK_NOT_FOUND'
+  | 'SERVICE_UNAVAILABLE'
+  | 'UNAUTHORIZED'
+  | 'INTERNAL'
   | 'USAGE';
 
 /** Base of every error this project throws on purpose. */
@@ -107,8 +116,102 @@ export class QueryError extends DlhubError {
   }
 }
 
-/** Wrong command-line usage. */
+/** Wrong command-line usage, or a request whose parameters do not match the operation's schema. */
 export class UsageError extends DlhubError {}
+
+/** A path from metadata, a record, an archive or the network would leave its folder, or names a special file. */
+export class PathError extends DlhubError {}
+
+/** A limit refused the call (size, depth, rate, concurrency, time): the message names the limit and how to change it. */
+export class LimitError extends DlhubError {}
+
+/** An asynchronous task does not exist, was cancelled, or timed out. */
+export class TaskError extends DlhubError {}
+
+/** The local service or HTTP API could not be reached, refused the token, or failed inside. */
+export class ServiceError extends DlhubError {}
+
+/**
+ * The error registry: every code maps to the one class that throws it, so an error that crossed
+ * a door (HTTP, IPC, gRPC, a stored task) is rebuilt as the same class on the far side.
+ */
+const ERROR_CLASSES: Record<ErrorCode, new (code: ErrorCode, message: string, opts: { hint?: string; details?: Record<string, unknown> }) => DlhubError> = {
+  METADATA_INVALID: DlhubError,
+  SERVABLE_NOT_FOUND: NotFoundError,
+  METHOD_NOT_FOUND: NotFoundError,
+  INPUT_INVALID: InputError,
+  INPUT_TOO_LARGE: InputError,
+  MODEL_ERROR: DlhubError,
+  RUNNER_DIED: WorkerError,
+  PROTOCOL_ERROR: WorkerError,
+  RUNTIME_UNAVAILABLE: DlhubError,
+  BUILD_FAILED: BuildError,
+  DETECT_FAILED: DetectError,
+  CACHE_ERROR: StorageError,
+  STORAGE_ERROR: StorageError,
+  CATALOG_ERROR: StorageError,
+  QUERY_INVALID: DlhubError,
+  IMPORT_INVALID: DlhubError,
+  PATH_UNSAFE: PathError,
+  LIMIT_EXCEEDED: LimitError,
+  RATE_LIMITED: LimitError,
+  TIMEOUT: LimitError,
+  CANCELLED: TaskError,
+  TASK_NOT_FOUND: TaskError,
+  SERVICE_UNAVAILABLE: ServiceError,
+  UNAUTHORIZED: ServiceError,
+  INTERNAL: DlhubError,
+  USAGE: UsageError,
+};
+
+/** The wire shape of an error at every door: `DlhubError.toJSON()`. */
+export interface ErrorJSON {
+  code: string;
+  name?: string | undefined;
+  message: string;
+  hint?: string | undefined;
+  details?: Record<string, unknown> | undefined;
+}
+
+/** Is `code` one this project defines? */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CLASSES, code);
+}
+
+/** Rebuild a typed error from its wire shape, as the same class (ModelError keeps its Python type and traceback). */
+export function errorFromJSON(json: ErrorJSON): DlhubError {
+  const details = json.details;
+  const code: ErrorCode = isErrorCode(json.code) ? json.code : 'INTERNAL';
+  if (code === 'MODEL_ERROR') {
+    const type = typeof details?.['type'] === 'string' ? details['type'] : 'Exception';
+    const traceback = typeof details?.['traceback'] === 'string' ? details['traceback'] : '';
+    const prefix = `${type}: `;
+    return new ModelError(type, json.message.startsWith(prefix) ? json.message.slice(prefix.length) : json.message, traceback);
+  }
+  if (code === 'METADATA_INVALID') {
+    const problems = Array.isArray(details?.['problems']) ? (details['problems'] as MetadataProblem[]) : [];
+    return new MetadataError(json.message, problems, json.hint);
+  }
+  if (code === 'QUERY_INVALID') {
+    const position = typeof details?.['position'] === 'number' ? details['position'] : 0;
+    return new QueryError(json.message, position, json.hint ?? '');
+  }
+  if (code === 'RUNTIME_UNAVAILABLE') {
+    const err = new RuntimeUnavailableError(json.message, json.hint ?? '');
+    return details ? Object.assign(err, { details }) : err;
+  }
+  const Cls = ERROR_CLASSES[code];
+  return new Cls(code, json.message, { ...(json.hint !== undefined ? { hint: json.hint } : {}), ...(details ? { details } : {}) });
+}
+
+/** Any thrown value as a typed error: DlhubErrors pass through, anything else becomes INTERNAL with its message. */
+export function toDlhubError(err: unknown): DlhubError {
+  if (err instanceof DlhubError) return err;
+  return new DlhubError('INTERNAL', `Internal error: ${errorMessage(err)}`, {
+    hint: 'This is a bug in DLHub Desktop; please report it with the command that caused it.',
+    cause: err,
+  });
+}
 
 /** Narrow an unknown catch value to a message without losing typed errors. */
 export function errorMessage(err: unknown): string {
