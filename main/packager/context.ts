@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
-import { BuildError } from '../errors.js';
+import { BuildError, PathError } from '../errors.js';
 import type { ServableMetadata } from '../servable/metadata.js';
 import type { HomePaths } from '../storage/home.js';
+import { joinName } from '../storage/path-safety.js';
 import { checkImageRef, checkName, renderDockerfile } from './dockerfile.js';
 import { collectFiles, declaredFiles } from './files.js';
 import { RUNNER_FILES, runnerResourcesDir } from './resources.js';
@@ -53,8 +55,23 @@ async function hashFiles(dir: string, files: readonly string[], baseImage: strin
 async function put(dir: string, rel: string, data: string | { from: string }): Promise<void> {
   const target = join(dir, ...rel.split('/'));
   await mkdir(dirname(target), { recursive: true });
-  if (typeof data === 'string') await writeFile(target, data);
-  else await copyFile(data.from, target);
+  if (typeof data === 'string') {
+    await writeFile(target, data);
+    return;
+  }
+  // O_NOFOLLOW and the fstat close the gap between path-safety's check and the copy: a file
+  // swapped for a link or a fifo in between is refused, not followed.
+  const handle = await open(data.from, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) {
+      throw new PathError('PATH_UNSAFE', `Refusing path ${JSON.stringify(data.from)}: it changed into something other than a regular file while the build read it.`, {
+        hint: 'Leave the servable folder unchanged while `dlhub build` runs, then build again.', details: { path: data.from },
+      });
+    }
+    await pipeline(handle.createReadStream({ autoClose: false }), createWriteStream(target));
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Move a finished context into place; the old one (if any) is removed only after the swap. */
@@ -81,7 +98,7 @@ export async function prepareContext(sourceDir: string, metadata: ServableMetada
   const sources = await collectFiles(sourceDir, declaredFiles(metadata));
   const runnerDir = opts.runnerDir ?? runnerResourcesDir();
 
-  const servableRoot = join(opts.home.servables, name);
+  const servableRoot = joinName(opts.home.servables, name);
   await mkdir(servableRoot, { recursive: true });
   const tmp = await mkdtemp(join(servableRoot, '.context-'));
   try {

@@ -1,4 +1,5 @@
 import { BuildError } from '../errors.js';
+import { isServableName, isServableVersion, NAME_RULE, VERSION_RULE } from '../servable/names.js';
 
 /** Everything the generated Dockerfile depends on; each value is validated before it is written. */
 export interface DockerfileOptions {
@@ -21,8 +22,6 @@ export const IMAGE_PATHS = {
 
 // An image reference: [registry[:port]/]path[:tag][@sha256:digest]; no whitespace, quotes or `$`.
 const IMAGE_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-const VERSION = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/;
 const HEX64 = /^[a-f0-9]{64}$/;
 
 /** Reject a base image reference that is not a plain Docker image reference. */
@@ -37,8 +36,8 @@ export function checkImageRef(ref: string): string {
 
 /** Reject a servable name that cannot safely name a folder, an image and a label. */
 export function checkName(name: string): string {
-  if (!NAME.test(name)) {
-    throw new BuildError('BUILD_FAILED', `Servable name ${JSON.stringify(name)} may only hold letters, digits, ".", "_" and "-" (at most 128).`, {
+  if (!isServableName(name)) {
+    throw new BuildError('BUILD_FAILED', `Servable name ${JSON.stringify(name)} does not follow the name rule: ${NAME_RULE}.`, {
       hint: 'Change dlhub.name in dlhub.json, e.g. "my-model".',
     });
   }
@@ -47,8 +46,8 @@ export function checkName(name: string): string {
 
 /** Reject a version string with characters outside a version's usual alphabet. */
 export function checkVersion(version: string): string {
-  if (!VERSION.test(version)) {
-    throw new BuildError('BUILD_FAILED', `Servable version ${JSON.stringify(version)} may only hold letters, digits, ".", "_", "+" and "-".`, {
+  if (!isServableVersion(version)) {
+    throw new BuildError('BUILD_FAILED', `Servable version ${JSON.stringify(version)} does not follow the version rule: ${VERSION_RULE}.`, {
       hint: 'Change dlhub.version in dlhub.json, e.g. "1.0.0".',
     });
   }

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { DetectError } from '../errors.js';
+import { resolveUnderSync } from '../storage/path-safety.js';
 
 /** The servable kinds `dlhub init` can describe. */
 export type ServableKind = 'sklearn' | 'python' | 'keras' | 'torch' | 'onnx';
@@ -62,6 +63,8 @@ function explicitFile(dir: string, file: string, type: ServableKind | undefined,
   if (rel.startsWith('..') || !existsSync(abs) || !statSync(abs).isFile()) {
     throw new DetectError('DETECT_FAILED', `${flag} ${file}: no such file inside ${dir}.`, { hint: `Name a file inside the servable folder; it holds: ${listFiles(dir).join(', ') || 'nothing'}.` });
   }
+  // The file is packaged later; refuse now what the packager would refuse (a link at any depth, a fifo).
+  resolveUnderSync(resolve(dir), rel);
   const kind = type ?? kindOfFile(rel);
   if (!kind) throw new DetectError('DETECT_FAILED', `Cannot tell what kind of model ${rel} is from its extension.`, { hint: `Pass --type (${KINDS.join(', ')}), or use ${SUPPORTED}.` });
   return { type: kind, file: rel, reason: `${flag} ${rel}${type ? ` with --type ${type}` : ''}` };

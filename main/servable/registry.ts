@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
 import { join } from 'node:path';
 import { NotFoundError } from '../errors.js';
 import type { HomePaths } from '../storage/home.js';
+import { joinName } from '../storage/path-safety.js';
+import { isServableName, NAME_RULE } from './names.js';
 import type { ServableMetadata } from './metadata.js';
 
 /** What `dlhub build` left for one servable: its prepared files and, when Docker was there, its image. */
@@ -39,7 +41,7 @@ interface BuildRecord {
 
 /** Folder of one servable under DLHUB_HOME/servables. */
 export function servableRoot(paths: HomePaths, name: string): string {
-  return join(paths.servables, name);
+  return joinName(paths.servables, name);
 }
 
 /** Write the prepared record atomically so a crash never leaves a half-written one. */
@@ -81,14 +83,13 @@ export function findLocal(paths: HomePaths, name: string): LocalServable | undef
   };
 }
 
-// Names become folder names: anything else (`..`, slashes) must never reach the file system.
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** Load one local servable or fail with a message that lists what exists. */
 export function getLocal(paths: HomePaths, name: string): LocalServable {
-  if (!NAME_PATTERN.test(name) || name.includes('..')) {
+  // The same rule build applies, so whatever builds can be found; it also keeps "." and "/" out of folder names.
+  if (!isServableName(name)) {
     throw new NotFoundError('SERVABLE_NOT_FOUND', `"${name}" is not a servable name.`, {
-      hint: 'Servable names use letters, digits, ".", "-" and "_"; see `dlhub ls`.',
+      hint: `Servable names use ${NAME_RULE}; see \`dlhub ls\`.`,
     });
   }
   const found = findLocal(paths, name);

@@ -5,6 +5,7 @@ import { MetadataError } from '../errors.js';
 import type { MetadataProblem } from '../errors.js';
 import { assetPath } from './assets.js';
 import type { ServableMetadata } from './metadata.js';
+import { NAME_MAX_LENGTH, NAME_PATTERN, VERSION_MAX_LENGTH, VERSION_PATTERN } from './names.js';
 import { toProblems } from './problems.js';
 
 const SCHEMA_FILES = ['servable/argument_type.json', 'servable/method.json', 'general/files.json', 'datacite.json', 'dlhub.json'];
@@ -15,13 +16,21 @@ function readSchema(rel: string): Record<string, unknown> {
   return JSON.parse(readFileSync(assetPath('schemas', ...rel.split('/')), 'utf8')) as Record<string, unknown>;
 }
 
+/** dlhub.json's name and version rules, taken from servable/names.ts so schema, packager and registry cannot drift. */
+function withNameRules(schema: Record<string, unknown>): Record<string, unknown> {
+  const props = schema['properties'] as Record<string, Record<string, unknown>>;
+  props['name'] = { ...props['name'], pattern: NAME_PATTERN, maxLength: NAME_MAX_LENGTH };
+  props['version'] = { ...props['version'], pattern: VERSION_PATTERN, maxLength: VERSION_MAX_LENGTH };
+  return schema;
+}
+
 /** The one ajv instance, compiled on first use: schemas/servable.json and the schemas it refers to. */
 function validators(): { servable: ValidateFunction; argument: ValidateFunction } {
   if (compiled) return compiled;
   // verbose puts the failing sub-schema on each error, where our `fix` annotations live.
   const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
   ajv.addKeyword({ keyword: 'fix', schemaType: 'string' });
-  for (const rel of SCHEMA_FILES) ajv.addSchema(readSchema(rel));
+  for (const rel of SCHEMA_FILES) ajv.addSchema(rel === 'dlhub.json' ? withNameRules(readSchema(rel)) : readSchema(rel));
   const servable = ajv.compile(readSchema('servable.json'));
   const argument = ajv.getSchema('https://schemas.dlhub.org/desktop/servable/argument_type.json');
   if (!argument) throw new MetadataError('The argument_type schema did not load.', [], 'Reinstall DLHub Desktop: schemas/servable/argument_type.json is damaged.');

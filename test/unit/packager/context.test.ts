@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BuildError } from '../../../main/errors.js';
+import { PathError } from '../../../main/errors.js';
 import { prepareContext } from '../../../main/packager/context.js';
 import type { ServableMetadata } from '../../../main/servable/metadata.js';
 import { homePaths, type HomePaths } from '../../../main/storage/home.js';
@@ -83,33 +84,95 @@ describe('prepareContext', () => {
   it('refuses a declared path with ".." and names it', async () => {
     writeFileSync(join(tmp, 'outside.txt'), 'secret');
     const err = await prepare(metadata({ files: { other: ['../outside.txt'] } })).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(BuildError);
-    expect((err as BuildError).message).toContain('../outside.txt');
+    expect(err).toBeInstanceOf(PathError);
+    expect((err as PathError).code).toBe('PATH_UNSAFE');
+    expect((err as PathError).message).toContain('../outside.txt');
     expect(existsSync(join(home.servables, 'demo', 'context'))).toBe(false);
   });
 
   it('refuses an absolute path and a declared file that does not exist', async () => {
-    await expect(prepare(metadata({ files: { model: '/etc/passwd' } }))).rejects.toThrow(/\/etc\/passwd.*relative/);
+    await expect(prepare(metadata({ files: { model: '/etc/passwd' } }))).rejects.toThrow(/\/etc\/passwd.*absolute/);
     await expect(prepare(metadata({ files: { model: 'missing.pkl' } }))).rejects.toThrow(/missing\.pkl.*does not exist/);
   });
 
-  it('refuses a symlink that leaves the folder but follows one that stays inside', async () => {
-    writeFileSync(join(tmp, 'outside.txt'), 'secret');
-    symlinkSync(join(src, 'app.py'), join(src, 'alias.py'));
+  // Issue 9 item 1: a link anywhere in a declared path put the host's /etc/shadow into the image.
+  it('never copies through a symlinked folder at the start or middle of a declared path', async () => {
+    mkdirSync(join(tmp, 'etc'));
+    writeFileSync(join(tmp, 'etc', 'shadow'), 'root:secret');
+    symlinkSync(join(tmp, 'etc'), join(src, 'etcdir'));
+    mkdirSync(join(src, 'lib'));
+    symlinkSync(join(tmp, 'etc'), join(src, 'lib', 'inner'));
+    for (const other of ['etcdir/shadow', 'etcdir', 'lib/inner/shadow', 'lib']) {
+      const err = await prepare(metadata({ files: { other: ['app.py', other] } })).catch((e: unknown) => e);
+      expect(err, other).toBeInstanceOf(PathError);
+      expect((err as PathError).message).toMatch(/symbolic link/);
+    }
+    // With no files declared the whole folder is walked: the link is refused there too.
+    await expect(prepare(metadata())).rejects.toThrow(/"etcdir" is a symbolic link/);
+    expect(existsSync(join(home.servables, 'demo', 'context'))).toBe(false);
+  });
+
+  it('refuses every symlink, even one to a file inside the folder, and a fifo', async () => {
     const ctx = await prepare(metadata());
-    expect(readFileSync(join(ctx.dir, 'servable', 'alias.py'), 'utf8')).toContain('def run');
-    symlinkSync(join(tmp, 'outside.txt'), join(src, 'leak.txt'));
+    symlinkSync(join(src, 'app.py'), join(src, 'alias.py'));
     const err = await prepare(metadata()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(BuildError);
-    expect((err as BuildError).message).toMatch(/leak\.txt.*outside the servable folder/);
+    expect(err).toBeInstanceOf(PathError);
+    expect((err as PathError).message).toMatch(/alias\.py.*symbolic link/);
     // The earlier context is left as it was.
-    expect(existsSync(join(ctx.dir, 'servable', 'leak.txt'))).toBe(false);
+    expect(existsSync(join(ctx.dir, 'servable', 'alias.py'))).toBe(false);
     expect(readdirSync(join(home.servables, 'demo'))).toEqual(['context']);
+    rmSync(join(src, 'alias.py'));
+    execFileSync('mkfifo', [join(src, 'pipe')]);
+    await expect(prepare(metadata({ files: { other: ['app.py', 'pipe'] } }))).rejects.toThrow(/named pipe/);
   });
 
   it('refuses a name that cannot become a folder and an image name', async () => {
     const md = metadata();
     md.dlhub.name = '../escape';
     await expect(prepare(md)).rejects.toThrow(/Servable name/);
+  });
+});
+
+describe('one rule for names and versions (issue 9 item 14)', () => {
+  it('a name build accepts, like "a..", is one the registry finds; schema, packager and registry agree', async () => {
+    const { validateMetadata } = await import('../../../main/servable/validate.js');
+    const { getLocal, writePrepared } = await import('../../../main/servable/registry.js');
+    const md = metadata();
+    md.dlhub.name = 'a..';
+    validateMetadata(md);
+    const ctx = await prepare(md);
+    writePrepared(home, { name: 'a..', version: '1.0', contentKey: ctx.contentKey, tag: ctx.tag, sourceDir: src, preparedAt: new Date().toISOString() });
+    expect(getLocal(home, 'a..').name).toBe('a..');
+    expect(ctx.dir).toBe(join(home.servables, 'a..', 'context'));
+  });
+
+  it('versions: what the schema accepts (up to 128 characters) the packager accepts, and one longer is refused by both', async () => {
+    const { validateMetadata } = await import('../../../main/servable/validate.js');
+    const md = metadata();
+    md.dlhub.version = `1.${'0'.repeat(126)}`;
+    validateMetadata(md);
+    await prepare(md);
+    md.dlhub.version = `1.${'0'.repeat(127)}`;
+    expect(() => validateMetadata(md)).toThrow(/dlhub\.version/);
+    await expect(prepare(md)).rejects.toThrow(/version rule/);
+  });
+
+  it('schemas/dlhub.json states the same rule as servable/names.ts', async () => {
+    const names = await import('../../../main/servable/names.js');
+    const schema = JSON.parse(readFileSync(join(process.cwd(), 'schemas', 'dlhub.json'), 'utf8')) as { properties: Record<string, { pattern: string; maxLength: number }> };
+    expect(schema.properties['name']).toMatchObject({ pattern: names.NAME_PATTERN, maxLength: names.NAME_MAX_LENGTH });
+    expect(schema.properties['version']).toMatchObject({ pattern: names.VERSION_PATTERN, maxLength: names.VERSION_MAX_LENGTH });
+  });
+
+  it('names: uppercase, a leading dot, a slash or 65 characters are refused by schema, packager and registry alike', async () => {
+    const { validateMetadata } = await import('../../../main/servable/validate.js');
+    const { getLocal } = await import('../../../main/servable/registry.js');
+    for (const bad of ['Iris', '.hidden', '..', 'a/b', 'a'.repeat(65)]) {
+      const md = metadata();
+      md.dlhub.name = bad;
+      expect(() => validateMetadata(md), bad).toThrow(/dlhub\.name/);
+      await expect(prepare(md), bad).rejects.toThrow(/name/);
+      expect(() => getLocal(home, bad), bad).toThrow(/is not a servable name/);
+    }
   });
 });
