@@ -11,6 +11,7 @@ The protocol is specified in schemas/runner-protocol.json.
 import importlib
 import json
 import os
+import re
 import socket
 import struct
 import sys
@@ -211,15 +212,27 @@ def _split(np, output, counts):
     return None  # the output is not one row per input row: the caller falls back to one call per input
 
 
-def _model_path(meta, directory):
-    files = (meta.get("servable") or {}).get("files") or {}
-    rel = files.get("model")
+def servable_file(meta, role):
+    """Where a servable names its `role` file ("model", "pickle"): dlhub.files (as DLHub's SDK writes
+    it) or servable.files (older documents); the same rule as main/servable/servable-files.ts."""
+    for block in ("dlhub", "servable"):
+        rel = ((meta.get(block) or {}).get("files") or {}).get(role)
+        if isinstance(rel, str) and rel:
+            return rel
+    return None
+
+
+def _model_path(meta, directory, role="model"):
+    rel = servable_file(meta, role)
     if not rel:
-        raise RunnerError("load", "dlhub.json names no model file at servable.files.model", "KeyError")
-    for candidate in (os.path.join(directory, rel), os.path.join(directory, os.path.basename(rel))):
-        if os.path.exists(candidate):
+        raise RunnerError("load", "dlhub.json names no %s file at dlhub.files.%s (or servable.files.%s)" % (role, role, role), "KeyError")
+    parts = [p for p in rel.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or os.path.isabs(rel):
+        raise RunnerError("load", "%s file %r must be a path inside the servable folder" % (role, rel), "ValueError")
+    for candidate in (os.path.join(directory, *parts), os.path.join(directory, parts[-1])):
+        if os.path.isfile(candidate) and not os.path.islink(candidate):
             return candidate
-    raise RunnerError("load", "model file %s is not in the servable folder %s" % (rel, directory), "FileNotFoundError")
+    raise RunnerError("load", "%s file %s is not in the servable folder %s" % (role, rel, directory), "FileNotFoundError")
 
 
 def _library(name, shim):
@@ -243,6 +256,19 @@ def _load_sklearn(meta, directory):
     import pickle  # the servable's own model file, never wire input
     with open(path, "rb") as f:
         return pickle.load(f)
+
+
+def _load_class_method(meta, directory):
+    import pickle  # the servable's own pickled object, never wire input
+    with open(_model_path(meta, directory, "pickle"), "rb") as f:
+        return pickle.load(f)
+
+
+def _load_tensorflow(meta, directory):
+    tf = _library("tensorflow", "TensorFlow")
+    rel = servable_file(meta, "model")
+    model = tf.saved_model.load(_model_path(meta, directory) if rel else directory)
+    return model.signatures["serving_default"]
 
 
 def _load_keras(meta, directory):
@@ -279,6 +305,8 @@ _MODEL_LOADERS = {
     "keras.KerasServable": _load_keras,
     "torch.TorchServable": _load_torch,
     "onnx.ONNXServable": _load_onnx,
+    "python.PythonClassMethodServable": _load_class_method,
+    "tensorflow.TensorFlowServable": _load_tensorflow,
 }
 
 
@@ -298,10 +326,14 @@ def load_methods(meta, directory):
         input_type = (m.get("input") or {}).get("type")
         if shim == "python.PythonStaticMethodServable":
             fn = _load_static(meta, directory, details)
-        elif callable(model) and shim in ("torch.TorchServable", "onnx.ONNXServable"):
+        elif callable(model) and shim in ("torch.TorchServable", "onnx.ONNXServable", "tensorflow.TensorFlowServable"):
             fn = model
         else:
-            fn = getattr(model, details.get("method_name") or name)
+            wanted = details.get("method_name") or name
+            # DLHub's SDK wrote scikit-learn's private "_predict_proba"; newer releases only have the public name.
+            fn = getattr(model, wanted, None) or getattr(model, wanted.lstrip("_"), None)
+            if fn is None:
+                raise RunnerError("load", "the model (%s) has no method %r" % (type(model).__name__, wanted), "AttributeError")
         methods[name] = Method(name, fn, input_type, shim in _ARRAY_SHIMS, bool(details.get("autobatch")))
     return methods
 
@@ -341,6 +373,13 @@ class Runner(object):
             raise RunnerError("protocol", "unknown op %r; expected hello, describe, run or shutdown" % (op,), "ValueError")
         except RunnerError as e:
             return ({"id": rid, "ok": False, "error": e.to_wire()}, []), True
+        except RecursionError as e:  # a deeply nested input; the worker itself is fine
+            err = RunnerError("input", "the input is nested too deeply for the runner (Python's recursion limit is %d): %s"
+                              % (sys.getrecursionlimit(), e), "RecursionError")
+            return ({"id": rid, "ok": False, "error": err.to_wire()}, []), True
+        except Exception as e:  # a malformed request (e.g. a list where a name belongs) fails alone
+            err = RunnerError("input", "the request could not be handled: %s: %s" % (type(e).__name__, e), type(e).__name__, traceback.format_exc())
+            return ({"id": rid, "ok": False, "error": err.to_wire()}, []), True
 
     def _ready(self):
         if self.load_error is not None:
@@ -387,8 +426,31 @@ class Runner(object):
         return {"id": rid, "ok": True, "result": result, "timing": {"invoke_ms": elapsed}}, out
 
 
+class FrameError(RunnerError):
+    """A frame that was read whole but cannot be answered: the stream is still in step, so only
+    this request fails (rid is recovered from the header's start when possible)."""
+
+    def __init__(self, rid, kind, message, type_="ValueError"):
+        RunnerError.__init__(self, kind, message, type_)
+        self.rid = rid
+
+
+_DISCARD_CHUNK = 1 << 20
+# The host writes `{"id":N,` first, so a request's id can be found even when its header is not JSON.
+_ID_PREFIX = re.compile(rb'\A\{"id":(\d{1,15})[,}]')
+
+
+def _recover_id(head):
+    match = _ID_PREFIX.match(bytes(head[:32]))
+    return int(match.group(1)) if match else None
+
+
 def read_frame(reader, max_bytes):
-    """Read one frame: (header, buffers), or None at a clean end of stream."""
+    """Read one frame: (header, buffers), or None at a clean end of stream.
+
+    A frame that is oversize or malformed raises FrameError after all its bytes were consumed, so
+    the next frame can still be read; EOFError means the stream ended inside a frame.
+    """
     head = reader.read(4)
     if not head:
         return None
@@ -396,7 +458,9 @@ def read_frame(reader, max_bytes):
         raise EOFError("stream ended inside a frame")
     (size,) = _U32.unpack(head)
     if size > max_bytes or size < 4:
-        raise RunnerError("protocol", "frame of %d bytes is outside 4..%d bytes" % (size, max_bytes), "ValueError")
+        first = _discard(reader, size)  # never allocate what the length field claims
+        rid = _recover_id(first[4:]) if len(first) >= 4 else None
+        raise FrameError(rid, "protocol", "frame of %d bytes is outside 4..%d bytes" % (size, max_bytes))
     body = bytearray(size)  # writable, so numpy arrays made on it are writable too
     view = memoryview(body)
     got = 0
@@ -406,16 +470,46 @@ def read_frame(reader, max_bytes):
             raise EOFError("stream ended inside a frame")
         got += n
     (header_len,) = _U32.unpack_from(body, 0)
-    header = json.loads(body[4:4 + header_len])
+    raw = view[4:4 + header_len]
+    rid = _recover_id(raw)
+    if header_len > size - 4:
+        raise FrameError(rid, "protocol", "header length %d exceeds the frame body of %d bytes" % (header_len, size))
+    try:
+        header = json.loads(bytes(raw))
+    except RecursionError:
+        raise FrameError(rid, "input", "the request is nested too deeply for the runner to decode (Python's recursion limit is %d); "
+                         "send a flatter input" % sys.getrecursionlimit(), "RecursionError")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise FrameError(rid, "protocol", "frame header is not JSON (%s)" % e, type(e).__name__)
     if not isinstance(header, dict):
-        raise RunnerError("protocol", "frame header is not a JSON object", "ValueError")
+        raise FrameError(rid, "protocol", "frame header is not a JSON object")
+    if isinstance(header.get("id"), int) and not isinstance(header.get("id"), bool):
+        rid = header["id"]
+    lengths = header.get("buffers") or []
+    if not isinstance(lengths, list):
+        raise FrameError(rid, "protocol", "header.buffers is not a list")
     buffers, offset = [], 4 + header_len
-    for n in header.get("buffers") or ():
+    for n in lengths:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0 or offset + n > size:
+            raise FrameError(rid, "protocol", "buffer length %r does not fit in the frame" % (n,))
         buffers.append(view[offset:offset + n])
         offset += n
     if offset != size:
-        raise RunnerError("protocol", "header.buffers add up to %d bytes but the frame carries %d" % (offset - 4 - header_len, size - 4 - header_len), "ValueError")
+        raise FrameError(rid, "protocol", "header.buffers add up to %d bytes but the frame carries %d" % (offset - 4 - header_len, size - 4 - header_len))
     return header, buffers
+
+
+def _discard(reader, size):
+    """Skip `size` bytes in bounded chunks; returns the first chunk (to recover the request id)."""
+    first, left = b"", size
+    while left > 0:
+        chunk = reader.read(min(left, _DISCARD_CHUNK))
+        if not chunk:
+            raise EOFError("stream ended inside a frame")
+        if not first:
+            first = chunk
+        left -= len(chunk)
+    return first
 
 
 def write_frame(writer, header, buffers):
@@ -424,9 +518,14 @@ def write_frame(writer, header, buffers):
         header["buffers"] = [memoryview(b).nbytes for b in buffers]
     try:
         data = _encode_json(header).encode("utf-8")
+    except RecursionError:  # an output nested too deeply for the JSON encoder: answer with an error instead
+        buffers = []
+        data = _encode_json({"id": header.get("id"), "ok": False, "error": RunnerError(
+            "model", "the output is nested too deeply to send (Python's recursion limit is %d)" % sys.getrecursionlimit(),
+            "RecursionError").to_wire()}).encode("utf-8")
     except ValueError:  # NaN in a JSON value despite encode_value: send it as null
         data = json.dumps(header, separators=(",", ":"), default=str).replace("NaN", "null").encode("utf-8")
-    size = 4 + len(data) + sum(header.get("buffers") or ())
+    size = 4 + len(data) + sum(memoryview(b).nbytes for b in buffers)
     writer.write(_PREFIX.pack(size, len(data)) + data)
     for b in buffers:
         writer.write(b)
@@ -434,13 +533,17 @@ def write_frame(writer, header, buffers):
 
 
 def serve(runner, reader, writer, max_bytes):
-    """Answer requests one at a time until shutdown or end of stream; returns the exit code."""
+    """Answer requests one at a time until shutdown or end of stream; returns the exit code.
+
+    A bad frame gets an error reply and the runner goes on with the next one: one hostile
+    request must not take down a worker that other requests share.
+    """
     while True:
         try:
             frame = read_frame(reader, max_bytes)
-        except RunnerError as e:
-            write_frame(writer, {"id": None, "ok": False, "error": e.to_wire()}, [])
-            return 2  # the stream is out of step; the host must start a new runner
+        except FrameError as e:
+            write_frame(writer, {"id": e.rid, "ok": False, "error": e.to_wire()}, [])
+            continue
         except EOFError:
             return 0
         if frame is None:

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pickle
+import random
 import shutil
 import struct
 import tempfile
@@ -202,6 +203,127 @@ class RunnerTest(unittest.TestCase):
             (header, _), _ = runner.handle({"id": 1, "op": "hello", "protocol": 1}, [])
             self.assertEqual(header["error"]["kind"], "load")
             self.assertIn(expected, header["error"]["message"])
+
+
+def raw_frame(header_bytes, body_tail=b""):
+    """A frame whose header is given as bytes (it need not be valid JSON)."""
+    return struct.pack(">II", 4 + len(header_bytes) + len(body_tail), len(header_bytes)) + header_bytes + body_tail
+
+
+class HostileFrameTest(unittest.TestCase):
+    """Bad frames fail their own request; the runner answers the next one (issue 9, item 6)."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        # Same module as RunnerTest: the runner imports it as "app", which Python caches.
+        make_servable(self.dir, {"echo": ("list", False), "fail": ("list", False)},
+                      "def echo(x):\n    return x\n\ndef fail(x):\n    raise ValueError('no')\n")
+        self.runner = r.Runner(self.dir)
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def serve_bytes(self, data, max_bytes=1 << 20):
+        out = io.BytesIO()
+        code = r.serve(self.runner, io.BytesIO(data), out, max_bytes)
+        stream, responses = io.BytesIO(out.getvalue()), []
+        while True:
+            got = r.read_frame(stream, 1 << 30)
+            if got is None:
+                return code, [h for h, _ in responses]
+            responses.append(got)
+
+    def echo(self, rid, value="ok"):
+        return frame({"id": rid, "op": "run", "method": "echo", "input": value})
+
+    def test_deeply_nested_input_fails_alone_and_the_next_request_is_served(self):
+        deep = b'{"id":1,"op":"run","method":"echo","input":' + b"[" * 1500 + b"]" * 1500 + b"}"
+        code, headers = self.serve_bytes(raw_frame(deep) + self.echo(2))
+        self.assertEqual(code, 0)
+        self.assertEqual([h["id"] for h in headers], [1, 2])
+        self.assertFalse(headers[0]["ok"])
+        self.assertEqual(headers[0]["error"]["kind"], "input")
+        self.assertIn("nested too deeply", headers[0]["error"]["message"])
+        self.assertEqual(headers[1]["result"], "ok")
+
+    def test_deep_input_under_the_json_limit_but_deep_for_the_model_fails_alone(self):
+        def walk(x):
+            return step(x[0]) if isinstance(x, list) and x else 0
+
+        def step(x):  # two frames per level: 900 levels pass the 1,000-frame limit
+            return walk(x)
+        self.runner.methods["echo"] = r.Method("echo", walk, "list", False, False)
+        deep = b'{"id":1,"op":"run","method":"echo","input":' + b"[" * 900 + b"]" * 900 + b"}"
+        code, headers = self.serve_bytes(raw_frame(deep) + self.echo(2, [[1]]))
+        self.assertEqual([h["id"] for h in headers], [1, 2])
+        self.assertFalse(headers[0]["ok"])
+        self.assertTrue(headers[1]["ok"])
+
+    def test_undecodable_headers_and_bad_buffer_lists_fail_alone(self):
+        bad = [
+            raw_frame(b'{"id":1,"op":"run",\xff\xfe'),  # not UTF-8, not JSON
+            raw_frame(b'{"id":2,"op":"run","buffers":[5]}'),  # a buffer the frame does not carry
+            raw_frame(b'{"id":3,"op":"run","buffers":["x"]}'),
+            raw_frame(b'{"id":4,"op":"run","buffers":[-1]}', b"abc"),
+            raw_frame(b'{"id":5,"op":"run","buffers":7}'),
+            raw_frame(b"[1,2]"),
+            raw_frame(b'{"id":7,"op":"run","method":["echo"],"input":1}'),
+            struct.pack(">II", 8, 100) + b"abcd",  # header length past the frame
+        ]
+        code, headers = self.serve_bytes(b"".join(bad) + self.echo(9))
+        self.assertEqual(code, 0)
+        self.assertEqual([h["id"] for h in headers], [1, 2, 3, 4, 5, None, 7, None, 9])
+        self.assertTrue(all(not h["ok"] for h in headers[:-1]))
+        self.assertEqual(headers[-1]["result"], "ok")
+
+    def test_an_oversize_frame_is_skipped_without_allocating_it(self):
+        big = self.echo(1, "x" * 5000)
+        code, headers = self.serve_bytes(big + self.echo(2), max_bytes=1000)
+        self.assertEqual([h["id"] for h in headers], [1, 2])
+        self.assertIn("outside 4..1000", headers[0]["error"]["message"])
+        self.assertTrue(headers[1]["ok"])
+        # A 4 GB length prefix with nothing behind it: a clean end, no 4 GB buffer.
+        code, headers = self.serve_bytes(struct.pack(">I", 0xFFFFFFFF) + b"{}")
+        self.assertEqual((code, headers), (0, []))
+
+    def test_fuzzed_frames_each_get_one_answer_and_the_runner_keeps_serving(self):
+        rng = random.Random(9)
+        pieces, expected = [], []
+        for i in range(1, 400):
+            kind = rng.randrange(5)
+            if kind == 0:  # a valid request
+                pieces.append(self.echo(i, [i, "v"]))
+                expected.append((i, True))
+                continue
+            if kind == 1:  # random bytes as the body
+                body = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 60)))
+                pieces.append(struct.pack(">I", len(body)) + body)
+            elif kind == 2:  # a valid header with random bytes flipped
+                data = bytearray(self.echo(i, {"k": [1, 2, {"z": None}]}))
+                for _ in range(rng.randrange(1, 4)):
+                    data[rng.randrange(8, len(data))] = rng.randrange(256)
+                pieces.append(bytes(data))
+            elif kind == 3:  # random nesting of lists and objects, some very deep
+                depth = rng.choice([1, 10, 500, 999, 1001, 3000])
+                opener = [rng.choice([b"[", b'{"a":']) for _ in range(depth)]
+                closer = [b"]" if o == b"[" else b"}" for o in reversed(opener)]
+                pieces.append(raw_frame(b'{"id":%d,"op":"run","method":"echo","input":' % i + b"".join(opener) + b"1" + b"".join(closer) + b"}"))
+            else:  # a wrong buffer list
+                lengths = [rng.randrange(-3, 50) for _ in range(rng.randrange(0, 4))]
+                tail = bytes(rng.randrange(0, 40))
+                pieces.append(raw_frame(json.dumps({"id": i, "op": "run", "method": "echo", "input": 1, "buffers": lengths}).encode(), tail))
+            expected.append((i, None))
+        pieces.append(self.echo(1000))
+        expected.append((1000, True))
+        code, headers = self.serve_bytes(b"".join(pieces))
+        self.assertEqual(code, 0)
+        self.assertEqual(len(headers), len(expected))  # one answer per frame, nothing lost, no crash
+        for header, (rid, ok) in zip(headers, expected):
+            if ok:
+                self.assertEqual((header["id"], header["ok"]), (rid, True))
+            else:
+                self.assertIn(header["id"], (rid, None, header.get("id")))
+                self.assertIn("ok", header)
 
 
 if __name__ == "__main__":

@@ -115,21 +115,70 @@ export interface EncodedValue {
   buffers: Buffer[];
 }
 
+// `out[k] = v` with k "__proto__" would set the prototype and drop the key; keep it as data.
+function setOwn(out: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else out[k] = v;
+}
+
 function reserved(path: string): InputError {
   return new InputError('INPUT_INVALID', `The object at ${path} has "$ndarray" or "$bytes" as its only key, which the runner protocol reserves for binary data.`, {
     hint: 'Rename the key, or add another key to the object.',
   });
 }
 
-/** Split a value into JSON plus raw buffers: Buffer/Uint8Array -> $bytes, NdArray and other typed arrays -> $ndarray. */
-export function encodeValue(value: unknown): EncodedValue {
+/**
+ * Deepest nesting of lists and objects an input may have. The runner decodes JSON recursively
+ * (Python's default recursion limit is 1,000 frames), so deep inputs are refused here, before
+ * they reach the shared worker.
+ */
+export const MAX_VALUE_DEPTH = 100;
+
+/** How encodeValue walks a value. */
+export interface EncodeOptions {
+  /** Nesting limit; default MAX_VALUE_DEPTH. */
+  maxDepth?: number | undefined;
+}
+
+function tooDeep(path: string, maxDepth: number): InputError {
+  return new InputError('INPUT_INVALID', `The input is nested more than ${maxDepth} levels deep (at ${path}).`, {
+    hint: `Flatten the input to at most ${maxDepth} levels of lists and objects, or send the data as an ndarray.`,
+    details: { limit: maxDepth, path },
+  });
+}
+
+function notFinite(path: string, v: number): InputError {
+  return new InputError('INPUT_INVALID', `The number at ${path} is ${String(v)}, which JSON cannot carry (a number such as 1e999 overflows to Infinity).`, {
+    hint: 'Send a finite number; to send Infinity or NaN, put the numbers in a float64 ndarray (typed array), which carries them exactly.',
+    details: { path, value: String(v) },
+  });
+}
+
+// A path for error messages; long paths are cut so a deep input does not make a huge message.
+function child(path: string, key: string | number): string {
+  if (path.length > 200) return path.endsWith('…') ? path : `${path}…`;
+  return typeof key === 'number' ? `${path}[${key}]` : `${path}.${key}`;
+}
+
+/**
+ * Split a value into JSON plus raw buffers: Buffer/Uint8Array -> $bytes, NdArray and other typed
+ * arrays -> $ndarray. Refuses (InputError) nesting beyond `maxDepth` and non-finite plain numbers.
+ */
+export function encodeValue(value: unknown, opts: EncodeOptions = {}): EncodedValue {
+  const maxDepth = opts.maxDepth ?? MAX_VALUE_DEPTH;
   const buffers: Buffer[] = [];
-  const walk = (v: unknown, path: string): unknown => {
+  const walk = (v: unknown, path: string, depth: number): unknown => {
     if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
-    if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw notFinite(path, v);
+      return v;
+    }
     if (v === undefined) return null;
     if (typeof v === 'bigint') return Number(v);
-    if (Array.isArray(v)) return v.map((item, i) => walk(item, `${path}[${i}]`));
+    if (Array.isArray(v)) {
+      if (depth >= maxDepth) throw tooDeep(path, maxDepth);
+      return v.map((item, i) => walk(item, child(path, i), depth + 1));
+    }
     if (v instanceof NdArray) {
       buffers.push(v.data);
       return { $ndarray: { dtype: v.dtype, shape: [...v.shape], buffer: buffers.length - 1 } };
@@ -138,17 +187,18 @@ export function encodeValue(value: unknown): EncodedValue {
       buffers.push(Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
       return { $bytes: { buffer: buffers.length - 1 } };
     }
-    if (v instanceof ArrayBuffer) return walk(new Uint8Array(v), path);
-    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return walk(NdArray.from(v as Typed), path);
+    if (v instanceof ArrayBuffer) return walk(new Uint8Array(v), path, depth);
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return walk(NdArray.from(v as Typed), path, depth);
     if (typeof v === 'object') {
       const toJSON = (v as { toJSON?: unknown }).toJSON;
-      if (typeof toJSON === 'function') return walk((toJSON as () => unknown).call(v), path);
+      if (typeof toJSON === 'function') return walk((toJSON as () => unknown).call(v), path, depth + 1);
+      if (depth >= maxDepth) throw tooDeep(path, maxDepth);
       const keys = Object.keys(v);
       if (keys.length === 1 && (keys[0] === '$ndarray' || keys[0] === '$bytes')) throw reserved(path);
       const out: Record<string, unknown> = {};
       for (const k of keys) {
         const item = (v as Record<string, unknown>)[k];
-        if (item !== undefined && typeof item !== 'function') out[k] = walk(item, `${path}.${k}`);
+        if (item !== undefined && typeof item !== 'function') setOwn(out, k, walk(item, child(path, k), depth + 1));
       }
       return out;
     }
@@ -156,7 +206,7 @@ export function encodeValue(value: unknown): EncodedValue {
       hint: 'Send JSON values, Buffers, typed arrays or NdArray values.',
     });
   };
-  const json = walk(value, 'input');
+  const json = walk(value, 'input', 0);
   return { json, buffers };
 }
 
@@ -183,14 +233,16 @@ export function decodeValue(json: unknown, buffers: readonly Buffer[]): unknown 
     const keys = Object.keys(obj);
     if (keys.length === 1 && keys[0] === '$bytes') return refBuffer(obj['$bytes'], buffers);
     if (keys.length === 1 && keys[0] === '$ndarray') {
-      const spec = obj['$ndarray'] as { dtype?: unknown; shape?: unknown };
+      const raw = obj['$ndarray'];
+      if (typeof raw !== 'object' || raw === null) throw badRef(`$ndarray is ${JSON.stringify(raw)}, not an object`);
+      const spec = raw as { dtype?: unknown; shape?: unknown };
       const shape = spec.shape;
       if (!isDtype(spec.dtype)) throw badRef(`dtype ${JSON.stringify(spec.dtype)} is not one of ${Object.keys(ITEM_SIZE).join(', ')}`);
       if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) throw badRef(`shape ${JSON.stringify(shape)} is not a list of sizes`);
       return new NdArray(spec.dtype, shape as number[], refBuffer(spec, buffers));
     }
     const out: Record<string, unknown> = {};
-    for (const k of keys) out[k] = walk(obj[k]);
+    for (const k of keys) setOwn(out, k, walk(obj[k]));
     return out;
   };
   return walk(json);
@@ -212,7 +264,7 @@ export function extractValue(json: unknown, buffers: readonly Buffer[]): Encoded
       return { [key]: { ...spec, buffer: used.length - 1 } };
     }
     const out: Record<string, unknown> = {};
-    for (const k of keys) out[k] = walk(obj[k]);
+    for (const k of keys) setOwn(out, k, walk(obj[k]));
     return out;
   };
   return { json: walk(json), buffers: used };

@@ -78,3 +78,49 @@ describe('runner values', () => {
     expect(decodeStoredResult(encodeResultFrame(second.json, second.buffers))).toEqual({ y: Buffer.from('b') });
   });
 });
+
+describe('runner values: hostile inputs (issue 9)', () => {
+  function nested(depth: number): unknown {
+    let v: unknown = 1;
+    for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { a: v };
+    return v;
+  }
+
+  it.each([1500, 2000, 100_000])('refuses an input nested %i levels deep with an InputError naming the limit', (depth) => {
+    let err: unknown;
+    try {
+      encodeValue(nested(depth));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).code).toBe('INPUT_INVALID');
+    expect((err as InputError).message).toContain('nested more than 100 levels');
+    expect((err as InputError).details).toMatchObject({ limit: 100 });
+    expect(encodeValue(nested(100)).json).toEqual(nested(100));
+    expect(() => encodeValue(nested(10), { maxDepth: 5 })).toThrow(/more than 5 levels/);
+  });
+
+  it('refuses 1e999, NaN and -Infinity instead of sending null', () => {
+    const parsed = JSON.parse('{"x": [1, 1e999]}') as unknown;
+    expect(() => encodeValue(parsed)).toThrow(InputError);
+    expect(() => encodeValue(parsed)).toThrow(/input\.x\[1\] is Infinity/);
+    expect(() => encodeValue(Number.NaN)).toThrow(/is NaN/);
+    expect(() => encodeValue({ y: -Infinity })).toThrow(/input\.y is -Infinity/);
+    // In a float64 array they travel exactly.
+    const back = roundTrip(new Float64Array([Infinity, Number.NaN])) as NdArray;
+    expect(back.flat()).toEqual([Infinity, Number.NaN]);
+  });
+
+  it('keeps a "__proto__" key as data, both ways', () => {
+    const value = JSON.parse('{"__proto__": {"polluted": 1}, "b": [2]}') as Record<string, unknown>;
+    const back = roundTrip(value) as Record<string, unknown>;
+    expect(Object.keys(back)).toEqual(['__proto__', 'b']);
+    expect(JSON.stringify(back)).toBe(JSON.stringify(value));
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('refuses an $ndarray reference that is not an object with a typed error', () => {
+    expect(() => decodeValue({ $ndarray: null }, [Buffer.alloc(1)])).toThrow(InputError);
+  });
+});
