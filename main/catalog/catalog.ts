@@ -6,6 +6,7 @@ import type { HomePaths } from '../storage/home.js';
 import { openStateDb } from '../storage/state-db.js';
 import { loadIndexFile, removeTornTemps, saveIndexFile } from './index-file.js';
 import { QueryHelper } from './query-helper.js';
+import { checkRecordDepth } from './record-depth.js';
 import { recordVersion, servableKey, toCatalogDoc } from './record.js';
 import { runSearch } from './search.js';
 import type { SearchOptions, SearchResult } from './search.js';
@@ -88,6 +89,11 @@ export class Catalog {
     const catalog = new Catalog(db, store, index, savedGeneration, paths.catalogIndex, { source: status, ms: 0 }, generation);
     if (catalog.sync() && status === 'loaded') status = 'caught-up';
     Object.assign(catalog.indexStatus, { source: status, ms: performance.now() - started, ...(reason ? { reason } : {}) });
+    // Said on stderr under DLHUB_DEBUG: a saved index that never loads makes every search seconds slower, silently otherwise.
+    if (process.env['DLHUB_DEBUG']) {
+      const s = catalog.indexStatus;
+      process.stderr.write(`dlhub: catalog index ${s.source}${s.reason ? ` (${s.reason})` : ''} in ${s.ms.toFixed(0)} ms\n`);
+    }
     return catalog;
   }
 
@@ -123,6 +129,7 @@ export class Catalog {
 
   /** Validate and insert a record, replacing the same servable version if present; `local` marks a build not on the hub. */
   upsert(metadata: unknown, opts: { local?: boolean } = {}): CatalogEntry {
+    checkRecordDepth(metadata);
     const md = validateMetadata(metadata);
     this.sync();
     const [id] = this.writeMany([{ metadata: md, local: opts.local ?? false }]);
@@ -132,6 +139,7 @@ export class Catalog {
 
   /** Like upsert, but refuses a servable version that is already in the catalog. */
   add(metadata: unknown, opts: { local?: boolean } = {}): CatalogEntry {
+    checkRecordDepth(metadata);
     const md = validateMetadata(metadata);
     const servable = servableKey(md);
     const version = recordVersion(md);

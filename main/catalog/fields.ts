@@ -74,7 +74,9 @@ const METHOD_FIELD = /^servable\.methods\.([A-Za-z_][A-Za-z0-9_]*)\.(input|outpu
 
 /** The field a query names (case-insensitive for aliases), or undefined when none is known by that name. */
 export function resolveField(name: string): FieldSpec | undefined {
-  const canonical = ALIASES[name.toLowerCase()] ?? name;
+  // hasOwn: a field named `constructor` or `__proto__` must not find Object.prototype's members.
+  const alias = name.toLowerCase();
+  const canonical = Object.hasOwn(ALIASES, alias) ? (ALIASES[alias] as string) : name;
   const known = BY_NAME.get(canonical);
   if (known) return known;
   const m = METHOD_FIELD.exec(name);

@@ -59,8 +59,10 @@ export function saveIndexFile(file: string, payload: { json: unknown; sections: 
   for (const v of payload.sections) parts.push(Buffer.from(v.buffer, v.byteOffset, v.byteLength), pad(v.byteLength, '\0'));
   const lengths = [json.length + jsonPad.length, ...payload.sections.map((v) => v.byteLength)];
   // Checksummed and written part by part: concatenating ~100 MB first would only add a copy.
+  // Empty parts are skipped: Node 20.20's crc32 of an empty buffer over a zero-length ArrayBuffer returns 0 whatever the
+  // running value, which reset the checksum so every open refused the file ("checksum mismatch") and rebuilt.
   let crc = 0;
-  for (const p of parts) crc = crc32(p, crc);
+  for (const p of parts) if (p.length > 0) crc = crc32(p, crc);
   const header: Header = { format: FORMAT, version: VERSION, generation, bytes: parts.reduce((n, p) => n + p.length, 0), crc32: crc, parts: lengths };
   let headerLine = JSON.stringify(header);
   headerLine += ' '.repeat((8 - ((headerLine.length + 1) % 8)) % 8);

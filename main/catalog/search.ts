@@ -4,6 +4,7 @@ import { TEXT_FIELDS } from './fields.js';
 import type { TermNode } from './query/ast.js';
 import { BARE_FIELDS, evaluate, positiveTerms } from './query/evaluate.js';
 import { compileTerm, valueMatches } from './query/match.js';
+import { QUERY_LIMITS } from './query/limits.js';
 import { parseFreeText, parseQuery } from './query/parser.js';
 import type { CatalogDoc } from './record.js';
 import { tokenize } from './record.js';
@@ -50,8 +51,12 @@ export interface SearchResult {
   facets: Facets;
 }
 
-/** Fuzziness while typing: none for short words, one edit from 5 letters, two from 8. */
+/**
+ * Fuzziness while typing: none for short words, one edit from 5 letters, two from 8, and none past
+ * QUERY_LIMITS.maxFuzzyWordLength: an edit-distance search costs memory quadratic in the word (a 40,000-letter word took 1.9 GB).
+ */
 export function fuzzOf(term: string): number {
+  if (term.length > QUERY_LIMITS.maxFuzzyWordLength) return 0;
   return term.length >= 8 ? 2 : term.length >= 5 ? 1 : 0;
 }
 
@@ -65,7 +70,9 @@ function freeTextMatches(index: SearchIndex, text: string, universe: Uint8Array)
   const phrases = terms.filter((t) => t.phrase && tokenize(t.text).length > 0);
   const words = terms.filter((t) => !t.phrase).flatMap((t) => tokenize(t.text));
   const open = !/[\s"]$/.test(text) && terms.at(-1)?.phrase === false;
-  const query: TextTerm[] = words.map((term, i) => ({ term, prefix: open && i === words.length - 1, fuzzy: fuzzOf(term) }));
+  const query: TextTerm[] = words.map((term, i) => ({
+    term, prefix: open && i === words.length - 1 && term.length <= QUERY_LIMITS.maxPrefixWordLength, fuzzy: fuzzOf(term),
+  }));
   for (const p of phrases) for (const term of tokenize(p.text)) query.push({ term, prefix: false, fuzzy: 0 });
   if (query.length === 0) return { set: Uint8Array.from(universe), scores: null };
   const { set, scores, slots } = index.rank(query, universe, true);

@@ -1,5 +1,6 @@
 import SearchableMap from 'minisearch/SearchableMap';
 import { BOOSTS, TEXT_FIELDS } from './fields.js';
+import { QUERY_LIMITS } from './query/limits.js';
 import type { CatalogDoc } from './record.js';
 import { tokenize } from './record.js';
 
@@ -193,7 +194,8 @@ export class TextIndex {
         out.push([p, (PREFIX_WEIGHT * term.length) / (term.length + 0.3 * (term.length - t.term.length))]);
       }
     }
-    if (t.fuzzy > 0) {
+    // Callers bound fuzzy words (search.ts fuzzOf); this guard keeps the quadratic edit-distance matrix bounded whoever calls.
+    if (t.fuzzy > 0 && t.term.length <= QUERY_LIMITS.maxFuzzyWordLength) {
       for (const [term, [p, distance]] of this.vocab.fuzzyGet(t.term, t.fuzzy)) {
         if (seen.has(term)) continue;
         seen.add(term);

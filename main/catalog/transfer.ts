@@ -1,9 +1,11 @@
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync, renameSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { DlhubError, MetadataError } from '../errors.js';
 import type { MetadataProblem } from '../errors.js';
 import type { ServableMetadata } from '../servable/metadata.js';
+import { normalizeDlhubRecord } from './dlhub-record.js';
+import { checkRecordDepth, MAX_RECORD_DEPTH } from './record-depth.js';
 
 /** A line of an import file that was skipped, and why. */
 export interface ImportProblem {
@@ -76,13 +78,16 @@ export async function readJsonl(
     n++;
     if (line.trim() === '') continue;
     try {
+      // Before parsing: a record nested thousands deep would later break export (JSON.stringify recurses) and validation.
+      checkRecordDepth(line, `line ${n}`);
       let doc: unknown;
       try {
         doc = JSON.parse(line);
       } catch (err) {
         throw new MetadataError(`line ${n}: invalid JSON`, [{ field: '(syntax)', rule: 'json', message: `invalid JSON: ${(err as Error).message}`, fix: 'write one whole JSON object per line' }]);
       }
-      batch.push({ metadata: opts.validate(doc, `line ${n}`), json: line });
+      const rec = normalizeDlhubRecord(doc); // records as DLHub's search service writes them: kept whole, validated without its added fields
+      batch.push({ metadata: opts.validate(rec.strict, `line ${n}`), json: rec.changed ? JSON.stringify(rec.stored) : line });
     } catch (err) {
       report.skipped++;
       report.errors.push({ line: n, problems: problemsOf(err) });
@@ -95,9 +100,31 @@ export async function readJsonl(
   return report;
 }
 
-/** Write records as JSON Lines; returns how many were written. */
+/**
+ * Write records as JSON Lines; returns how many were written. A regular file is written to a temp file beside it and
+ * renamed into place at the end, so a failure part way (a record that cannot be serialized, a full disk) leaves the old
+ * file or none, never a partial one. A device or pipe (/dev/stdout) is written directly.
+ */
 export async function writeJsonl(file: string, records: Iterable<ServableMetadata>): Promise<number> {
-  const out = createWriteStream(file, { encoding: 'utf8' });
+  let special = false;
+  try {
+    special = !statSync(file).isFile();
+  } catch {
+    // Not there yet: written through a temp file like any regular file.
+  }
+  const target = special ? file : `${file}.tmp-${process.pid}-${Date.now().toString(36)}`;
+  try {
+    const n = await writeStream(file, target, records);
+    if (!special) renameSync(target, file);
+    return n;
+  } catch (err) {
+    if (!special) rmSync(target, { force: true });
+    throw err;
+  }
+}
+
+async function writeStream(file: string, target: string, records: Iterable<ServableMetadata>): Promise<number> {
+  const out = createWriteStream(target, { encoding: 'utf8' });
   const failed = once(out, 'error').then(([err]) => {
     throw new DlhubError('CATALOG_ERROR', `Cannot write ${file}: ${(err as Error).message}`, { hint: 'Check that the folder exists and is writable.', cause: err });
   });
@@ -107,16 +134,36 @@ export async function writeJsonl(file: string, records: Iterable<ServableMetadat
   const write = async (text: string): Promise<void> => {
     if (!out.write(text)) await Promise.race([once(out, 'drain'), failed]);
   };
-  for (const md of records) {
-    chunk += `${JSON.stringify(md)}\n`;
-    n++;
-    if (chunk.length > 1 << 20) {
-      await write(chunk);
-      chunk = '';
+  try {
+    for (const md of records) {
+      chunk += `${serialize(md)}\n`;
+      n++;
+      if (chunk.length > 1 << 20) {
+        await write(chunk);
+        chunk = '';
+      }
     }
+    if (chunk) await write(chunk);
+  } catch (err) {
+    // Wait for the close, so the caller's removal of the temp file cannot run before the file is even opened.
+    const closed = once(out, 'close').catch(() => undefined);
+    out.destroy();
+    await closed;
+    throw err;
   }
-  if (chunk) await write(chunk);
   out.end();
   await Promise.race([once(out, 'finish'), failed]);
   return n;
+}
+
+// One record as a line; a record stored before depth was bounded can be too deep for JSON.stringify.
+function serialize(md: ServableMetadata): string {
+  try {
+    return JSON.stringify(md);
+  } catch (err) {
+    const name = `${md.dlhub.owner ? `${md.dlhub.owner}/` : ''}${md.dlhub.name}`;
+    throw new DlhubError('CATALOG_ERROR', `Cannot export the record of ${name}: ${(err as Error).message}`, {
+      hint: `Remove the record (dlhub rm ${name}) or re-add it with objects nested at most ${MAX_RECORD_DEPTH} levels, then export again.`, cause: err,
+    });
+  }
 }

@@ -4,7 +4,7 @@ import type { FieldPostings } from '../postings.js';
 import { numberRange } from '../postings.js';
 import type { CatalogDoc } from '../record.js';
 import type { QueryNode, RangeNode, TermNode } from './ast.js';
-import { compileRange, compileTerm, inRange, valueInRange, valueMatches } from './match.js';
+import { compileRange, compileTerm, globMatch, inRange, valueInRange, valueMatches } from './match.js';
 import type { CompiledTerm } from './match.js';
 
 /** What the evaluator reads: records by slot, the slots in scope, and per-field postings (undefined: scan). */
@@ -75,7 +75,7 @@ function termInField(node: TermNode, field: FieldSpec, src: EvalSource, out: Uin
   const term = compileTerm(node);
   const p = src.postings(field);
   if (!p) return scan(src, field, out, (v) => valueMatches(v, term));
-  if (term.glob) return globInField(term, p, out);
+  if (term.glob !== null) return globInField(term, p, out);
   const [first, ...others] = term.tokens;
   if (first === undefined) return;
   const candidates = p.words.get(first);
@@ -101,15 +101,15 @@ function termInField(node: TermNode, field: FieldSpec, src: EvalSource, out: Uin
 }
 
 function globInField(term: CompiledTerm, p: FieldPostings, out: Uint8Array): void {
-  const glob = term.glob as RegExp;
+  const glob = term.glob as string;
   if (term.wordPrefix !== null) {
     // abc* over a whole value that starts with letters is the same as abc* over its first word, so words suffice.
     const prefix = term.wordPrefix;
     for (const [w, slots] of p.words) if (w.startsWith(prefix)) mark(out, slots);
     return;
   }
-  for (const [w, slots] of p.words) if (glob.test(w)) mark(out, slots);
-  for (const [v, slots] of p.values) if (glob.test(v)) mark(out, slots);
+  for (const [w, slots] of p.words) if (globMatch(glob, w)) mark(out, slots);
+  for (const [v, slots] of p.values) if (globMatch(glob, v)) mark(out, slots);
 }
 
 function rangeInField(node: RangeNode, src: EvalSource, query: string, out: Uint8Array): void {

@@ -1,4 +1,5 @@
 import { QueryError } from '../../errors.js';
+import { QUERY_LIMITS } from './limits.js';
 
 /** One lexical unit of a query, with its 0-based start position for error messages. */
 export interface Token {
@@ -9,10 +10,11 @@ export interface Token {
   spaced: boolean;
 }
 
-const PUNCT: Record<string, Token['kind']> = {
-  '(': 'lparen', ')': 'rparen', '[': 'lbracket', ']': 'rbracket', '{': 'lbrace', '}': 'rbrace', ':': 'colon',
-};
-const KEYWORDS: Record<string, Token['kind']> = { AND: 'and', OR: 'or', NOT: 'not', '&&': 'and', '||': 'or' };
+// Maps, not object literals: a word like `constructor` or `__proto__` must not find Object.prototype's members.
+const PUNCT = new Map<string, Token['kind']>([
+  ['(', 'lparen'], [')', 'rparen'], ['[', 'lbracket'], [']', 'rbracket'], ['{', 'lbrace'], ['}', 'rbrace'], [':', 'colon'],
+]);
+const KEYWORDS = new Map<string, Token['kind']>([['AND', 'and'], ['OR', 'or'], ['NOT', 'not'], ['&&', 'and'], ['||', 'or']]);
 
 /** The query with a caret under `pos`, for an error's hint. */
 export function caretHint(query: string, pos: number, advice: string): string {
@@ -20,7 +22,7 @@ export function caretHint(query: string, pos: number, advice: string): string {
 }
 
 function isWordChar(c: string): boolean {
-  return !/\s/.test(c) && PUNCT[c] === undefined && c !== '"';
+  return !/\s/.test(c) && !PUNCT.has(c) && c !== '"';
 }
 
 // A quoted phrase; backslash escapes the next character. `lenient` (free text) lets a phrase run to the end while typing.
@@ -39,15 +41,24 @@ function readPhrase(query: string, start: number, lenient: boolean): { text: str
   return { text, end: i + 1 };
 }
 
+/** Refuse a query longer than QUERY_LIMITS.maxLength before any work is done on it. */
+export function checkQueryLength(query: string): void {
+  const max = QUERY_LIMITS.maxLength;
+  if (query.length <= max) return;
+  throw new QueryError(`Query too long: ${query.length} characters, over the limit of ${max}, at position ${max}`, max,
+    `Shorten the query to at most ${max} characters; search for a few distinctive words, not a whole text.`);
+}
+
 /** Split an advanced query into tokens; AND, OR and NOT are operators only in capitals, as in Lucene and Globus Search. */
 export function lex(query: string): Token[] {
+  checkQueryLength(query);
   const out: Token[] = [];
   let i = 0;
   let spaced = true;
   while (i < query.length) {
     const c = query[i] as string;
     if (/\s/.test(c)) { spaced = true; i++; continue; }
-    const punct = PUNCT[c];
+    const punct = PUNCT.get(c);
     if (punct) {
       out.push({ kind: punct, text: c, pos: i, spaced });
       i++;
@@ -64,7 +75,7 @@ export function lex(query: string): Token[] {
         i++;
       }
       const raw = query.slice(start, i);
-      out.push({ kind: KEYWORDS[raw] ?? 'word', text, pos: start, spaced });
+      out.push({ kind: KEYWORDS.get(raw) ?? 'word', text, pos: start, spaced });
     }
     spaced = false;
   }
@@ -74,6 +85,7 @@ export function lex(query: string): Token[] {
 
 /** Split free text (not advanced) into words and quoted phrases; every other character is literal text. */
 export function lexFreeText(query: string): Token[] {
+  checkQueryLength(query);
   const out: Token[] = [];
   let i = 0;
   while (i < query.length) {

@@ -4,6 +4,7 @@ import type { FieldSpec } from '../fields.js';
 import type { QueryNode, RangeNode, TermNode } from './ast.js';
 import { caretHint, lex, lexFreeText } from './lexer.js';
 import type { Token } from './lexer.js';
+import { QUERY_LIMITS } from './limits.js';
 
 const DESCRIBE: Record<Token['kind'], string> = {
   word: 'a word', phrase: 'a phrase', lparen: "'('", rparen: "')'", lbracket: "'['", rbracket: "']'", lbrace: "'{'",
@@ -15,6 +16,8 @@ const STARTS_CLAUSE = new Set<Token['kind']>(['word', 'phrase', 'lparen', 'not']
 /** Recursive-descent parser for DLHub's advanced query syntax (Lucene style, as Globus Search reads it). */
 class Parser {
   private i = 0;
+  private depth = 0;
+  private wildcards = 0;
   constructor(private readonly query: string, private readonly tokens: Token[]) {}
 
   private peek(): Token {
@@ -65,11 +68,26 @@ class Parser {
     void op;
   }
 
+  // Every level of ( ), NOT and field:( ) recurses once: bounded so 10,000 of them are a QueryError, not a stack overflow.
+  private nested<T>(at: Token, inner: () => T): T {
+    const max = QUERY_LIMITS.maxDepth;
+    if (this.depth >= max) {
+      this.fail(`Query nested too deeply: more than ${max} levels of parentheses or NOT`, at.pos, `Use at most ${max} nested groups and NOTs; AND and OR at one level need no parentheses.`);
+    }
+    this.depth++;
+    try {
+      return inner();
+    } finally {
+      this.depth--;
+    }
+  }
+
   private unary(field: FieldSpec | null): QueryNode {
-    if (this.peek().kind === 'not') {
+    const t = this.peek();
+    if (t.kind === 'not') {
       this.next();
       this.expectClause(this.peek(), 'NOT');
-      return { kind: 'not', child: this.unary(field) };
+      return this.nested(t, () => ({ kind: 'not', child: this.unary(field) }));
     }
     return this.primary(field);
   }
@@ -79,7 +97,7 @@ class Parser {
     switch (t.kind) {
       case 'lparen': {
         if (this.peek().kind === 'rparen') this.fail("Expected a query inside '( )'", this.peek().pos, 'Put a term inside the parentheses or remove them.');
-        const inner = this.or(field);
+        const inner = this.nested(t, () => this.or(field));
         const close = this.peek();
         if (close.kind !== 'rparen') this.fail(`Expected ')' to close the '(' at position ${t.pos}, found ${DESCRIBE[close.kind]}`, close.pos, "Add the missing ')'.");
         this.next();
@@ -104,7 +122,26 @@ class Parser {
 
   private term(t: Token, field: FieldSpec | null): TermNode {
     const phrase = t.kind === 'phrase';
-    return { kind: 'term', field, text: t.text, phrase, wildcard: !phrase && /[*?]/.test(t.text), pos: t.pos };
+    const wildcard = !phrase && /[*?]/.test(t.text);
+    if (wildcard) this.checkWildcards(t);
+    return { kind: 'term', field, text: t.text, phrase, wildcard, pos: t.pos };
+  }
+
+  private checkWildcards(t: Token): void {
+    const { maxWildcardsPerTerm, maxWildcardsPerQuery, maxWildcardTermLength } = QUERY_LIMITS;
+    const count = t.text.replace(/[^*?]/g, '').length;
+    this.wildcards += count;
+    if (count > maxWildcardsPerTerm) {
+      this.fail(`Too many wildcards in '${t.text.slice(0, 40)}': ${count}, over the limit of ${maxWildcardsPerTerm} per term`, t.pos,
+        `Use at most ${maxWildcardsPerTerm} * or ? in one term.`);
+    }
+    if (this.wildcards > maxWildcardsPerQuery) {
+      this.fail(`Too many wildcards in the query: over the limit of ${maxWildcardsPerQuery}`, t.pos, `Use at most ${maxWildcardsPerQuery} * or ? in one query.`);
+    }
+    if (t.text.length > maxWildcardTermLength) {
+      this.fail(`Wildcard term too long: ${t.text.length} characters, over the limit of ${maxWildcardTermLength}`, t.pos,
+        `Shorten the wildcard term to at most ${maxWildcardTermLength} characters.`);
+    }
   }
 
   private fielded(nameToken: Token): QueryNode {
