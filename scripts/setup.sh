@@ -34,4 +34,5 @@ fi
 
 echo "==> example model (iris, trained with Debian's scikit-learn)"
 /usr/bin/python3 examples/iris/train.py >/dev/null
+/usr/bin/python3 examples/formation-enthalpy/predict/train.py >/dev/null
 echo "setup done"

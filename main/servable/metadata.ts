@@ -111,7 +111,28 @@ export interface ServableBlock {
   dependencies?: { python?: PythonDependencies };
   /** false turns the memo cache off; default true. */
   deterministic?: boolean;
+  /** DLHub Desktop: the steps of a pipeline (`type: "pipeline"`, which needs no shim or methods). */
+  steps?: PipelineStep[];
 }
+
+/** How a value is reshaped between pipeline steps: `pick` a key, index or path of them, then `wrap` it. */
+export interface ValueMapping {
+  pick?: string | number | (string | number)[];
+  /** 'list': value -> [value]; 'object': value -> { [key]: value }. */
+  wrap?: 'list' | 'object';
+  key?: string;
+}
+
+/** One step of a pipeline servable: a local servable, its method, and the mappings in and out. */
+export interface PipelineStep {
+  servable: string;
+  method?: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+  input?: ValueMapping;
+  output?: ValueMapping;
+}
+
 
 /** A whole dlhub.json document. */
 export interface ServableMetadata {
