@@ -164,6 +164,36 @@ const ERROR_CLASSES: Record<ErrorCode, new (code: ErrorCode, message: string, op
   USAGE: UsageError,
 };
 
+/** HTTP status of each code, for the local service and the HTTP API (one map, used by every HTTP door). */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  METADATA_INVALID: 400,
+  SERVABLE_NOT_FOUND: 404,
+  METHOD_NOT_FOUND: 404,
+  INPUT_INVALID: 400,
+  INPUT_TOO_LARGE: 413,
+  MODEL_ERROR: 422,
+  RUNNER_DIED: 502,
+  PROTOCOL_ERROR: 502,
+  RUNTIME_UNAVAILABLE: 503,
+  BUILD_FAILED: 500,
+  DETECT_FAILED: 400,
+  CACHE_ERROR: 500,
+  STORAGE_ERROR: 500,
+  CATALOG_ERROR: 500,
+  QUERY_INVALID: 400,
+  IMPORT_INVALID: 400,
+  PATH_UNSAFE: 400,
+  LIMIT_EXCEEDED: 413,
+  RATE_LIMITED: 429,
+  TIMEOUT: 504,
+  CANCELLED: 409,
+  TASK_NOT_FOUND: 404,
+  SERVICE_UNAVAILABLE: 503,
+  UNAUTHORIZED: 401,
+  INTERNAL: 500,
+  USAGE: 400,
+};
+
 /** The wire shape of an error at every door: `DlhubError.toJSON()`. */
 export interface ErrorJSON {
   code: string;

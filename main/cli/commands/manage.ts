@@ -9,7 +9,7 @@ export function registerManageCommands(program: Command, ctx: CliContext): void 
     .description('list the servables on this machine')
     .action(async (_o: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
-      const rows = await (await ctx.ops()).listServables();
+      const rows = await (await ctx.ops()).listServables({});
       out.result(rows, () =>
         rows.length === 0
           ? 'No servables yet. Start with: dlhub init DIR && dlhub build DIR'
@@ -33,7 +33,7 @@ export function registerManageCommands(program: Command, ctx: CliContext): void 
     .description('entries, size, hits and misses')
     .action(async (_o: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
-      const s = await (await ctx.ops()).cacheStats();
+      const s = await (await ctx.ops()).cacheStats({});
       out.result(s, () => [
         `${s.file}`,
         `  entries  ${s.entries}`,

@@ -1,0 +1,4 @@
+// The contract, importable by a renderer: schemas, the operations table and the OpenAPI builder, no engine code.
+export * from './operations.js';
+export * from './schemas.js';
+export { buildOpenApi } from './openapi.js';

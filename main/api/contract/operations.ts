@@ -1,0 +1,143 @@
+// The operations table: every operation the API offers, as data. Doors (the local service, the
+// HTTP API, the CLI's service proxy, the SDK's HTTP transport) are generated from it; none lists
+// operations by hand.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { ErrorCode } from '../../errors.js';
+import * as S from './schemas.js';
+
+/** How an operation answers: once, with progress events before the answer, or as a stream of items. */
+export type OperationKind = 'answer' | 'progress' | 'stream';
+
+/** One operation of the contract. */
+export interface OperationSpec {
+  summary: string;
+  kind: OperationKind;
+  request: TSchema;
+  response: TSchema;
+  /** Codes this operation may raise besides USAGE (bad request), INTERNAL and the door's own. */
+  errors: readonly ErrorCode[];
+  /** HTTP method and path; `{name}` and `{id}` come from the request's field of that name. */
+  http: { method: 'GET' | 'POST' | 'DELETE'; path: string };
+  /**
+   * Where the CLI performs it when a service runs: `service` sends it there (warm workers, one
+   * cache); `local` keeps it in the CLI's process because it reads the caller's folders or files.
+   */
+  cli: 'service' | 'local';
+}
+
+const RUN_ERRORS = ['SERVABLE_NOT_FOUND', 'METHOD_NOT_FOUND', 'INPUT_INVALID', 'INPUT_TOO_LARGE', 'MODEL_ERROR', 'RUNNER_DIED', 'PROTOCOL_ERROR', 'RUNTIME_UNAVAILABLE', 'LIMIT_EXCEEDED', 'RATE_LIMITED', 'TIMEOUT', 'CACHE_ERROR'] as const satisfies readonly ErrorCode[];
+
+/** Every operation, by name. */
+export const OPERATIONS = {
+  initServable: {
+    summary: 'Describe a model folder as a servable: detect its type and write dlhub.json',
+    kind: 'answer', request: S.InitRequest, response: S.InitResultSchema,
+    errors: ['DETECT_FAILED', 'METADATA_INVALID', 'PATH_UNSAFE'],
+    http: { method: 'POST', path: '/v1/servables/init' }, cli: 'local',
+  },
+  buildServable: {
+    summary: 'Prepare a servable folder and build its image (progress events on in-process doors)',
+    kind: 'progress', request: S.BuildRequest, response: S.BuildOutcome,
+    errors: ['METADATA_INVALID', 'BUILD_FAILED', 'RUNTIME_UNAVAILABLE', 'PATH_UNSAFE'],
+    http: { method: 'POST', path: '/v1/servables/build' }, cli: 'local',
+  },
+  runServable: {
+    summary: 'Run a servable on one input or a batch of inputs and answer its output',
+    kind: 'answer', request: S.RunRequest, response: S.RunOutcome, errors: RUN_ERRORS,
+    http: { method: 'POST', path: '/v1/servables/{name}/run' }, cli: 'service',
+  },
+  describeServable: {
+    summary: 'Full metadata and methods of a local servable',
+    kind: 'answer', request: S.NameRequest, response: S.ServableDescriptionSchema, errors: ['SERVABLE_NOT_FOUND'],
+    http: { method: 'GET', path: '/v1/servables/{name}' }, cli: 'service',
+  },
+  listServables: {
+    summary: 'Every servable prepared on this machine',
+    kind: 'answer', request: S.Empty, response: Type.Array(S.ServableSummary), errors: [],
+    http: { method: 'GET', path: '/v1/servables' }, cli: 'service',
+  },
+  removeServable: {
+    summary: 'Remove a servable: its files, its image and its cached results',
+    kind: 'answer', request: S.NameRequest, response: S.RemoveOutcome, errors: ['SERVABLE_NOT_FOUND'],
+    http: { method: 'DELETE', path: '/v1/servables/{name}' }, cli: 'service',
+  },
+  cacheStats: {
+    summary: 'Memo cache figures',
+    kind: 'answer', request: S.Empty, response: S.CacheStats, errors: ['CACHE_ERROR'],
+    http: { method: 'GET', path: '/v1/cache' }, cli: 'service',
+  },
+  cacheClear: {
+    summary: 'Empty the memo cache, or one servable\'s part of it',
+    kind: 'answer', request: S.CacheClearRequest, response: S.Removed, errors: ['CACHE_ERROR'],
+    http: { method: 'DELETE', path: '/v1/cache' }, cli: 'service',
+  },
+  searchCatalog: {
+    summary: 'Search the catalog offline: free text, or DLHub field queries with advanced',
+    kind: 'answer', request: S.SearchRequest, response: S.SearchResultSchema, errors: ['QUERY_INVALID', 'CATALOG_ERROR', 'LIMIT_EXCEEDED'],
+    http: { method: 'GET', path: '/v1/search' }, cli: 'service',
+  },
+  exportCatalog: {
+    summary: 'Write the catalog as JSON Lines to a file on the serving machine',
+    kind: 'answer', request: S.ExportRequest, response: S.ExportOutcome, errors: ['CATALOG_ERROR', 'PATH_UNSAFE'],
+    http: { method: 'POST', path: '/v1/catalog/export' }, cli: 'local',
+  },
+  importCatalog: {
+    summary: 'Read a JSON Lines catalog from a file on the serving machine; bad lines reported and skipped',
+    kind: 'progress', request: S.ImportRequest, response: S.ImportReportSchema, errors: ['IMPORT_INVALID', 'CATALOG_ERROR', 'PATH_UNSAFE'],
+    http: { method: 'POST', path: '/v1/catalog/import' }, cli: 'local',
+  },
+  submitTask: {
+    summary: 'Submit a servable call as an asynchronous task; answers its id at once',
+    kind: 'answer', request: S.RunRequest, response: S.TaskInfo, errors: ['SERVABLE_NOT_FOUND', 'METHOD_NOT_FOUND', 'INPUT_INVALID', 'INPUT_TOO_LARGE', 'LIMIT_EXCEEDED', 'RATE_LIMITED'],
+    http: { method: 'POST', path: '/v1/servables/{name}/tasks' }, cli: 'service',
+  },
+  getTask: {
+    summary: 'The state of one task',
+    kind: 'answer', request: S.TaskRequest, response: S.TaskInfo, errors: ['TASK_NOT_FOUND'],
+    http: { method: 'GET', path: '/v1/tasks/{id}' }, cli: 'service',
+  },
+  getResult: {
+    summary: 'The outcome of a finished task, or its typed error re-raised (waits up to waitMs)',
+    kind: 'answer', request: S.ResultRequest, response: S.RunOutcome, errors: ['TASK_NOT_FOUND', 'TIMEOUT', 'CANCELLED', ...RUN_ERRORS],
+    http: { method: 'GET', path: '/v1/tasks/{id}/result' }, cli: 'service',
+  },
+  cancelTask: {
+    summary: 'Cancel a pending or running task',
+    kind: 'answer', request: S.TaskRequest, response: S.TaskInfo, errors: ['TASK_NOT_FOUND'],
+    http: { method: 'DELETE', path: '/v1/tasks/{id}' }, cli: 'service',
+  },
+  listTasks: {
+    summary: 'Recent tasks, newest first',
+    kind: 'answer', request: S.ListTasksRequest, response: Type.Array(S.TaskInfo), errors: [],
+    http: { method: 'GET', path: '/v1/tasks' }, cli: 'service',
+  },
+  status: {
+    summary: 'Workers, queue, tasks, limits and the memo cache',
+    kind: 'answer', request: S.Empty, response: S.StatusSchema, errors: [],
+    http: { method: 'GET', path: '/v1/status' }, cli: 'service',
+  },
+  batchRun: {
+    summary: 'Submit many calls at once; one task id per call, in order',
+    kind: 'answer', request: S.BatchRunRequest, response: S.BatchRunOutcome, errors: ['SERVABLE_NOT_FOUND', 'METHOD_NOT_FOUND', 'INPUT_INVALID', 'INPUT_TOO_LARGE', 'LIMIT_EXCEEDED', 'RATE_LIMITED'],
+    http: { method: 'POST', path: '/v1/batches' }, cli: 'service',
+  },
+  getBatchResult: {
+    summary: 'The state of many tasks; finished ones carry their outcome or typed error',
+    kind: 'answer', request: S.BatchResultRequest, response: S.BatchResult, errors: [],
+    http: { method: 'POST', path: '/v1/batches/results' }, cli: 'service',
+  },
+} as const satisfies Record<string, OperationSpec>;
+
+/** Name of an operation. */
+export type OpName = keyof typeof OPERATIONS;
+/** Every operation name, in table order. */
+export const OP_NAMES = Object.keys(OPERATIONS) as OpName[];
+/** The request an operation takes. */
+export type OpRequest<K extends OpName> = Static<(typeof OPERATIONS)[K]['request']>;
+/** What an operation answers. */
+export type OpResponse<K extends OpName> = Static<(typeof OPERATIONS)[K]['response']>;
+
+/** Is `name` an operation of the table? */
+export function isOpName(name: string): name is OpName {
+  return Object.prototype.hasOwnProperty.call(OPERATIONS, name);
+}
