@@ -1,17 +1,16 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { Engine, type RunOutcome, type RunRequest } from '../engine/engine.js';
 import { loadSettings, type Settings } from '../engine/settings.js';
 import { MemoCache } from '../memo/memo-cache.js';
 import { prepareContext } from '../packager/context.js';
 import { buildImage } from '../packager/build.js';
-import { DockerRuntime } from '../runtime/docker.js';
-import { HostRuntime } from '../runtime/host.js';
-import type { RuntimeSet } from '../runtime/select.js';
+import { DockerClient } from '../runtime/docker-client.js';
+import { RuntimeRegistry } from '../runtime/registry.js';
+import { chooseBaseImage } from '../runtime/base-image.js';
 import { initServable, type InitResult } from '../servable/init.js';
 import { loadMetadataFile } from '../servable/validate.js';
 import { getLocal, listLocal, removeLocalFiles, writePrepared } from '../servable/registry.js';
 import { ensureHome, homePaths, type HomePaths } from '../storage/home.js';
-import { RuntimeUnavailableError, errorMessage } from '../errors.js';
 import { Catalog } from '../catalog/catalog.js';
 import type { QueryHelper } from '../catalog/query-helper.js';
 import { servableKey } from '../catalog/record.js';
@@ -31,8 +30,7 @@ export interface DlhubOptions {
   baseImage?: string | undefined;
 }
 
-/** The default base image, as DESIGN.md and the issue name it. */
-export const DEFAULT_BASE_IMAGE = 'python:3.11-slim';
+export { DEFAULT_BASE_IMAGE } from '../runtime/base-image.js';
 
 /**
  * The SDK and the composition root: one object that implements every operation, built with its
@@ -41,9 +39,10 @@ export const DEFAULT_BASE_IMAGE = 'python:3.11-slim';
 export class Dlhub implements Operations {
   readonly paths: HomePaths;
   readonly settings: Settings;
-  private readonly docker: Docker;
-  private readonly runtimes: RuntimeSet;
-  private readonly baseImage: string;
+  private readonly docker: DockerClient;
+  private readonly runtimes: RuntimeRegistry;
+  /** Named base image (option or DLHUB_BASE_IMAGE); else chosen per build, offline first. */
+  private readonly baseImage: string | undefined;
   private memoCache: MemoCache | undefined;
   private catalogInstance: Catalog | undefined;
   private engineInstance: Engine | undefined;
@@ -51,16 +50,19 @@ export class Dlhub implements Operations {
   constructor(opts: DlhubOptions = {}) {
     this.paths = ensureHome(homePaths(opts.home));
     this.settings = { ...loadSettings(), ...opts.settings };
-    this.docker = opts.docker ?? new Docker();
-    this.baseImage = opts.baseImage ?? process.env['DLHUB_BASE_IMAGE'] ?? DEFAULT_BASE_IMAGE;
-    this.runtimes = {
-      docker: new DockerRuntime({
-        docker: this.docker,
-        runDir: this.paths.run,
-        defaults: { memoryBytes: this.settings.workerMemoryBytes, pidsLimit: this.settings.workerPidsLimit },
-      }),
-      host: new HostRuntime({ runDir: this.paths.run, logDir: this.paths.logs }),
-    };
+    this.docker = new DockerClient(opts.docker);
+    this.baseImage = opts.baseImage ?? (process.env['DLHUB_BASE_IMAGE'] || undefined);
+    this.runtimes = RuntimeRegistry.standard({
+      docker: this.docker,
+      runDir: this.paths.run,
+      logDir: this.paths.logs,
+      defaults: { memoryBytes: this.settings.workerMemoryBytes, pidsLimit: this.settings.workerPidsLimit },
+    });
+  }
+
+  /** Runtime names, most preferred first (for `--runtime` choices). */
+  runtimeNames(): string[] {
+    return this.runtimes.names();
   }
 
   /** The memo cache, opened on first use so commands that never run a model never touch memo.db. */
@@ -90,7 +92,9 @@ export class Dlhub implements Operations {
   async buildServable(req: BuildRequest, onProgress?: (p: ProgressEvent) => void): Promise<BuildOutcome> {
     const dir = resolve(req.dir);
     const metadata = loadMetadataFile(join(dir, 'dlhub.json'));
-    const baseImage = req.baseImage ?? this.baseImage;
+    const base = await chooseBaseImage(this.docker, this.paths.root, req.baseImage ?? this.baseImage);
+    const baseImage = base.image;
+    if (base.note) onProgress?.({ phase: 'prepare', step: 0, total: 1, message: base.note });
     onProgress?.({ phase: 'prepare', step: 0, total: 1, message: 'Preparing build context' });
     const ctx = await prepareContext(dir, metadata, { home: this.paths, baseImage });
     writePrepared(this.paths, {
@@ -104,20 +108,13 @@ export class Dlhub implements Operations {
     // A local build is searchable at once, marked local until it is published.
     this.catalog.upsert(metadata, { local: true });
     const outcome: BuildOutcome = { name: metadata.dlhub.name, version: metadata.dlhub.version, contentKey: ctx.contentKey, image: undefined, imageSkipped: undefined };
-    if (req.runtime === 'host') {
-      outcome.imageSkipped = 'the host runtime was chosen (--runtime host)';
-      return outcome;
-    }
-    const dockerUp = await this.runtimes.docker?.available();
-    if (!dockerUp) {
-      if (req.runtime === 'docker') {
-        throw new RuntimeUnavailableError('The Docker engine is not answering, so no image can be built.', 'Start Docker (or dockerd) and build again, or build for this machine\'s Python with `--runtime host`.');
-      }
-      outcome.imageSkipped = 'no Docker engine answered; the servable runs on the host runtime';
+    const plan = await this.runtimes.buildPlan(req.runtime);
+    if (!plan.image) {
+      outcome.imageSkipped = plan.skipped;
       return outcome;
     }
     const built = await buildImage(ctx, {
-      docker: this.docker,
+      docker: this.docker.api,
       force: req.force ?? false,
       onProgress: (p) => onProgress?.({ phase: 'build', step: p.step, total: p.totalSteps, message: p.message }),
     });
@@ -158,17 +155,10 @@ export class Dlhub implements Operations {
   /** Remove a servable's files, its image and its memo entries. */
   async removeServable(req: { name: string }): Promise<RemoveOutcome> {
     const s = getLocal(this.paths, req.name);
-    await this.engineInstance?.pool.stopAll();
-    let imageRemoved = false;
-    if (s.image && (await this.runtimes.docker?.available())) {
-      try {
-        await this.docker.getImage(s.image.tag).remove({ force: true });
-        imageRemoved = true;
-      } catch (err) {
-        // The image may already be gone; the files and cache entries are still removed.
-        if (!/no such image/i.test(errorMessage(err))) throw err;
-      }
-    }
+    // Only this servable's workers stop: calls to other servables in this process go on.
+    await this.engineInstance?.stopServable(s.name);
+    // The image may already be gone (false); the files and cache entries are still removed.
+    const imageRemoved = s.image !== undefined && (await this.docker.available()) && (await this.docker.removeImage(s.image.tag));
     const memoEntriesRemoved = this.memo.clear(s.name);
     const key = servableKey(s.metadata);
     // Only the local build's record goes; a version that came from the hub stays findable.

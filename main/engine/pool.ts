@@ -1,95 +1,398 @@
+import { InputError, ModelError, TaskError, WorkerError, toDlhubError, type DlhubError } from '../errors.js';
 import type { Runtime, Worker, WorkerSpec } from '../runtime/runtime.js';
+import type { WorkerStatus } from './task-types.js';
 
-interface Slot {
+/** How the pool sizes and feeds its workers. */
+export interface PoolOptions {
+  idleMs: number;
+  /** Warm replicas allowed for one servable. */
+  replicasFor: (servable: string) => number;
+  /** Workers allowed for all servables together. */
+  maxWorkers: number;
+  /** Most queued single calls merged into one batch request. */
+  batchMax: number;
+  /** Longest a call that queued behind a busy worker is held back to fill a batch. */
+  batchDelayMs: number;
+}
+
+/** Where a group's workers come from. */
+export interface GroupSource {
+  /** Servable name (for stopServable and status). */
+  servable: string;
+  runtime: Runtime;
+  spec: WorkerSpec;
+}
+
+/** One item's answer: an output plus its stored frame, or the typed error it raised. */
+export type ItemResult = { ok: true; output: unknown; raw: Buffer } | { ok: false; error: DlhubError };
+
+/** One call as the engine hands it to the pool. */
+export interface PoolCall {
+  method: string;
+  inputs: unknown[];
+  /** A single call may be merged with others into one batch request; an explicit batch is sent as it is. */
+  single: boolean;
+  parameters?: Record<string, unknown> | undefined;
+  /** Give up after this long: the call rejects with `onTimeout()`, and the worker is stopped if nobody else waits on it. */
+  timeoutMs?: number | undefined;
+  onTimeout?: (() => DlhubError) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+interface Job {
+  call: PoolCall;
+  /** No idle worker was there when it arrived: only such calls may be held back to fill a batch. */
+  queuedBehindBusy: boolean;
+  enqueuedAt: number;
+  done: boolean;
+  resolve: (items: ItemResult[]) => void;
+  reject: (err: DlhubError) => void;
+  cleanup: () => void;
+}
+
+interface Replica {
+  index: number;
   worker: Worker | undefined;
   starting: Promise<Worker> | undefined;
+  /** Jobs of the request it is answering now; empty when idle. */
+  current: Job[];
+  calls: number;
+  startedAt: Date;
   idleTimer: NodeJS.Timeout | undefined;
-  inFlight: number;
+  stopped: boolean;
+}
+
+interface Group {
+  key: string;
+  source: GroupSource;
+  replicas: Replica[];
+  queue: Job[];
+  nextIndex: number;
+  holdTimer: NodeJS.Timeout | undefined;
+}
+
+function cancelledError(): DlhubError {
+  return new TaskError('CANCELLED', 'The call was cancelled.', { hint: 'Run it again if you still need the answer.' });
+}
+
+/** An error that belongs to one input rather than to the worker: other items of a batch still have answers. */
+function isItemError(err: unknown): boolean {
+  return err instanceof ModelError || err instanceof InputError;
 }
 
 /**
- * Warm workers, one per (runtime, servable build). A worker is started on first use, kept
- * while calls arrive, stopped after `idleMs` without calls, and dropped as soon as it dies so
- * the next call starts a fresh one.
+ * Warm workers: per servable build 1..N replicas, each answering one request at a time. A call
+ * goes to an idle replica at once; when all are busy a new replica starts (within the per-servable
+ * and machine-wide caps) or the call queues, and queued single calls are sent together as one
+ * batch when a replica frees up (Clipper-style adaptive batching). A crashed worker is dropped and
+ * replaced on demand; idle replicas stop after `idleMs`.
  */
 export class WorkerPool {
-  private readonly slots = new Map<string, Slot>();
+  private readonly groups = new Map<string, Group>();
 
-  constructor(private readonly idleMs: number) {}
+  constructor(private readonly opts: PoolOptions) {}
 
-  /** Borrow the warm worker for `key`, starting one through `runtime` when there is none. */
-  async acquire(key: string, runtime: Runtime, spec: WorkerSpec): Promise<{ worker: Worker; release: () => void }> {
-    let slot = this.slots.get(key);
-    if (!slot) {
-      slot = { worker: undefined, starting: undefined, idleTimer: undefined, inFlight: 0 };
-      this.slots.set(key, slot);
+  /** Answer `call` on a worker of `key`, started from `source` when needed. Resolves with one result per input. */
+  call(key: string, source: GroupSource, call: PoolCall): Promise<ItemResult[]> {
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { key, source, replicas: [], queue: [], nextIndex: 0, holdTimer: undefined };
+      this.groups.set(key, group);
     }
-    if (slot.idleTimer) {
-      clearTimeout(slot.idleTimer);
-      slot.idleTimer = undefined;
-    }
-    slot.inFlight += 1;
-    try {
-      const worker = slot.worker ?? (await this.start(key, slot, runtime, spec));
-      let released = false;
-      return {
-        worker,
-        release: () => {
-          if (released) return;
-          released = true;
-          this.release(key, slot);
+    const g = group;
+    return new Promise<ItemResult[]>((resolve, reject) => {
+      if (call.signal?.aborted) return reject(cancelledError());
+      const timers: NodeJS.Timeout[] = [];
+      const job: Job = {
+        call,
+        queuedBehindBusy: !g.replicas.some((r) => r.worker && r.current.length === 0),
+        enqueuedAt: performance.now(),
+        done: false,
+        resolve: (items) => {
+          if (job.done) return;
+          job.done = true;
+          job.cleanup();
+          resolve(items);
+        },
+        reject: (err) => {
+          if (job.done) return;
+          job.done = true;
+          job.cleanup();
+          reject(err);
+        },
+        cleanup: () => {
+          for (const t of timers) clearTimeout(t);
+          call.signal?.removeEventListener('abort', onAbort);
         },
       };
-    } catch (err) {
-      this.release(key, slot);
-      throw err;
+      const giveUp = (err: DlhubError): void => {
+        if (job.done) return;
+        job.reject(err);
+        const queued = g.queue.indexOf(job);
+        if (queued >= 0) g.queue.splice(queued, 1);
+        this.abandonIfUnwanted(g);
+      };
+      const onAbort = (): void => giveUp(cancelledError());
+      call.signal?.addEventListener('abort', onAbort, { once: true });
+      if (call.timeoutMs !== undefined && call.timeoutMs > 0) {
+        const t = setTimeout(() => giveUp(call.onTimeout?.() ?? cancelledError()), call.timeoutMs);
+        t.unref();
+        timers.push(t);
+      }
+      g.queue.push(job);
+      this.dispatch(g);
+    });
+  }
+
+  /** A replica whose every caller gave up (timeout, cancel) is answering for nobody: stop it so it cannot hold the slot. */
+  private abandonIfUnwanted(g: Group): void {
+    for (const r of g.replicas) {
+      if (r.current.length > 0 && r.current.every((j) => j.done)) void this.dropReplica(g, r);
     }
   }
 
-  private start(key: string, slot: Slot, runtime: Runtime, spec: WorkerSpec): Promise<Worker> {
-    // Concurrent first calls share one start instead of racing to start several workers.
-    slot.starting ??= runtime.start(spec).then(
+  private dispatch(g: Group): void {
+    if (g.holdTimer) {
+      clearTimeout(g.holdTimer);
+      g.holdTimer = undefined;
+    }
+    while (g.queue.length > 0) {
+      const idle = g.replicas.filter((r) => r.worker && r.current.length === 0 && !r.stopped).sort((a, b) => a.calls - b.calls)[0];
+      if (idle) {
+        const jobs = this.takeJobs(g);
+        if (!jobs) return; // held back to fill a batch; a timer comes back
+        this.send(g, idle, jobs);
+        continue;
+      }
+      const starting = g.replicas.filter((r) => r.starting !== undefined).length;
+      if (starting < g.queue.length && this.canStart(g)) {
+        this.startReplica(g);
+        continue;
+      }
+      return;
+    }
+  }
+
+  /** The next request for a free replica: one job, or several queued single calls merged into one batch. */
+  private takeJobs(g: Group): Job[] | undefined {
+    const first = g.queue[0];
+    if (!first) return undefined;
+    if (!first.call.single || this.opts.batchMax <= 1) return [g.queue.shift() as Job];
+    const paramsKey = JSON.stringify(first.call.parameters ?? null);
+    const fits = (j: Job): boolean => j.call.single && j.call.method === first.call.method && JSON.stringify(j.call.parameters ?? null) === paramsKey;
+    const matching = g.queue.filter(fits).slice(0, this.opts.batchMax);
+    const heldFor = performance.now() - first.enqueuedAt;
+    // Clipper's added delay: only for calls that already waited behind a busy worker, never for one that found it idle.
+    if (first.queuedBehindBusy && matching.length < this.opts.batchMax && heldFor < this.opts.batchDelayMs) {
+      g.holdTimer = setTimeout(() => this.dispatch(g), this.opts.batchDelayMs - heldFor);
+      g.holdTimer.unref();
+      return undefined;
+    }
+    g.queue = g.queue.filter((j) => !matching.includes(j));
+    return matching;
+  }
+
+  private totalWorkers(): number {
+    let n = 0;
+    for (const g of this.groups.values()) n += g.replicas.length;
+    return n;
+  }
+
+  private canStart(g: Group): boolean {
+    if (g.replicas.length >= Math.max(1, this.opts.replicasFor(g.source.servable))) return false;
+    if (this.totalWorkers() < this.opts.maxWorkers) return true;
+    // At the machine-wide cap: make room by stopping an idle replica of another servable, if there is one.
+    for (const other of this.groups.values()) {
+      if (other === g) continue;
+      const idle = other.replicas.find((r) => r.worker && r.current.length === 0);
+      if (idle) {
+        void this.dropReplica(other, idle);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private startReplica(g: Group): void {
+    const r: Replica = { index: g.nextIndex++, worker: undefined, starting: undefined, current: [], calls: 0, startedAt: new Date(), idleTimer: undefined, stopped: false };
+    g.replicas.push(r);
+    r.starting = g.source.runtime.start(g.source.spec);
+    r.starting.then(
       (worker) => {
-        slot.worker = worker;
-        slot.starting = undefined;
+        r.starting = undefined;
+        if (r.stopped) {
+          void worker.stop().catch(() => undefined);
+          return;
+        }
+        r.worker = worker;
         void worker.exited.then(() => {
-          if (slot.worker === worker) slot.worker = undefined;
+          // A crashed worker is forgotten at once; the next call starts a replacement.
+          if (!r.stopped) void this.dropReplica(g, r);
         });
-        return worker;
+        this.dispatch(g);
+        if (r.current.length === 0) this.armIdle(g, r);
       },
       (err: unknown) => {
-        slot.starting = undefined;
-        throw err;
+        r.starting = undefined;
+        this.removeReplica(g, r);
+        // With no replica left, a start failure answers the calls waiting: starting again would fail the same way.
+        if (g.replicas.length === 0) {
+          const error = toDlhubError(err);
+          for (const j of g.queue.splice(0)) j.reject(error);
+        }
+        this.pumpAll();
       },
     );
-    return slot.starting;
   }
 
-  private release(key: string, slot: Slot): void {
-    slot.inFlight -= 1;
-    if (slot.inFlight > 0 || !slot.worker) return;
-    slot.idleTimer = setTimeout(() => void this.stopKey(key), this.idleMs);
+  private send(g: Group, r: Replica, jobs: Job[]): void {
+    const worker = r.worker;
+    if (!worker) return;
+    if (r.idleTimer) {
+      clearTimeout(r.idleTimer);
+      r.idleTimer = undefined;
+    }
+    r.current = jobs;
+    r.calls += jobs.length;
+    void this.answer(worker, jobs).then(
+      (perJob) => jobs.forEach((j, i) => j.resolve(perJob[i] ?? [])),
+      (err: unknown) => {
+        const error = toDlhubError(err);
+        for (const j of jobs) j.reject(error);
+      },
+    ).finally(() => {
+      r.current = [];
+      if (r.stopped || !r.worker) return;
+      this.dispatch(g);
+      if (r.current.length === 0) this.armIdle(g, r);
+      this.pumpAll();
+    });
+  }
+
+  /** Send the jobs as one request; a batch whose model raised is retried item by item, so one bad input fails only itself. */
+  private async answer(worker: Worker, jobs: Job[]): Promise<ItemResult[][]> {
+    const first = jobs[0];
+    if (!first) return [];
+    const { method, parameters } = first.call;
+    const opts = parameters ? { parameters } : undefined;
+    const inputs = jobs.flatMap((j) => j.call.inputs);
+    if (jobs.length === 1 && first.call.single) {
+      const r = await worker.connection.run(method, inputs[0], opts);
+      return [[{ ok: true, output: r.output, raw: r.raw }]];
+    }
+    let items: ItemResult[];
+    try {
+      const r = await worker.connection.runBatch(method, inputs, opts);
+      items = r.outputs.map((output, i) => ({ ok: true as const, output, raw: r.raws[i] as Buffer }));
+    } catch (err) {
+      if (!isItemError(err)) throw err;
+      items = [];
+      for (const input of inputs) {
+        try {
+          const r = await worker.connection.run(method, input, opts);
+          items.push({ ok: true, output: r.output, raw: r.raw });
+        } catch (itemErr) {
+          if (!isItemError(itemErr)) throw itemErr;
+          items.push({ ok: false, error: toDlhubError(itemErr) });
+        }
+      }
+    }
+    const out: ItemResult[][] = [];
+    let at = 0;
+    for (const j of jobs) {
+      out.push(items.slice(at, at + j.call.inputs.length));
+      at += j.call.inputs.length;
+    }
+    return out;
+  }
+
+  private armIdle(g: Group, r: Replica): void {
+    if (r.idleTimer) clearTimeout(r.idleTimer);
+    r.idleTimer = setTimeout(() => {
+      if (r.current.length === 0) void this.dropReplica(g, r);
+    }, this.opts.idleMs);
     // An idle worker must not keep a CLI process alive.
-    slot.idleTimer.unref();
+    r.idleTimer.unref();
   }
 
-  /** Stop and forget the worker for `key` (e.g. after it misbehaved). */
+  /** Calls of other servables may be waiting for a machine-wide slot that just freed. */
+  private pumpAll(): void {
+    for (const g of this.groups.values()) if (g.queue.length > 0) this.dispatch(g);
+  }
+
+  private removeReplica(g: Group, r: Replica): void {
+    r.stopped = true;
+    if (r.idleTimer) clearTimeout(r.idleTimer);
+    g.replicas = g.replicas.filter((x) => x !== r);
+    if (g.replicas.length === 0 && g.queue.length === 0 && this.groups.get(g.key) === g) this.groups.delete(g.key);
+  }
+
+  /** Stop one replica and forget it; queued calls go to the others or to a replacement. */
+  private dropReplica(g: Group, r: Replica): Promise<void> {
+    if (r.stopped) return Promise.resolve();
+    this.removeReplica(g, r);
+    const worker = r.worker;
+    r.worker = undefined;
+    const stopping = worker ? worker.stop() : (r.starting?.then((w) => w.stop(), () => undefined) ?? Promise.resolve());
+    const done = stopping.catch(() => undefined);
+    // Calls waiting behind this replica (or for a machine-wide slot) get a replacement.
+    queueMicrotask(() => this.pumpAll());
+    return done;
+  }
+
+  private async stopGroup(g: Group, why: string): Promise<void> {
+    this.groups.delete(g.key);
+    if (g.holdTimer) clearTimeout(g.holdTimer);
+    const queued = g.queue.splice(0);
+    for (const j of queued) {
+      j.reject(new WorkerError('RUNNER_DIED', `The workers of "${g.source.servable}" were stopped (${why}) before this call ran.`, { hint: 'Run it again.' }));
+    }
+    await Promise.all([...g.replicas].map((r) => this.dropReplica(g, r)));
+  }
+
+  /** Stop only the workers of servable `name` (e.g. for `dlhub rm`); other servables' calls go on. */
+  async stopServable(name: string, why = 'its servable was stopped'): Promise<void> {
+    await Promise.all([...this.groups.values()].filter((g) => g.source.servable === name).map((g) => this.stopGroup(g, why)));
+  }
+
+  /** Stop the worker of key `key` (e.g. after it misbehaved). */
   async stopKey(key: string): Promise<void> {
-    const slot = this.slots.get(key);
-    if (!slot) return;
-    this.slots.delete(key);
-    if (slot.idleTimer) clearTimeout(slot.idleTimer);
-    const worker = slot.worker ?? (await slot.starting?.catch(() => undefined));
-    await worker?.stop();
+    const g = this.groups.get(key);
+    if (g) await this.stopGroup(g, 'stopped');
   }
 
-  /** Keys of the workers that are running now. */
+  /** Keys of the groups that have a running worker. */
   running(): string[] {
-    return [...this.slots.entries()].filter(([, s]) => s.worker !== undefined).map(([k]) => k);
+    return [...this.groups.values()].filter((g) => g.replicas.some((r) => r.worker)).map((g) => g.key);
+  }
+
+  /** Every worker, for `dlhub status`. */
+  workers(): WorkerStatus[] {
+    const out: WorkerStatus[] = [];
+    for (const g of this.groups.values()) {
+      for (const r of g.replicas) {
+        out.push({
+          servable: g.source.servable,
+          runtime: g.source.runtime.name,
+          replica: r.index,
+          state: r.worker ? (r.current.length > 0 ? 'busy' : 'idle') : 'starting',
+          calls: r.calls,
+          startedAt: r.startedAt.toISOString(),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Calls waiting for a worker. */
+  queued(): number {
+    let n = 0;
+    for (const g of this.groups.values()) n += g.queue.length;
+    return n;
   }
 
   /** Stop every worker; used at shutdown. */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.slots.keys()].map((k) => this.stopKey(k)));
+    await Promise.all([...this.groups.values()].map((g) => this.stopGroup(g, 'the engine closed')));
   }
 }

@@ -8,6 +8,20 @@ export interface Settings {
   workerMemoryBytes: number;
   /** Process limit of one Docker worker. */
   workerPidsLimit: number;
+  /** Warm replicas per servable: a default and per-servable overrides (DLHUB_REPLICAS="2" or "iris=3,2"). */
+  replicas: { default: number; perServable: Record<string, number> };
+  /** Workers this process keeps at most, all servables together (DLHUB_MAX_WORKERS). */
+  maxWorkers: number;
+  /** Most single calls sent to a worker together when they queued behind a busy one (DLHUB_BATCH_MAX; 1 turns batching off). */
+  batchMax: number;
+  /** Longest a queued call is held back to fill a batch (DLHUB_BATCH_DELAY_MS); never applies when a worker is idle. */
+  batchDelayMs: number;
+  /** Calls answered at once by this process; more are refused with LIMIT_EXCEEDED (DLHUB_MAX_CONCURRENCY). */
+  maxConcurrency: number;
+  /** Per-call time limit when a call names none (DLHUB_TIMEOUT_SECONDS; 0 means none). */
+  timeoutMs: number | undefined;
+  /** Client-side rate limit at the SDK and CLI doors (DLHUB_RATE_LIMIT="20/10" or "off"). */
+  rateLimit: { calls: number; perSeconds: number } | undefined;
 }
 
 const MB = 1024 * 1024;
@@ -20,12 +34,45 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   return Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
+/** Parse DLHUB_REPLICAS: "2" (every servable), or "iris=3,noop=1,2" (overrides plus a default). */
+export function parseReplicas(raw: string | undefined): Settings['replicas'] {
+  const out: Settings['replicas'] = { default: 1, perServable: Object.create(null) as Record<string, number> };
+  for (const part of (raw ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.lastIndexOf('=');
+    const n = Number(eq >= 0 ? part.slice(eq + 1) : part);
+    if (!Number.isInteger(n) || n < 1) continue;
+    if (eq >= 0) out.perServable[part.slice(0, eq).trim()] = n;
+    else out.default = n;
+  }
+  return out;
+}
+
+/** Parse DLHUB_RATE_LIMIT: "CALLS/SECONDS", or "off"/"0" for none; undefined gives DLHub's 20 calls per 10 s. */
+export function parseRateLimit(raw: string | undefined): Settings['rateLimit'] {
+  if (raw === undefined || raw.trim() === '') return { calls: 20, perSeconds: 10 };
+  const text = raw.trim().toLowerCase();
+  if (text === 'off' || text === '0' || text === 'none') return undefined;
+  const m = /^(\d+)\s*\/\s*(\d+(?:\.\d+)?)$/.exec(text);
+  if (!m) return { calls: 20, perSeconds: 10 };
+  const calls = Number(m[1]);
+  const perSeconds = Number(m[2]);
+  return calls > 0 && perSeconds > 0 ? { calls, perSeconds } : undefined;
+}
+
 /** Read settings from the environment, with the documented defaults. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const timeoutSeconds = intFromEnv(env, 'DLHUB_TIMEOUT_SECONDS', 0);
   return {
     idleMs: intFromEnv(env, 'DLHUB_IDLE_SECONDS', 300) * 1000,
     maxInputBytes: intFromEnv(env, 'DLHUB_MAX_INPUT_BYTES', 5 * MB),
     workerMemoryBytes: intFromEnv(env, 'DLHUB_WORKER_MEMORY_BYTES', 2048 * MB),
     workerPidsLimit: intFromEnv(env, 'DLHUB_WORKER_PIDS', 256),
+    replicas: parseReplicas(env['DLHUB_REPLICAS']),
+    maxWorkers: Math.max(1, intFromEnv(env, 'DLHUB_MAX_WORKERS', 8)),
+    batchMax: Math.max(1, intFromEnv(env, 'DLHUB_BATCH_MAX', 64)),
+    batchDelayMs: intFromEnv(env, 'DLHUB_BATCH_DELAY_MS', 0),
+    maxConcurrency: Math.max(1, intFromEnv(env, 'DLHUB_MAX_CONCURRENCY', 256)),
+    timeoutMs: timeoutSeconds > 0 ? timeoutSeconds * 1000 : undefined,
+    rateLimit: parseRateLimit(env['DLHUB_RATE_LIMIT']),
   };
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { WorkerError } from '../errors.js';
 import { containerOptions, containerUser, LABELS } from './docker/container-spec.js';
 import { lastLogLines } from './docker/logs.js';
@@ -11,20 +11,28 @@ import { attachStdio, listenForRunner } from './docker/transport.js';
 import { RunnerConnection } from './protocol/connection.js';
 import type { Runtime, Worker, WorkerSpec } from './runtime.js';
 import { isProcessAlive } from '../storage/process-alive.js';
+import { DockerClient } from './docker-client.js';
+
+/**
+ * The label naming the DLHub home that owns a worker container: orphan sweeps (and tests that count
+ * containers) look only at their own home's containers, so two homes on one engine never disturb each other.
+ */
+export const HOME_LABEL = 'org.dlhub.home';
 
 /** How a DockerRuntime is built. */
 export interface DockerRuntimeOptions {
+  /** The process's Docker client (shared with the packager and the API); else one is made from `docker`. */
+  client?: DockerClient | undefined;
   docker?: Docker | undefined;
   /** Folder for per-worker socket folders ($DLHUB_HOME/run). */
   runDir: string;
+  /** Owner written on every container (HOME_LABEL); default: the folder above runDir (the home). */
+  owner?: string | undefined;
   defaults: { memoryBytes: number; pidsLimit: number };
   /** How long a worker may take from create to answering hello; default 30 s. */
   startTimeoutMs?: number | undefined;
 }
 
-const PING_TIMEOUT_MS = 1500;
-// A successful ping is trusted this long, so runs do not pay a round trip each.
-const PING_CACHE_MS = 5000;
 const STOP_GRACE_MS = 1000;
 
 /** Resolve with `p`, or reject after `ms` with `onTimeout()`; the timer never keeps the process alive. */
@@ -102,23 +110,20 @@ async function removeContainer(container: Docker.Container): Promise<void> {
 export class DockerRuntime implements Runtime {
   readonly name = 'docker' as const;
   private readonly docker: Docker;
-  private pingOkUntil = 0;
+  private readonly client: DockerClient;
+  /** Value of HOME_LABEL on this runtime's containers. */
+  readonly owner: string;
   private swept = false;
 
   constructor(private readonly opts: DockerRuntimeOptions) {
-    this.docker = opts.docker ?? new Docker();
+    this.client = opts.client ?? new DockerClient(opts.docker);
+    this.docker = this.client.api;
+    this.owner = opts.owner ?? dirname(resolve(opts.runDir));
   }
 
   /** Does an engine answer a ping within 1.5 s? Never throws. */
-  async available(): Promise<boolean> {
-    if (Date.now() < this.pingOkUntil) return true;
-    try {
-      await within(this.docker.ping() as Promise<unknown>, PING_TIMEOUT_MS, () => new Error('ping timed out'));
-      this.pingOkUntil = Date.now() + PING_CACHE_MS;
-      return true;
-    } catch {
-      return false;
-    }
+  available(): Promise<boolean> {
+    return this.client.available();
   }
 
   /** Start a container for `spec.image` and return once its runner has answered hello. */
@@ -148,6 +153,7 @@ export class DockerRuntime implements Runtime {
       user,
       stdio,
     });
+    options.Labels = { ...options.Labels, [HOME_LABEL]: this.owner };
     // Create the container while the socket comes up: the two do not depend on each other.
     const creating = this.docker.createContainer(options);
     let container: Docker.Container | undefined;
@@ -228,7 +234,8 @@ export class DockerRuntime implements Runtime {
 
   /** Remove worker containers whose owning process is gone (left by a crash); returns how many. */
   async cleanupOrphans(): Promise<number> {
-    const found = await this.docker.listContainers({ all: true, filters: { label: [`${LABELS.worker}=1`] } });
+    // Only this home's containers: another home (a test suite, another user) on the same engine sweeps its own.
+    const found = await this.docker.listContainers({ all: true, filters: { label: [`${LABELS.worker}=1`, `${HOME_LABEL}=${this.owner}`] } });
     let removed = 0;
     for (const info of found) {
       const pid = Number(info.Labels[LABELS.ownerPid]);

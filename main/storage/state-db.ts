@@ -3,7 +3,7 @@ import { openDatabase } from './sqlite.js';
 import type { Migration } from './sqlite.js';
 
 /**
- * state.db's schema steps, for every area that keeps state there (catalog now; tasks, outbox and
+ * state.db's schema steps, for every area that keeps state there (catalog, tasks; outbox and
  * settings later). This list is the one place state.db's schema is defined: append, never edit a released step.
  */
 export const stateMigrations: readonly Migration[] = [
@@ -36,6 +36,34 @@ export const stateMigrations: readonly Migration[] = [
         gen INTEGER NOT NULL
       );
       CREATE INDEX catalog_tombstones_gen ON catalog_tombstones (gen);
+    `,
+  },
+  {
+    version: 2,
+    name: 'tasks',
+    // One row per asynchronous task. `request` and `output` are stored frames (the memo cache's value
+    // encoding), so bytes and arrays come back as they went in, across restarts. `owner_pid` is the
+    // process running the task: claims are atomic UPDATEs on it, and a dead owner makes the task recoverable.
+    up: `
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        servable TEXT NOT NULL,
+        method TEXT,
+        batch INTEGER NOT NULL,
+        deterministic INTEGER NOT NULL,
+        request TEXT NOT NULL,
+        input BLOB NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'cancelled')),
+        owner_pid INTEGER,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        outcome TEXT,
+        output BLOB,
+        error TEXT,
+        restarts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX tasks_status ON tasks (status, created_at);
     `,
   },
 ];

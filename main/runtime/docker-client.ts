@@ -1,0 +1,67 @@
+import Docker from 'dockerode';
+
+const PING_TIMEOUT_MS = 1500;
+// A successful ping is trusted this long, so runs do not pay a round trip each.
+const PING_CACHE_MS = 5000;
+
+function statusCode(err: unknown): number | undefined {
+  return typeof err === 'object' && err !== null ? (err as { statusCode?: number }).statusCode : undefined;
+}
+
+/** Resolve with `p`, or reject after `ms`; the timer never keeps the process alive. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The one Docker engine client of a process: the dockerode handle, a cached ping, and the image
+ * queries the runtime, the packager and the API share.
+ */
+export class DockerClient {
+  /** The dockerode handle, for the packager's build and the runtime's containers. */
+  readonly api: Docker;
+  private pingOkUntil = 0;
+
+  constructor(api?: Docker) {
+    this.api = api ?? new Docker();
+  }
+
+  /** Does the engine answer a ping within 1.5 s? A success is trusted for 5 s. Never throws. */
+  async available(): Promise<boolean> {
+    if (Date.now() < this.pingOkUntil) return true;
+    try {
+      await within(this.api.ping() as Promise<unknown>, PING_TIMEOUT_MS, 'ping');
+      this.pingOkUntil = Date.now() + PING_CACHE_MS;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The image's id, or undefined when the engine does not have it. */
+  async imageId(ref: string): Promise<string | undefined> {
+    try {
+      const info = (await this.api.getImage(ref).inspect()) as { Id: string };
+      return info.Id;
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Remove an image; false when it was already gone. */
+  async removeImage(ref: string): Promise<boolean> {
+    try {
+      await this.api.getImage(ref).remove({ force: true });
+      return true;
+    } catch (err) {
+      if (statusCode(err) === 404 || /no such image/i.test(err instanceof Error ? err.message : String(err))) return false;
+      throw err;
+    }
+  }
+}
