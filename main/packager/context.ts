@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, open, rename, rm, stat, writeFile } from 'node:fs/promi
 import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
 import { BuildError, PathError } from '../errors.js';
+import { SHIM_TYPES } from '../servable/metadata.js';
 import type { ServableMetadata } from '../servable/metadata.js';
 import type { HomePaths } from '../storage/home.js';
 import { joinName } from '../storage/path-safety.js';
@@ -93,6 +94,12 @@ async function swapInto(tmp: string, finalDir: string): Promise<void> {
  */
 export async function prepareContext(sourceDir: string, metadata: ServableMetadata, opts: ContextOptions): Promise<BuildContext> {
   const name = checkName(metadata.dlhub.name);
+  if (!Object.hasOwn(SHIM_TYPES, metadata.servable.shim)) {
+    // Anything build accepts the runner must load: an unknown shim would build and then fail every run.
+    throw new BuildError('BUILD_FAILED', `servable.shim ${JSON.stringify(metadata.servable.shim)} is not one the runner can load.`, {
+      hint: `Use one of: ${Object.keys(SHIM_TYPES).join(', ')}.`, details: { shim: metadata.servable.shim },
+    });
+  }
   const version = metadata.dlhub.version;
   const baseImage = checkImageRef(opts.baseImage);
   const sources = await collectFiles(sourceDir, declaredFiles(metadata));

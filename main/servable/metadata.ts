@@ -92,7 +92,9 @@ export interface DlhubBlock {
 /** Known runner shims; others may appear in imported documents. */
 export type ShimName =
   | 'python.PythonStaticMethodServable'
+  | 'python.PythonClassMethodServable'
   | 'sklearn.ScikitLearnServable'
+  | 'tensorflow.TensorFlowServable'
   | 'keras.KerasServable'
   | 'torch.TorchServable'
   | 'onnx.ONNXServable';
@@ -133,7 +135,6 @@ export interface PipelineStep {
   output?: ValueMapping;
 }
 
-
 /** A whole dlhub.json document. */
 export interface ServableMetadata {
   datacite: DataciteBlock;
@@ -144,6 +145,8 @@ export interface ServableMetadata {
 /** Human-readable `servable.type` for each shim, as the DLHub SDK writes it. */
 export const SHIM_TYPES: Record<ShimName, string> = {
   'python.PythonStaticMethodServable': 'Python static method',
+  'python.PythonClassMethodServable': 'Python class method',
+  'tensorflow.TensorFlowServable': 'TensorFlow Model',
   'sklearn.ScikitLearnServable': 'Scikit-learn estimator',
   'keras.KerasServable': 'Keras Model',
   'torch.TorchServable': 'Torch Model',

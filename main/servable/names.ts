@@ -21,11 +21,11 @@ export const NAME_RULE = `lowercase letters, digits, "-", "_" or ".", not starti
 export const VERSION_RULE = `letters, digits, ".", "_", "+" or "-", starting with a letter or digit, at most ${VERSION_MAX_LENGTH} characters, e.g. 1.0.0`;
 
 /** Does `name` follow the servable-name rule? */
-export function isServableName(name: unknown): name is string {
+export function isServableName(name: unknown): boolean {
   return typeof name === 'string' && name.length <= NAME_MAX_LENGTH && NAME_RE.test(name);
 }
 
 /** Does `version` follow the servable-version rule? */
-export function isServableVersion(version: unknown): version is string {
+export function isServableVersion(version: unknown): boolean {
   return typeof version === 'string' && version.length <= VERSION_MAX_LENGTH && VERSION_RE.test(version);
 }

@@ -5,6 +5,7 @@ import { MetadataError } from '../errors.js';
 import type { MetadataProblem } from '../errors.js';
 import { assetPath } from './assets.js';
 import type { ServableMetadata } from './metadata.js';
+import { loadedFile } from './servable-files.js';
 import { NAME_MAX_LENGTH, NAME_PATTERN, VERSION_MAX_LENGTH, VERSION_PATTERN } from './names.js';
 import { toProblems } from './problems.js';
 
@@ -38,15 +39,14 @@ function validators(): { servable: ValidateFunction; argument: ValidateFunction 
   return compiled;
 }
 
-const MODEL_SHIMS = new Set(['sklearn.ScikitLearnServable', 'keras.KerasServable', 'torch.TorchServable', 'onnx.ONNXServable']);
-
 // Rules the runner relies on that span several fields, so JSON Schema would state them poorly.
 function crossFieldProblems(doc: ServableMetadata): MetadataProblem[] {
   const out: MetadataProblem[] = [];
   const { shim, methods } = doc.servable;
-  const modelFile = doc.dlhub.files?.model ?? doc.servable.files?.model;
-  if (MODEL_SHIMS.has(shim) && typeof modelFile !== 'string') {
-    out.push({ field: 'dlhub.files.model', rule: 'required', message: `dlhub.files.model is required for a ${shim} servable`, fix: 'name the model file relative to the servable folder, e.g. "files": {"model": "model.pkl"}' });
+  const loaded = loadedFile(doc);
+  if (loaded && loaded.path === undefined) {
+    const example = loaded.role === 'pickle' ? 'object.pkl' : 'model.pkl';
+    out.push({ field: `dlhub.files.${loaded.role}`, rule: 'required', message: `dlhub.files.${loaded.role} is required for a ${shim} servable`, fix: `name the ${loaded.role} file relative to the servable folder, e.g. "files": {"${loaded.role}": "${example}"}` });
   }
   const serialization = doc.servable.options?.serialization_method;
   if (shim === 'sklearn.ScikitLearnServable' && serialization !== undefined && serialization !== 'pickle' && serialization !== 'joblib') {
@@ -79,6 +79,19 @@ export function validateMetadata(doc: unknown, source?: string): ServableMetadat
   const extra = crossFieldProblems(metadata);
   if (extra.length > 0) fail(extra, source);
   return metadata;
+}
+
+// DLHub Desktop's additions to DLHub's schema: valid here, unknown to a DLHub service.
+const DESKTOP_ADDITIONS = [['dlhub', 'network'], ['servable', 'deterministic']] as const;
+
+/** Strict publish mode: the document must be valid AND hold only fields DLHub's own schemas define (see dlhub-export.ts). */
+export function validateForPublish(doc: unknown, source?: string): ServableMetadata {
+  const md = validateMetadata(doc, source);
+  const extra = DESKTOP_ADDITIONS.filter(([block, field]) => field in (md[block] as object));
+  if (extra.length > 0) {
+    fail(extra.map(([block, field]) => ({ field: `${block}.${field}`, rule: 'publish', message: `${block}.${field} is a DLHub Desktop field that DLHub's schema does not define`, fix: 'remove it, or export with `dlhub describe NAME --dlhub`' })), source);
+  }
+  return md;
 }
 
 /** Check one argument type description (a method's input or output) on its own. */
