@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { WorkerError } from '../errors.js';
 import { RunnerConnection, type ConnectionOptions } from './protocol/connection.js';
+import { describeProcessExit } from './protocol/death.js';
 import { findPython } from './python.js';
 import type { Runtime, Worker, WorkerSpec } from './runtime.js';
 import { removeWorkerSocket, workerSocketPath } from './socket-path.js';
@@ -126,7 +127,8 @@ export class HostRuntime implements Runtime {
     };
 
     if (this.opts.logDir) mkdirSync(this.opts.logDir, { recursive: true });
-    const output = new OutputTail(this.opts.logDir ? join(this.opts.logDir, `host-${spec.name.replace(/[^\w.-]/g, '_')}.log`) : undefined);
+    const logFile = this.opts.logDir ? join(this.opts.logDir, `host-${spec.name.replace(/[^\w.-]/g, '_')}.log`) : undefined;
+    const output = new OutputTail(logFile);
     const env: NodeJS.ProcessEnv = { ...process.env, DLHUB_SERVABLE_DIR: spec.servableDir, PYTHONDONTWRITEBYTECODE: '1' };
     if (socketPath) env['DLHUB_SOCKET'] = socketPath;
     else delete env['DLHUB_SOCKET'];
@@ -180,6 +182,7 @@ export class HostRuntime implements Runtime {
     };
     try {
       const conn = await Promise.race([handshake(), died, timedOut]);
+      conn.explainDeathWith(() => exited.then(() => describeProcessExit({ code: child.exitCode, signal: child.signalCode, output: output.lines, logFile })));
       const graceMs = this.opts.stopGraceMs ?? 2000;
       return new HostWorker(id, conn, exited, child, graceMs, cleanup);
     } catch (err) {

@@ -16,7 +16,7 @@ export const LABELS = {
 export interface ContainerPlan {
   image: string;
   servable: string;
-  /** Host folder bound to /run/dlhub (socket transport only). */
+  /** Host folder bound read-only to /run/dlhub (socket transport only). */
   hostDir: string | undefined;
   network: boolean;
   memoryBytes: number;
@@ -64,7 +64,9 @@ export function containerOptions(plan: ContainerPlan): Dockerode.ContainerCreate
       MemorySwap: plan.memoryBytes,
       PidsLimit: plan.pidsLimit,
       Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=64m' },
-      Binds: plan.hostDir ? [`${plan.hostDir}:${CONTAINER_RUN_DIR}:rw`] : [],
+      // Read-only: the runner can still connect to the socket inside (connect() writes nothing to
+      // the file system), but cannot fill the host's disk through this folder.
+      Binds: plan.hostDir ? [`${plan.hostDir}:${CONTAINER_RUN_DIR}:ro`] : [],
       Init: false,
     },
   };

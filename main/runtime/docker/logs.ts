@@ -1,4 +1,5 @@
 import type Dockerode from 'dockerode';
+import type { ContainerExit } from '../protocol/death.js';
 
 /** Split a non-TTY log buffer (8-byte frame headers) into its text; tolerates a raw buffer. */
 export function demuxLogBuffer(buf: Buffer): string {
@@ -26,5 +27,19 @@ export async function lastLogLines(container: Dockerode.Container, opts: { stdou
     return demuxLogBuffer(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))).trimEnd();
   } catch (err) {
     return `(logs unavailable: ${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+/**
+ * Read how a stopped worker container ended (OOM kill, exit code, memory limit) and its last
+ * output. Call it before the container is removed. Never throws.
+ */
+export async function containerExit(container: Dockerode.Container, opts: { stdout: boolean; stderrTail?: (() => string) | undefined }): Promise<ContainerExit> {
+  const logs = opts.stderrTail?.() || (await lastLogLines(container, { stdout: opts.stdout }));
+  try {
+    const info = await container.inspect();
+    return { exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled === true, memoryBytes: info.HostConfig.Memory, logs };
+  } catch {
+    return { exitCode: undefined, oomKilled: false, memoryBytes: undefined, logs };
   }
 }

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { DlhubError, InputError, ModelError, NotFoundError, WorkerError } from '../../errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrameParts, FrameDecoder, type Frame } from './frame.js';
+import type { DeathReport } from './death.js';
 import { decodeValue, encodeResultFrame, encodeValue, extractValue } from './values.js';
 
 /** The protocol version this host speaks. */
@@ -43,7 +44,15 @@ export interface ConnectionOptions {
   name?: string | undefined;
   /** Sees every header sent and received (tests validate them against the schema). */
   trace?: ((direction: 'send' | 'recv', header: Record<string, unknown>) => void) | undefined;
+  /**
+   * Called when the stream ends without the host closing it: says why the runner stopped (out of
+   * memory, its exit code, its last output). Pending calls wait for it, up to DEATH_REPORT_MS.
+   */
+  explainDeath?: (() => Promise<DeathReport | undefined>) | undefined;
 }
+
+/** How long a dead runner's calls wait for the runtime to say why it died. */
+export const DEATH_REPORT_MS = 5000;
 
 interface Pending {
   resolve: (frame: Frame) => void;
@@ -65,7 +74,10 @@ export class RunnerConnection {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private dead: WorkerError | undefined;
+  // Set while the runtime is finding out why the runner died; calls wait for it, then fail.
+  private dying: Promise<void> | undefined;
   private name: string | undefined;
+  private explainDeath: ConnectionOptions['explainDeath'];
   private markClosed!: () => void;
 
   constructor(
@@ -74,11 +86,12 @@ export class RunnerConnection {
   ) {
     this.decoder = new FrameDecoder(opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     this.name = opts.name;
+    this.explainDeath = opts.explainDeath;
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('error', (err) => this.fail(this.died(`its stream failed (${err.message})`, err)));
-    stream.on('end', () => this.fail(this.died('it closed the connection')));
-    stream.on('close', () => this.fail(this.died('it closed the connection')));
+    stream.on('error', (err) => this.lost(`its stream failed (${err.message})`, err));
+    stream.on('end', () => this.lost('it closed the connection'));
+    stream.on('close', () => this.lost('it closed the connection'));
   }
 
   /** Check versions and learn the servable's name, methods and capabilities. Load failures reject here. */
@@ -139,14 +152,21 @@ export class RunnerConnection {
     await this.request({ op: 'shutdown' });
   }
 
+  /** Set (or replace) how a death is explained once the worker is up; see ConnectionOptions.explainDeath. */
+  explainDeathWith(explain: ConnectionOptions['explainDeath']): void {
+    this.explainDeath = explain;
+  }
+
   /** Drop the stream; pending and later calls fail with RUNNER_DIED. */
   close(): void {
-    this.fail(this.died('the connection was closed by the host'));
+    // A runner that died on its own keeps the error that says why, not "closed by the host".
+    if (!this.dying) this.fail(this.died('the connection was closed by the host'));
     this.stream.destroy();
   }
 
   private request(header: Record<string, unknown>, buffers: Buffer[] = []): Promise<Frame> {
     if (this.dead) return Promise.reject(this.dead);
+    if (this.dying) return this.dying.then(() => Promise.reject(this.dead ?? this.died('it closed the connection')));
     const id = this.nextId++;
     const full = { id, ...header };
     let parts: Buffer[];
@@ -233,9 +253,29 @@ export class RunnerConnection {
     return this.name ? `Servable "${this.name}"` : 'The servable';
   }
 
-  private died(why: string, cause?: unknown): WorkerError {
-    return new WorkerError('RUNNER_DIED', `The runner of ${this.name ? `"${this.name}"` : 'the servable'} stopped: ${why}.`, {
-      hint: 'Run it again to start a fresh worker; if it keeps dying, read the worker log in DLHUB_HOME/logs (the model may crash or run out of memory).',
+  // The stream ended or failed: fail every call now, or once the runtime has said why the runner died.
+  private lost(why: string, cause?: unknown): void {
+    if (this.dead || this.dying) return;
+    const explain = this.explainDeath;
+    if (!explain) {
+      this.fail(this.died(why, cause));
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), DEATH_REPORT_MS);
+      timer.unref();
+    });
+    this.dying = Promise.race([explain().catch(() => undefined), late]).then((report) => {
+      clearTimeout(timer);
+      this.fail(report ? this.died(report.why, cause, report) : this.died(why, cause));
+    });
+  }
+
+  private died(why: string, cause?: unknown, report?: DeathReport): WorkerError {
+    return new WorkerError('RUNNER_DIED', `The runner of ${this.name ? `"${this.name}"` : 'the servable'} stopped: ${why}${why.includes('\n') || why.endsWith('.') ? '' : '.'}`, {
+      hint: report?.hint ?? 'Run it again to start a fresh worker; if it keeps dying, the model may crash or run out of memory.',
+      ...(report?.details ? { details: report.details } : {}),
       ...(cause === undefined ? {} : { cause }),
     });
   }

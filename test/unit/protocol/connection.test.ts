@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Duplex, PassThrough, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InputError, ModelError, WorkerError } from '../../../main/errors.js';
 import { RunnerConnection } from '../../../main/runtime/protocol/connection.js';
+import { describeContainerExit, describeProcessExit } from '../../../main/runtime/protocol/death.js';
 import { encodeFrame, FrameDecoder } from '../../../main/runtime/protocol/frame.js';
 import { expectValidMessage } from './protocol-schema.js';
 
@@ -80,5 +82,54 @@ describe('RunnerConnection', () => {
     expect((err as InputError).code).toBe('INPUT_TOO_LARGE');
     expect((err as InputError).message).toMatch(/over the frame limit of 4096 bytes/);
     expect((await p.connection.run('m', 1).catch((e: unknown) => e)) as ModelError).toBeInstanceOf(ModelError);
+  });
+});
+
+describe('RunnerConnection when the runner dies (issue 9)', () => {
+  function silentRunner(): { stream: Duplex; die: () => void } {
+    const out = new PassThrough();
+    const stream = Duplex.from({ readable: out, writable: new Writable({ write: (_c, _e, done) => done() }) });
+    return { stream, die: () => out.end() };
+  }
+
+  it('fails pending and later calls with the reason the runtime gives: out of memory, with the container output', async () => {
+    const { stream, die } = silentRunner();
+    const exit = { exitCode: 137, oomKilled: true, memoryBytes: 256 * 1024 * 1024, logs: 'allocating 4 GB\nKilled' };
+    const connection = new RunnerConnection(stream, { name: 'hungry', explainDeath: () => new Promise((r) => setTimeout(() => r(describeContainerExit(exit)), 50)) });
+    const pending = connection.run('run', 1).catch((e: unknown) => e);
+    die();
+    await new Promise((r) => setImmediate(r));
+    connection.close(); // the runtime tidies up while the report is on its way: the report still wins
+    const later = connection.run('run', 2).catch((e: unknown) => e);
+    for (const err of [await pending, await later]) {
+      expect(err).toBeInstanceOf(WorkerError);
+      expect((err as WorkerError).code).toBe('RUNNER_DIED');
+      expect((err as WorkerError).message).toContain('the worker ran out of memory (limit 256 MiB); raise DLHUB_WORKER_MEMORY_BYTES');
+      expect((err as WorkerError).message).toContain('allocating 4 GB');
+      expect((err as WorkerError).hint).toContain('DLHUB_WORKER_MEMORY_BYTES above 268435456');
+      expect((err as WorkerError).hint).not.toContain('logs');
+    }
+  });
+
+  it('names the host log file that holds the runner output', async () => {
+    const { stream, die } = silentRunner();
+    const report = describeProcessExit({ code: 1, signal: null, output: 'Traceback: boom', logFile: '/home/u/.dlhub/logs/host-x.log' });
+    const connection = new RunnerConnection(stream, { name: 'x', explainDeath: () => Promise.resolve(report) });
+    const pending = connection.run('run', 1).catch((e: unknown) => e);
+    die();
+    const err = (await pending) as WorkerError;
+    expect(err.message).toContain('exited with code 1');
+    expect(err.message).toContain('Traceback: boom');
+    expect(err.hint).toContain('/home/u/.dlhub/logs/host-x.log');
+  });
+
+  it('falls back to the plain reason when the runtime cannot say why', async () => {
+    const { stream, die } = silentRunner();
+    const connection = new RunnerConnection(stream, { name: 'y', explainDeath: () => Promise.reject(new Error('engine gone')) });
+    const pending = connection.run('run', 1).catch((e: unknown) => e);
+    die();
+    const err = (await pending) as WorkerError;
+    expect(err.code).toBe('RUNNER_DIED');
+    expect(err.message).toContain('it closed the connection');
   });
 });

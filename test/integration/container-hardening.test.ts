@@ -1,0 +1,177 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DlhubError } from '../../main/errors.js';
+import { buildImage } from '../../main/packager/build.js';
+import { prepareContext } from '../../main/packager/context.js';
+import { DockerRuntime } from '../../main/runtime/docker.js';
+import type { Worker, WorkerSpec } from '../../main/runtime/runtime.js';
+import type { ServableMetadata } from '../../main/servable/metadata.js';
+import { homePaths, type HomePaths } from '../../main/storage/home.js';
+import { requireDocker, testBaseImage } from '../helpers/docker.js';
+
+// Issue 9: what a hostile servable can do to the host from inside its container (items 4 and 14).
+
+const name = `it-harden-${process.pid}`;
+const MB = 1024 * 1024;
+const LIMIT = 128 * MB;
+
+const APP = `
+import os, sys
+
+def fill(path, megabytes):
+    written = 0
+    try:
+        with open(path, "wb") as handle:
+            for _ in range(megabytes):
+                handle.write(b"x" * 1048576)
+                handle.flush()
+                written += 1
+        return "written %d MB" % written
+    except OSError as err:
+        return "refused after %d MB: %s" % (written, err)
+
+def run(request):
+    op = request["op"]
+    if op == "fill":
+        return fill(request["path"], request["mb"])
+    if op == "mounts":
+        with open("/proc/mounts") as handle:
+            return [line.split()[1:4] for line in handle]
+    if op == "hog":
+        sys.stderr.write("allocating %d MB\\n" % request["mb"])
+        sys.stderr.flush()
+        block = bytearray(request["mb"] * 1048576)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        return len(block)
+    if op == "crash":
+        sys.stderr.write("about to exit with code 3\\n")
+        sys.stderr.flush()
+        os._exit(3)
+    raise ValueError("unknown op %s" % op)
+`;
+
+let docker: Docker;
+let tmp: string;
+let home: HomePaths;
+let image: string;
+let runtime: DockerRuntime;
+const started: Worker[] = [];
+
+function spec(extra: Partial<WorkerSpec> = {}): WorkerSpec {
+  return { name, servableDir: '/unused', runnerDir: '/unused', image, ...extra };
+}
+
+function containers(): string[] {
+  return execFileSync('docker', ['ps', '-aq', '--filter', `label=org.dlhub.servable=${name}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+async function call(worker: Worker, input: unknown): Promise<unknown> {
+  return (await worker.connection.run('run', input)).output;
+}
+
+/** Every file under the worker socket folders on the host, with its size. */
+function hostFiles(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else out.push(`${path} ${statSync(path).size}`);
+    }
+  };
+  if (existsSync(home.run)) walk(home.run);
+  return out;
+}
+
+beforeAll(async () => {
+  docker = await requireDocker();
+  tmp = mkdtempSync(join(tmpdir(), 'dlhub-harden-'));
+  home = homePaths(join(tmp, 'home'));
+  mkdirSync(home.run, { recursive: true });
+  const src = join(tmp, 'src');
+  mkdirSync(src);
+  writeFileSync(join(src, 'app.py'), APP);
+  const metadata: ServableMetadata = {
+    datacite: { titles: [{ title: 'Hostile probe' }], creators: [{ creatorName: 'Tester' }] },
+    dlhub: { name, version: '1', files: { other: ['app.py'] } },
+    servable: {
+      type: 'Python static method',
+      shim: 'python.PythonStaticMethodServable',
+      methods: { run: { input: { type: 'dict' }, output: { type: 'python object' }, method_details: { module: 'app', method_name: 'run' } } },
+    },
+  };
+  const ctx = await prepareContext(src, metadata, { home, baseImage: testBaseImage() });
+  image = (await buildImage(ctx, { docker })).tag;
+  runtime = new DockerRuntime({ docker, runDir: home.run, defaults: { memoryBytes: LIMIT, pidsLimit: 64 } });
+}, 300_000);
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((w) => w.stop()));
+});
+
+afterAll(() => {
+  if (image) {
+    for (const id of containers()) execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
+    execFileSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });
+  }
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('a hostile servable in its container', () => {
+  it('cannot write into the socket folder, so nothing reaches the host disk; the socket still works', async () => {
+    const worker = await runtime.start(spec());
+    started.push(worker);
+    const before = hostFiles();
+    expect(String(await call(worker, { op: 'fill', path: '/run/dlhub/junk', mb: 5 }))).toMatch(/^refused after 0 MB: .*Read-only file system/);
+    expect(hostFiles()).toEqual(before); // the socket only: no junk file on the host
+    expect(hostFiles().some((f) => f.includes('junk'))).toBe(false);
+    // The runner still talks over the socket in that read-only folder.
+    expect(String(await call(worker, { op: 'fill', path: '/run/dlhub/runner.sock.x', mb: 1 }))).toMatch(/^refused/);
+  });
+
+  it('has a read-only root and a /tmp that is a tmpfs limited to 64 MB', async () => {
+    const worker = await runtime.start(spec());
+    started.push(worker);
+    const mounts = (await call(worker, { op: 'mounts' })) as string[][];
+    const at = (path: string): string[] | undefined => mounts.filter((m) => m[0] === path).pop();
+    expect(at('/')?.[2]?.split(',')).toContain('ro');
+    expect(at('/run/dlhub')?.[2]?.split(',')).toContain('ro');
+    expect(at('/tmp')?.[1]).toBe('tmpfs');
+    expect(at('/tmp')?.[2]).toMatch(/size=65536k/);
+    expect(String(await call(worker, { op: 'fill', path: '/opt/junk', mb: 1 }))).toMatch(/Read-only file system/);
+    expect(String(await call(worker, { op: 'fill', path: '/tmp/junk', mb: 100 }))).toMatch(/^refused after 6\d MB: .*No space left/);
+  });
+
+  it('says the worker ran out of memory, with its limit and output, when a model allocates past the limit', async () => {
+    const worker = await runtime.start(spec());
+    started.push(worker);
+    const err = await call(worker, { op: 'hog', mb: 512 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DlhubError);
+    const e = err as DlhubError;
+    expect(e.code).toBe('RUNNER_DIED');
+    expect(e.message).toContain('ran out of memory (limit 128 MiB); raise DLHUB_WORKER_MEMORY_BYTES');
+    expect(e.message).toContain('allocating 512 MB');
+    expect(e.hint).toContain('DLHUB_WORKER_MEMORY_BYTES');
+    expect(e.hint).not.toMatch(/logs/);
+    await worker.exited;
+    await expect.poll(() => containers(), { timeout: 5000 }).toEqual([]);
+  });
+
+  it('says how the container exited, with its last output, when the runner dies mid-call', async () => {
+    const worker = await runtime.start(spec());
+    started.push(worker);
+    const err = await call(worker, { op: 'crash' }).catch((e: unknown) => e);
+    expect((err as DlhubError).code).toBe('RUNNER_DIED');
+    expect((err as DlhubError).message).toContain('exited with code 3');
+    expect((err as DlhubError).message).toContain('about to exit with code 3');
+    // The next start is a fresh worker that answers.
+    const fresh = await runtime.start(spec());
+    started.push(fresh);
+    expect(String(await call(fresh, { op: 'fill', path: '/tmp/a', mb: 1 }))).toBe('written 1 MB');
+  });
+});
