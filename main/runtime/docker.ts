@@ -6,7 +6,8 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { WorkerError } from '../errors.js';
 import { containerOptions, containerUser, LABELS } from './docker/container-spec.js';
-import { lastLogLines } from './docker/logs.js';
+import { containerExit, lastLogLines } from './docker/logs.js';
+import { describeContainerExit } from './protocol/death.js';
 import { attachStdio, listenForRunner } from './docker/transport.js';
 import { RunnerConnection } from './protocol/connection.js';
 import type { Runtime, Worker, WorkerSpec } from './runtime.js';
@@ -183,9 +184,12 @@ export class DockerRuntime implements Runtime {
       }
       await container.start();
       const started = container;
-      const exited = started.wait({ condition: 'not-running' }).then(() => undefined, () => undefined);
+      // How it ended (OOM kill, exit code, output) is read before `exited` lets anything remove it.
+      const ending = started.wait({ condition: 'not-running' }).then(() => containerExit(started, { stdout: !stdio, stderrTail }), () => undefined);
+      const exited = ending.then(() => undefined);
       if (!stream) throw new Error('internal: no transport was set up');
       const connection = await this.handshake(spec, started, stream, exited, stderrTail);
+      connection.explainDeathWith(() => ending.then((end) => end && describeContainerExit(end)));
       void exited.then(() => connection.close());
       return new DockerWorker(id, connection, exited, started, server, hostDir);
     } catch (err) {
