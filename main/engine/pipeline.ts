@@ -11,7 +11,7 @@ import {
   type DlhubError, type ErrorJSON, type MetadataProblem,
 } from '../errors.js';
 import { checkInput } from '../servable/input-check.js';
-import type { PipelineStep, ServableMetadata, ValueMapping } from '../servable/metadata.js';
+import type { MethodMetadata, PipelineStep, ServableMetadata, ValueMapping } from '../servable/metadata.js';
 import { getLocal, getLocalCached, listLocal, servableRoot, writePrepared, type LocalServable } from '../servable/registry.js';
 import type { HomePaths } from '../storage/home.js';
 import { NdArray } from '../runtime/protocol/values.js';
@@ -21,6 +21,9 @@ type RuntimeName = RunOutcome['runtime'];
 
 /** The only method of a pipeline, as DLHub calls a servable by default. */
 export const PIPELINE_METHOD = 'run';
+
+/** Why a pipeline build makes no image, for the build outcome. */
+export const PIPELINE_NO_IMAGE = 'a pipeline has no image: its steps run in their own servables\' workers';
 
 /** How one step went: which servable ran, where, and whether the memo cache answered. */
 export interface StepOutcome {
@@ -187,13 +190,40 @@ export function checkPipeline(paths: HomePaths, metadata: ServableMetadata): voi
   }
 }
 
+/** The method a step calls, as the engine resolves it: the one named, else `run`, else the first declared. */
+function stepMethod(target: LocalServable, step: PipelineStep): MethodMetadata | undefined {
+  const methods = target.metadata.servable.methods ?? {};
+  const names = Object.keys(methods);
+  const chosen = step.method ?? (names.includes(PIPELINE_METHOD) ? PIPELINE_METHOD : names[0]);
+  return chosen === undefined ? undefined : methods[chosen];
+}
+
+/**
+ * A pipeline whose dlhub.json declares no methods gets `run` recorded, so describe, the catalog and
+ * task submission see it like any servable: its input type is the first step's (unless mapped on
+ * the way in), its output type the last step's (unless mapped on the way out).
+ */
+function withRunMethod(paths: HomePaths, metadata: ServableMetadata): ServableMetadata {
+  if (Object.keys(metadata.servable.methods ?? {}).length > 0) return metadata;
+  const steps = stepsOf(metadata);
+  const first = steps[0];
+  const last = steps[steps.length - 1];
+  const run: MethodMetadata = { description: `Pipeline: ${steps.map((s) => s.servable).join(' -> ')}` };
+  const input = first && !first.input ? stepMethod(getLocal(paths, first.servable), first)?.input : undefined;
+  const output = last && !last.output ? stepMethod(getLocal(paths, last.servable), last)?.output : undefined;
+  if (input) run.input = input;
+  if (output) run.output = output;
+  return { ...metadata, servable: { ...metadata.servable, methods: { [PIPELINE_METHOD]: run } } };
+}
+
 /**
  * "Build" a pipeline: check its steps (checkPipeline), then record its dlhub.json where the registry
  * finds servables. No image and no runner: a pipeline's steps run in their own servables' workers.
- * Returns the content key (a hash of the recorded metadata).
+ * Returns the content key (a hash of the recorded metadata) and the metadata as recorded.
  */
-export async function preparePipeline(paths: HomePaths, sourceDir: string, metadata: ServableMetadata): Promise<string> {
-  checkPipeline(paths, metadata);
+export async function preparePipeline(paths: HomePaths, sourceDir: string, source: ServableMetadata): Promise<{ contentKey: string; metadata: ServableMetadata }> {
+  checkPipeline(paths, source);
+  const metadata = withRunMethod(paths, source);
   const name = metadata.dlhub.name;
   const text = `${JSON.stringify(metadata, null, 2)}\n`;
   const contentKey = createHash('sha256').update('pipeline\0').update(text).digest('hex');
@@ -216,8 +246,12 @@ export async function preparePipeline(paths: HomePaths, sourceDir: string, metad
     throw err;
   }
   writePrepared(paths, { name, version: metadata.dlhub.version, contentKey, tag: '', sourceDir, preparedAt: new Date().toISOString() });
-  return contentKey;
+  return { contentKey, metadata };
 }
+
+/** The pipelines a step call is running inside, carried on the request to the nested engine run. */
+const TRAIL = Symbol('dlhub.pipelineTrail');
+type TracedRequest = RunRequest & { [TRAIL]?: string[] };
 
 /** Everything but what each step sets for itself, so options such as noCache, runtime or a timeout reach every step. */
 function passThrough(req: RunRequest): Omit<RunRequest, 'name' | 'method' | 'input' | 'inputs' | 'parameters'> {
@@ -230,7 +264,7 @@ function passThrough(req: RunRequest): Omit<RunRequest, 'name' | 'method' | 'inp
  * previous step's output, mapped; a batch goes through each step as one batch. A failing step fails
  * the pipeline with stepError.
  */
-export async function runPipeline(run: (req: RunRequest) => Promise<RunOutcome>, paths: HomePaths, pipeline: LocalServable, req: RunRequest): Promise<PipelineOutcome> {
+export async function runPipeline(run: (req: RunRequest) => Promise<RunOutcome>, pipeline: LocalServable, req: RunRequest): Promise<PipelineOutcome> {
   const started = performance.now();
   const name = pipeline.name;
   const methods = pipeline.metadata.servable.methods ?? {};
@@ -246,11 +280,13 @@ export async function runPipeline(run: (req: RunRequest) => Promise<RunOutcome>,
       hint: 'Set "parameters" on a step in the pipeline\'s dlhub.json, or call the step servable directly.',
     });
   }
-  // Steps may have been rebuilt since this pipeline was, so a loop is refused here too, not only at build.
-  const cycle = findCycle(paths, name, stepsOf(pipeline.metadata));
-  if (cycle) {
-    throw new MetadataError(`Pipeline "${name}" leads back to itself: ${cycle.join(' -> ')}.`,
-      [{ field: 'servable.steps', rule: 'acyclic', message: `the steps lead back to "${name}": ${cycle.join(' -> ')}`, fix: 'rebuild the pipelines so none includes itself' }]);
+  // Builds refuse cycles; the trail of pipelines this call is inside also stops one made by editing
+  // files by hand, at no cost to the hot path (no file is read for it).
+  const trail = (req as TracedRequest)[TRAIL] ?? [];
+  if (trail.includes(name)) {
+    const cycle = [...trail.slice(trail.indexOf(name)), name].join(' -> ');
+    throw new MetadataError(`Pipeline "${name}" leads back to itself: ${cycle}.`,
+      [{ field: 'servable.steps', rule: 'acyclic', message: `the steps lead back to "${name}": ${cycle}`, fix: `rebuild "${name}" with \`dlhub build DIR\`, which refuses a pipeline that includes itself` }]);
   }
   const batch = req.inputs !== undefined;
   if (batch && (req.inputs ?? []).length === 0) {
@@ -262,32 +298,68 @@ export async function runPipeline(run: (req: RunRequest) => Promise<RunOutcome>,
     else checkInput(req.input, inputType, 'input');
   }
 
-  let values: unknown[] = batch ? [...(req.inputs ?? [])] : [req.input];
+  const values: unknown[] = batch ? [...(req.inputs ?? [])] : [req.input];
+  // Batch items that failed at some step leave the batch there, with their error, as in any batch.
+  const errors: (ErrorJSON | null)[] = values.map(() => null);
   const steps: StepOutcome[] = [];
   const rest = passThrough(req);
   let runtime: RuntimeName = 'host';
   for (const [index, step] of stepsOf(pipeline.metadata).entries()) {
+    const fail = (i: number, err: unknown, method?: string): void => {
+      const wrapped = stepError(err, name, index, step, method);
+      if (!batch) throw wrapped;
+      errors[i] = wrapped.toJSON() as unknown as ErrorJSON;
+      values[i] = null;
+    };
+    const mapped: unknown[] = [];
+    const alive: number[] = [];
+    values.forEach((v, i) => {
+      if (errors[i] !== null) return;
+      try {
+        mapped.push(applyMapping(v, step.input, `servable.steps[${index}].input${batch ? ` (inputs[${i}])` : ''}`));
+        alive.push(i);
+      } catch (err) {
+        fail(i, err);
+      }
+    });
+    if (alive.length === 0) break;
     let outcome: RunOutcome;
     try {
-      const mapped = values.map((v, i) => applyMapping(v, step.input, `servable.steps[${index}].input${batch ? ` (inputs[${i}])` : ''}`));
-      outcome = await run({
+      const stepReq: TracedRequest = {
         ...rest,
         name: step.servable,
         ...(step.method !== undefined ? { method: step.method } : {}),
         ...(step.parameters !== undefined ? { parameters: step.parameters } : {}),
         ...(batch ? { inputs: mapped } : { input: mapped[0] }),
-      });
-      const outputs = batch ? (outcome.output as unknown[]) : [outcome.output];
-      values = outputs.map((v, i) => applyMapping(v, step.output, `servable.steps[${index}].output${batch ? ` (inputs[${i}])` : ''}`));
+        [TRAIL]: [...trail, name],
+      };
+      outcome = await run(stepReq);
     } catch (err) {
+      // Whole-call failures (servable gone, runtime down, bad input to the batch) fail the pipeline.
       throw stepError(err, name, index, step);
     }
+    const outputs = batch ? (outcome.output as unknown[]) : [outcome.output];
+    const stepCached = Array.isArray(outcome.cached) ? outcome.cached : [outcome.cached];
+    const cached: boolean[] = values.map(() => false);
+    alive.forEach((i, j) => {
+      const itemError = outcome.errors?.[j];
+      if (itemError) {
+        fail(i, errorFromJSON(itemError), outcome.method);
+        return;
+      }
+      cached[i] = stepCached[j] === true;
+      try {
+        values[i] = applyMapping(outputs[j], step.output, `servable.steps[${index}].output${batch ? ` (inputs[${i}])` : ''}`);
+      } catch (err) {
+        fail(i, err, outcome.method);
+      }
+    });
     runtime = outcome.runtime;
-    steps.push({ step: index, servable: outcome.servable, method: outcome.method, runtime: outcome.runtime, cached: outcome.cached, elapsedMs: outcome.elapsedMs });
+    steps.push({ step: index, servable: outcome.servable, method: outcome.method, runtime: outcome.runtime, cached: batch ? cached : cached[0] ?? false, elapsedMs: outcome.elapsedMs });
   }
   // The pipeline's answer counts as cached only where every step's was.
-  const cachedAt = (i: number): boolean => steps.every((s) => (Array.isArray(s.cached) ? s.cached[i] === true : s.cached));
-  return {
+  const cachedAt = (i: number): boolean => errors[i] === null && steps.length > 0 && steps.every((s) => (Array.isArray(s.cached) ? s.cached[i] === true : s.cached));
+  const outcome: PipelineOutcome = {
     servable: name,
     method: methodName,
     runtime,
@@ -296,4 +368,6 @@ export async function runPipeline(run: (req: RunRequest) => Promise<RunOutcome>,
     elapsedMs: performance.now() - started,
     steps,
   };
+  if (errors.some((e) => e !== null)) outcome.errors = errors;
+  return outcome;
 }

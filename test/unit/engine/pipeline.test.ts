@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyMapping, checkPipeline, isPipeline, preparePipeline, stepError } from '../../../main/engine/pipeline.js';
+import { applyMapping, checkPipeline, isPipeline, preparePipeline, runPipeline, stepError } from '../../../main/engine/pipeline.js';
+import type { RunOutcome, RunRequest } from '../../../main/engine/engine.js';
 import { InputError, LimitError, MetadataError, ModelError, NotFoundError, TaskError, WorkerError, errorFromJSON, type DlhubError } from '../../../main/errors.js';
 import type { ServableMetadata } from '../../../main/servable/metadata.js';
 import { getLocal, writePrepared } from '../../../main/servable/registry.js';
@@ -174,13 +175,15 @@ describe('building a pipeline', () => {
 
   it('records the steps where run, describe and rm find servables; no image', async () => {
     const doc = pipelineDoc('chain', [{ servable: 'parse' }, { servable: 'predict', method: 'predict_proba' }]);
-    const key = await preparePipeline(paths, '/src/chain', doc);
+    const { contentKey: key } = await preparePipeline(paths, '/src/chain', doc);
     const found = getLocal(paths, 'chain');
     expect(found.contentKey).toBe(key);
     expect(found.image).toBeUndefined();
     expect(found.metadata.servable.steps).toEqual(doc.servable.steps);
+    // No methods declared: `run` is recorded, taking what the first step takes (the last step's output is undeclared here).
+    expect(found.metadata.servable.methods).toEqual({ run: { description: 'Pipeline: parse -> predict', input: { type: 'python object' } } });
     // Rebuilding with other steps replaces the record and changes the key.
-    const key2 = await preparePipeline(paths, '/src/chain', pipelineDoc('chain', [{ servable: 'parse' }]));
+    const { contentKey: key2 } = await preparePipeline(paths, '/src/chain', pipelineDoc('chain', [{ servable: 'parse' }]));
     expect(key2).not.toBe(key);
     expect(getLocal(paths, 'chain').metadata.servable.steps).toHaveLength(1);
   });
@@ -205,5 +208,44 @@ describe('building a pipeline', () => {
     expect(problems[0]?.message).toContain('b -> a -> b');
     // The refused build left the old b in place.
     expect(getLocal(paths, 'b').metadata.servable.steps).toEqual([{ servable: 'parse' }]);
+  });
+  it('runs a batch through each step; an item that fails leaves the batch at its step with its error', async () => {
+    await preparePipeline(paths, '/src/chain', pipelineDoc('chain', [{ servable: 'parse' }, { servable: 'predict', method: 'predict', input: { wrap: 'list' }, output: { pick: 0 } }]));
+    const calls: RunRequest[] = [];
+    // A stand-in for the engine's run: steps echo their input, and the parse step refuses "bad".
+    const run = async (r: RunRequest): Promise<RunOutcome> => {
+      calls.push(r);
+      const inputs = r.inputs ?? [];
+      const errors = inputs.map((v) => (v === 'bad' ? new ModelError('ValueError', 'bad input', 'tb').toJSON() as never : null));
+      return { servable: r.name, method: r.method ?? 'run', runtime: 'host', output: inputs.map((v, i) => (errors[i] ? null : v)), cached: inputs.map(() => false), elapsedMs: 1, ...(errors.some(Boolean) ? { errors } : {}) };
+    };
+    const out = (await runPipeline(run, getLocal(paths, 'chain'), { name: 'chain', inputs: ['a', 'bad', 'c'] }));
+    expect(out.output).toEqual(['a', null, 'c']);
+    expect(out.errors?.map((e) => e?.code ?? null)).toEqual([null, 'MODEL_ERROR', null]);
+    expect(out.errors?.[1]?.message).toContain('pipeline "chain" steps[0] (servable "parse", method "run")');
+    // The failed item is not sent on; the next step gets the survivors, wrapped as its input mapping says.
+    expect(calls.map((c) => [c.name, c.inputs])).toEqual([['parse', ['a', 'bad', 'c']], ['predict', [['a'], ['c']]]]);
+    expect(out.steps.map((s) => s.cached)).toEqual([[false, false, false], [false, false, false]]);
+  });
+
+  it('stops a cycle made by editing files by hand at the first repeat', async () => {
+    await preparePipeline(paths, '/src/b', pipelineDoc('b', [{ servable: 'parse' }]));
+    await preparePipeline(paths, '/src/a', pipelineDoc('a', [{ servable: 'b' }]));
+    // Bypass the build check: b now calls a.
+    const file = join(paths.servables, 'b', 'context', 'servable', 'dlhub.json');
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as ServableMetadata;
+    doc.servable.steps = [{ servable: 'a' }];
+    writeFileSync(file, JSON.stringify(doc));
+    let calls = 0;
+    const run = async (r: RunRequest): Promise<RunOutcome> => {
+      calls += 1;
+      const s = getLocal(paths, r.name);
+      if (isPipeline(s.metadata)) return runPipeline(run, s, r);
+      return { servable: r.name, method: 'run', runtime: 'host', output: r.input, cached: false, elapsedMs: 0 };
+    };
+    const err = await runPipeline(run, getLocal(paths, 'a'), { name: 'a', input: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MetadataError);
+    expect((err as Error).message).toContain('a -> b -> a');
+    expect(calls).toBe(2);
   });
 });
