@@ -154,10 +154,15 @@ function notFinite(path: string, v: number): InputError {
   });
 }
 
-// A path for error messages; long paths are cut so a deep input does not make a huge message.
-function child(path: string, key: string | number): string {
-  if (path.length > 200) return path.endsWith('…') ? path : `${path}…`;
-  return typeof key === 'number' ? `${path}[${key}]` : `${path}.${key}`;
+// The path of the value being walked, for error messages: kept as a stack of keys and joined only
+// when an error is thrown, so a large input pays no string building. Long paths are cut.
+function pathOf(keys: readonly (string | number)[]): string {
+  let path = 'input';
+  for (const k of keys) {
+    if (path.length > 200) return `${path}…`;
+    path += typeof k === 'number' ? `[${k}]` : `.${k}`;
+  }
+  return path;
 }
 
 /**
@@ -167,17 +172,24 @@ function child(path: string, key: string | number): string {
 export function encodeValue(value: unknown, opts: EncodeOptions = {}): EncodedValue {
   const maxDepth = opts.maxDepth ?? MAX_VALUE_DEPTH;
   const buffers: Buffer[] = [];
-  const walk = (v: unknown, path: string, depth: number): unknown => {
+  const at: (string | number)[] = [];
+  const walk = (v: unknown, depth: number): unknown => {
     if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
     if (typeof v === 'number') {
-      if (!Number.isFinite(v)) throw notFinite(path, v);
+      if (!Number.isFinite(v)) throw notFinite(pathOf(at), v);
       return v;
     }
     if (v === undefined) return null;
     if (typeof v === 'bigint') return Number(v);
     if (Array.isArray(v)) {
-      if (depth >= maxDepth) throw tooDeep(path, maxDepth);
-      return v.map((item, i) => walk(item, child(path, i), depth + 1));
+      if (depth >= maxDepth) throw tooDeep(pathOf(at), maxDepth);
+      const out = new Array<unknown>(v.length);
+      for (let i = 0; i < v.length; i++) {
+        at.push(i);
+        out[i] = walk(v[i], depth + 1);
+        at.pop();
+      }
+      return out;
     }
     if (v instanceof NdArray) {
       buffers.push(v.data);
@@ -187,26 +199,29 @@ export function encodeValue(value: unknown, opts: EncodeOptions = {}): EncodedVa
       buffers.push(Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
       return { $bytes: { buffer: buffers.length - 1 } };
     }
-    if (v instanceof ArrayBuffer) return walk(new Uint8Array(v), path, depth);
-    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return walk(NdArray.from(v as Typed), path, depth);
+    if (v instanceof ArrayBuffer) return walk(new Uint8Array(v), depth);
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return walk(NdArray.from(v as Typed), depth);
     if (typeof v === 'object') {
       const toJSON = (v as { toJSON?: unknown }).toJSON;
-      if (typeof toJSON === 'function') return walk((toJSON as () => unknown).call(v), path, depth + 1);
-      if (depth >= maxDepth) throw tooDeep(path, maxDepth);
+      if (typeof toJSON === 'function') return walk((toJSON as () => unknown).call(v), depth + 1);
+      if (depth >= maxDepth) throw tooDeep(pathOf(at), maxDepth);
       const keys = Object.keys(v);
-      if (keys.length === 1 && (keys[0] === '$ndarray' || keys[0] === '$bytes')) throw reserved(path);
+      if (keys.length === 1 && (keys[0] === '$ndarray' || keys[0] === '$bytes')) throw reserved(pathOf(at));
       const out: Record<string, unknown> = {};
       for (const k of keys) {
         const item = (v as Record<string, unknown>)[k];
-        if (item !== undefined && typeof item !== 'function') setOwn(out, k, walk(item, child(path, k), depth + 1));
+        if (item === undefined || typeof item === 'function') continue;
+        at.push(k);
+        setOwn(out, k, walk(item, depth + 1));
+        at.pop();
       }
       return out;
     }
-    throw new InputError('INPUT_INVALID', `The value at ${path} is a ${typeof v}, which cannot be sent to a servable.`, {
+    throw new InputError('INPUT_INVALID', `The value at ${pathOf(at)} is a ${typeof v}, which cannot be sent to a servable.`, {
       hint: 'Send JSON values, Buffers, typed arrays or NdArray values.',
     });
   };
-  const json = walk(value, 'input', 0);
+  const json = walk(value, 0);
   return { json, buffers };
 }
 
