@@ -37,6 +37,8 @@ export interface BuildRecord {
   contentKey: string;
   baseImage: string;
   builtAt: string;
+  /** Pinned packages built with the base image's version instead (--accept-installed). */
+  substitutions?: { package: string; wanted: string; installed: string }[];
 }
 
 interface BuildEvent {
@@ -123,14 +125,20 @@ export async function buildImage(ctx: BuildContext, opts: BuildOptions): Promise
     id = failure === undefined ? await imageId(docker, ctx.tag) : undefined;
     if (id === undefined) {
       const tail = lines.slice(-15).join('\n');
-      throw new BuildError('BUILD_FAILED', `Building image ${ctx.tag} failed: ${failure ?? 'the engine produced no image'}\n--- last build output ---\n${tail}`, {
-        hint: 'Read the build output above; a missing Python package means the base image must provide it or have pip (DLHUB_BASE_IMAGE).',
+      // ensure_deps.py names the version the base image has; --accept-installed builds with it.
+      // eslint-disable-next-line no-control-regex
+      const pinned = lines.map((l) => l.replace(/\u001b\[[0-9;]*m/g, '').trim()).filter((l) => /^dlhub: .*(?:but the base image has it version|the base image has)/.test(l));
+      throw new BuildError('BUILD_FAILED', `Building image ${ctx.tag} failed: ${failure ?? 'the engine produced no image'}\n${pinned.length > 0 ? `${pinned.join('\n')}\n` : ''}--- last build output ---\n${tail}`, {
+        hint: pinned.length > 0
+          ? 'A pinned version cannot be installed here (no package index, or no pip). Build with `dlhub build --accept-installed` to use the version the base image has (recorded in the image labels and `dlhub describe`), or change the pin in dlhub.json.'
+          : 'Read the build output above; a missing Python package means the base image must provide it or have pip (DLHUB_BASE_IMAGE).',
         details: { tag: ctx.tag, log: lines.slice(-15) },
       });
     }
   }
   await writeRecord(ctx, {
     name: ctx.name, version: ctx.version, tag: ctx.tag, imageId: id, contentKey: ctx.contentKey, baseImage: ctx.baseImage, builtAt: new Date().toISOString(),
+    ...(ctx.substitutions.length > 0 ? { substitutions: ctx.substitutions } : {}),
   });
   return { tag: ctx.tag, imageId: id, rebuilt, seconds: (performance.now() - started) / 1000 };
 }

@@ -3,6 +3,7 @@ import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
+import type Dockerode from 'dockerode';
 import { BuildError, PathError } from '../errors.js';
 import { SHIM_TYPES } from '../servable/metadata.js';
 import type { ServableMetadata } from '../servable/metadata.js';
@@ -10,6 +11,7 @@ import type { HomePaths } from '../storage/home.js';
 import { joinName } from '../storage/path-safety.js';
 import { checkImageRef, checkName, renderDockerfile } from './dockerfile.js';
 import { collectFiles, declaredFiles } from './files.js';
+import { probeSubstitutions, type Substitution } from './installed.js';
 import { RUNNER_FILES, runnerResourcesDir } from './resources.js';
 
 /** A prepared build context: the folder to send to the engine and the tag its content earns. */
@@ -25,6 +27,8 @@ export interface BuildContext {
   name: string;
   version: string | undefined;
   baseImage: string;
+  /** Pinned packages built with the base image's version instead (--accept-installed); empty otherwise. */
+  substitutions: Substitution[];
 }
 
 /** Options of prepareContext. */
@@ -33,6 +37,13 @@ export interface ContextOptions {
   baseImage: string;
   /** Folder with dlhub_runner.py and ensure_deps.py; default resources/runner. */
   runnerDir?: string | undefined;
+  /**
+   * `dlhub build --accept-installed`: a pinned package the base image has in another version is
+   * built with that version, and the substitution is recorded (image label, build.json, describe).
+   * Needs `docker` to ask the base image.
+   */
+  acceptInstalled?: boolean | undefined;
+  docker?: Dockerode | undefined;
 }
 
 /** The repository part of a servable's image tag: Docker wants lower case and single separators. */
@@ -131,12 +142,14 @@ export async function prepareContext(sourceDir: string, metadata: ServableMetada
     }
     // Older SDKs wrote dependencies under servable; dlhub's entry wins where both name a package.
     const python = { ...metadata.servable.dependencies?.python, ...metadata.dlhub.dependencies?.python };
+    const substitutions = opts.acceptInstalled && opts.docker ? await probeSubstitutions(opts.docker, baseImage, runnerDir, python) : [];
+    for (const s of substitutions) python[s.package] = `==${s.installed}`;
     await put(tmp, 'requirements.json', `${JSON.stringify({ python }, null, 2)}\n`);
     files.push('requirements.json');
 
     // The key covers the Dockerfile as rendered without its own content-key label (which is a
     // function of the key), so every instruction and label that shapes the image is hashed.
-    const dockerfileOpts = { baseImage, name, version, metadata };
+    const dockerfileOpts = { baseImage, name, version, metadata, substitutions };
     await put(tmp, 'Dockerfile', renderDockerfile(dockerfileOpts));
     files.push('Dockerfile');
     files.sort();
@@ -145,7 +158,7 @@ export async function prepareContext(sourceDir: string, metadata: ServableMetada
 
     const dir = join(servableRoot, 'context');
     await swapInto(tmp, dir);
-    return { dir, contentKey, tag: `${imageRepository(name)}:${contentKey.slice(0, 16)}`, files, name, version, baseImage };
+    return { dir, contentKey, tag: `${imageRepository(name)}:${contentKey.slice(0, 16)}`, files, name, version, baseImage, substitutions };
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw err;

@@ -8,6 +8,8 @@ export interface DockerfileOptions {
   version: string | undefined;
   /** The full metadata, stored compact in the `org.dlhub.metadata` label. */
   metadata: unknown;
+  /** Pinned packages built with the base image's version (--accept-installed): the `org.dlhub.substitutions` label. */
+  substitutions?: readonly { package: string; wanted: string; installed: string }[] | undefined;
   /** When given, adds the `org.dlhub.content-key` label (a sha256 hex digest). */
   contentKey?: string | undefined;
 }
@@ -77,6 +79,7 @@ export function renderDockerfile(opts: DockerfileOptions): string {
     `org.dlhub.version=${dockerQuote(opts.version === undefined ? '' : checkVersion(opts.version))}`,
     `org.dlhub.metadata=${dockerQuote(JSON.stringify(opts.metadata))}`,
   ];
+  if (opts.substitutions !== undefined && opts.substitutions.length > 0) labels.push(`org.dlhub.substitutions=${dockerQuote(JSON.stringify(opts.substitutions))}`);
   if (opts.contentKey !== undefined) {
     if (!HEX64.test(opts.contentKey)) throw new BuildError('BUILD_FAILED', 'Content key must be a sha256 hex digest.', { hint: 'This is a bug in the packager; please report it.' });
     labels.push(`org.dlhub.content-key=${dockerQuote(opts.contentKey)}`);

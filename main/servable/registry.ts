@@ -19,6 +19,8 @@ export interface LocalServable {
   contentKey: string;
   /** Set once an image was built. */
   image: { tag: string; imageId: string } | undefined;
+  /** Pinned packages the image was built with in the base image's version instead (`dlhub build --accept-installed`). */
+  substitutions: { package: string; wanted: string; installed: string }[];
   preparedAt: string;
   sourceDir: string;
 }
@@ -37,6 +39,7 @@ interface BuildRecord {
   tag: string;
   imageId: string;
   contentKey: string;
+  substitutions?: { package: string; wanted: string; installed: string }[];
 }
 
 /** Folder of one servable under DLHUB_HOME/servables. */
@@ -69,7 +72,8 @@ export function findLocal(paths: HomePaths, name: string): LocalServable | undef
   if (!metadata) return undefined;
   const build = readJson<BuildRecord>(join(root, 'build.json'));
   // A build record from an older context does not describe the files that are prepared now.
-  const image = build && build.contentKey === prepared.contentKey ? { tag: build.tag, imageId: build.imageId } : undefined;
+  const current = build && build.contentKey === prepared.contentKey ? build : undefined;
+  const image = current ? { tag: current.tag, imageId: current.imageId } : undefined;
   return {
     name: prepared.name,
     version: prepared.version,
@@ -78,6 +82,7 @@ export function findLocal(paths: HomePaths, name: string): LocalServable | undef
     runnerDir: join(root, 'context', 'runner'),
     contentKey: prepared.contentKey,
     image,
+    substitutions: current?.substitutions ?? [],
     preparedAt: prepared.preparedAt,
     sourceDir: prepared.sourceDir,
   };

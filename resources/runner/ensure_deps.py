@@ -92,7 +92,8 @@ def main(path):
     print("dlhub: installing " + " ".join(reqs))
     result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-cache-dir"] + reqs, check=False)
     if result.returncode != 0:
-        print("dlhub: pip could not install %s (exit %d)" % (", ".join(reqs), result.returncode), file=sys.stderr)
+        have = "; ".join("%s %s" % (name, found) for name, _, found in todo)
+        print("dlhub: pip could not install %s (exit %d); the base image has %s" % (", ".join(reqs), result.returncode, have), file=sys.stderr)
     return result.returncode
 
 

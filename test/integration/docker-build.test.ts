@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -9,6 +10,8 @@ import { buildImage, type BuildProgress } from '../../main/packager/build.js';
 import { prepareContext } from '../../main/packager/context.js';
 import type { ServableMetadata } from '../../main/servable/metadata.js';
 import { homePaths, type HomePaths } from '../../main/storage/home.js';
+import { validateForPublish } from '../../main/servable/validate.js';
+import { json, runCli } from '../helpers/cli.js';
 import { requireDocker, testBaseImage } from '../helpers/docker.js';
 
 let docker: Docker;
@@ -28,8 +31,8 @@ function metadata(deps?: Record<string, string>): ServableMetadata {
   };
 }
 
-function dockerImages(): string[] {
-  return execFileSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', `dlhub/${name}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+function dockerImages(repo = name): string[] {
+  return execFileSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', `dlhub/${repo}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
 }
 
 beforeAll(async () => {
@@ -113,5 +116,65 @@ describe('buildImage against the real engine', () => {
     expect(err).toBeInstanceOf(BuildError);
     expect((err as BuildError).message).toContain("'no-such-package-xyz'");
     expect((err as BuildError).message).toContain('base image must provide it');
+  });
+});
+
+// Issue 8: the dlhub.json DLHub's SDK README shows for iris_svm (scikit-learn 0.19.1 pinned) builds
+// and runs unchanged through Docker; offline, the pin is refused naming the version the base image
+// has, and --accept-installed builds with it, recording the substitution.
+describe('DLHub SDK README iris_svm through Docker (CLI)', () => {
+  const CORPUS = fileURLToPath(new URL('../fixtures/dlhub/documents/iris_svm', import.meta.url));
+  let env: Record<string, string>;
+  let dir: string;
+
+  beforeAll(() => {
+    dir = join(tmp, 'iris_svm');
+    cpSync(CORPUS, dir, { recursive: true });
+    env = { DLHUB_HOME: join(tmp, 'cli-home'), DLHUB_BASE_IMAGE: baseImage };
+  });
+
+  afterAll(async () => {
+    await runCli(['rm', 'iris_svm'], env);
+    // Only containers of this suite's own image: the engine is shared with other suites.
+    for (const tag of dockerImages('iris-svm')) {
+      const ids = execFileSync('docker', ['ps', '-aq', '--filter', `ancestor=${tag}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+      for (const id of ids) execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
+      execFileSync('docker', ['rmi', '-f', tag], { stdio: 'ignore' });
+    }
+  });
+
+  it('without --accept-installed the build stops naming the pin and the version the base image has', async () => {
+    const r = await runCli(['build', dir, '--json'], env);
+    expect(r.code).not.toBe(0);
+    const out = `${r.stdout}${r.stderr}`;
+    expect(out).toContain("'scikit-learn' 0.19.1");
+    expect(out).toContain('version 1.2.1 installed');
+    expect(out).toContain('--accept-installed');
+  });
+
+  it('--accept-installed builds with the base image\'s version, records it, and runs with the model\'s own answers', async () => {
+    const built = json<{ image?: { tag: string } }>(await runCli(['build', dir, '--accept-installed', '--json'], env));
+    expect(built.image?.tag).toMatch(/^dlhub\/iris-svm:/);
+    const labels = JSON.parse(execFileSync('docker', ['inspect', '--format', '{{json .Config.Labels}}', built.image!.tag], { encoding: 'utf8' })) as Record<string, string>;
+    expect(JSON.parse(labels['org.dlhub.substitutions']!)).toEqual([{ package: 'scikit-learn', wanted: '0.19.1', installed: '1.2.1' }]);
+    // The document in the image is the user's, pin and all.
+    expect(JSON.parse(labels['org.dlhub.metadata']!).servable.dependencies.python['scikit-learn']).toBe('0.19.1');
+
+    const described = json<{ substitutions?: unknown[] }>(await runCli(['describe', 'iris_svm', '--json'], env));
+    expect(described.substitutions).toEqual([{ package: 'scikit-learn', wanted: '0.19.1', installed: '1.2.1' }]);
+    expect((await runCli(['describe', 'iris_svm'], env)).stdout).toMatch(/substituted\s+scikit-learn 1\.2\.1 \(dlhub\.json pins 0\.19\.1/);
+
+    const expected = JSON.parse(readFileSync(join(CORPUS, 'expected.json'), 'utf8')) as { input: number[][]; output: number[][] };
+    const ran = json<{ output: number[][]; runtime: string }>(await runCli(['run', 'iris_svm', '--input', JSON.stringify(expected.input), '--runtime', 'docker', '--no-cache', '--json'], env));
+    expect(ran.runtime).toBe('docker');
+    ran.output.forEach((row, i) => row.forEach((p, j) => expect(p).toBeCloseTo(expected.output[i]![j]!, 9)));
+  });
+
+  it('describe --dlhub prints only DLHub\'s published shape, valid in strict publish mode', async () => {
+    const r = await runCli(['describe', 'iris_svm', '--dlhub'], env);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as ServableMetadata;
+    expect(validateForPublish(doc).dlhub.files?.model).toBe('model.pkl');
+    expect(doc.dlhub.name).toBe('iris_svm');
   });
 });

@@ -124,6 +124,7 @@ export const BuildRequest = Type.Object(
     force: Opt(Type.Boolean()),
     runtime: Opt(Runtime),
     baseImage: Opt(Type.String({ minLength: 1 })),
+    acceptInstalled: Opt(Type.Boolean({ description: 'build a pinned package the base image cannot satisfy with the version it has; recorded in labels and describe' })),
   },
   strict,
 );
@@ -159,6 +160,8 @@ export interface ServableDescription {
   methods: Record<string, MethodMetadata>;
   image: { tag: string; imageId: string } | undefined;
   deterministic: boolean;
+  /** Pinned packages built with the base image's version instead (`dlhub build --accept-installed`). */
+  substitutions?: { package: string; wanted: string; installed: string }[] | undefined;
 }
 export const ServableDescriptionSchema = Type.Unsafe<ServableDescription>(
   Type.Object({
@@ -167,6 +170,7 @@ export const ServableDescriptionSchema = Type.Unsafe<ServableDescription>(
     methods: Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown())),
     image: Opt(Type.Object({ tag: Type.String(), imageId: Type.String() })),
     deterministic: Type.Boolean(),
+    substitutions: Opt(Type.Array(Type.Object({ package: Type.String(), wanted: Type.String(), installed: Type.String() }))),
   }),
 );
 

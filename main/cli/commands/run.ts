@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { exportForDlhub } from '../../servable/dlhub-export.js';
 import type { CliContext } from '../context.js';
 import { renderValue, table } from '../output.js';
 import { parseInput } from './parse.js';
@@ -41,9 +42,14 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .command('describe')
     .description('show a servable\'s metadata and methods')
     .argument('<name>', 'servable name')
-    .action(async (name: string, _o: unknown, cmd: Command) => {
+    .option('--dlhub', "print only the metadata document, in DLHub's published shape (to publish to a DLHub service)")
+    .action(async (name: string, o: { dlhub?: boolean }, cmd: Command) => {
       const out = ctx.output(cmd);
       const d = await (await ctx.ops()).describeServable({ name });
+      if (o.dlhub) {
+        process.stdout.write(`${JSON.stringify(exportForDlhub(d.metadata), null, 2)}\n`);
+        return;
+      }
       out.result(d, () => {
         const dc = d.metadata.datacite;
         const lines = [
@@ -52,6 +58,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
           `  creators      ${(dc.creators ?? []).map((c) => c.creatorName).join('; ')}`,
           `  deterministic ${d.deterministic ? 'yes (results are memoized)' : 'no (never cached)'}`,
           `  image         ${d.image?.tag ?? 'none (host runtime)'}`,
+          ...(d.substitutions ?? []).map((x) => `  substituted   ${x.package} ${x.installed} (dlhub.json pins ${x.wanted}; built with --accept-installed)`),
           '',
           table(
             ['method', 'input', 'output', 'description'],
