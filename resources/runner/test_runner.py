@@ -259,6 +259,20 @@ class HostileFrameTest(unittest.TestCase):
         self.assertFalse(headers[0]["ok"])
         self.assertTrue(headers[1]["ok"])
 
+    def test_an_output_too_deep_to_send_fails_alone(self):
+        def deep(_x):
+            v = 1
+            for _ in range(5000):
+                v = [v]
+            return v
+        self.runner.methods["echo"] = r.Method("echo", deep, "list", False, False)
+        code, headers = self.serve_bytes(self.echo(1) + frame({"id": 2, "op": "hello", "protocol": 1}))
+        self.assertEqual(code, 0)
+        self.assertEqual([h["id"] for h in headers], [1, 2])
+        self.assertFalse(headers[0]["ok"])
+        self.assertIn("RecursionError", headers[0]["error"]["type"])
+        self.assertTrue(headers[1]["ok"])
+
     def test_undecodable_headers_and_bad_buffer_lists_fail_alone(self):
         bad = [
             raw_frame(b'{"id":1,"op":"run",\xff\xfe'),  # not UTF-8, not JSON
