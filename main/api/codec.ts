@@ -5,7 +5,7 @@ import { InputError, LimitError } from '../errors.js';
 import { NdArray, isDtype } from '../runtime/protocol/values.js';
 
 /** Deepest nesting a door walks; deeper values get a typed error instead of a stack overflow. */
-export const MAX_WIRE_DEPTH = 5000;
+export const MAX_WIRE_DEPTH = 1000;
 
 function tooDeep(): LimitError {
   return new LimitError('LIMIT_EXCEEDED', `A value is nested more than ${MAX_WIRE_DEPTH} levels deep.`, { hint: 'Flatten the value; nesting this deep is almost always a mistake.' });
@@ -53,7 +53,17 @@ export function toWire(value: unknown): unknown {
     }
     return out ?? v;
   };
-  return walk(value, 0);
+  return guarded(() => walk(value, 0));
+}
+
+// A stack overflow on a value shallower than the limit (a small stack) is still a typed error.
+function guarded<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof RangeError) throw tooDeep();
+    throw err;
+  }
 }
 
 function badTag(why: string): InputError {
@@ -102,5 +112,5 @@ export function fromWire(value: unknown): unknown {
     }
     return out ?? v;
   };
-  return walk(value, 0);
+  return guarded(() => walk(value, 0));
 }

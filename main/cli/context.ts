@@ -1,21 +1,25 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Dlhub } from '../api/dlhub.js';
-import { callService, serviceAnswers } from '../api/http-client.js';
-import { SERVICE_OPERATIONS, type ServiceOperation } from '../api/http-server.js';
-import type { Operations } from '../api/operations.js';
+import type { Dlhub } from '../api/dlhub.js';
+import { callOp, serviceAnswers, type Endpoint } from '../api/http-client.js';
+import { OPERATIONS, OP_NAMES, type OpName } from '../api/contract/operations.js';
+import { invoke } from '../api/door.js';
+import type { Operations, ProgressEvent } from '../api/operations.js';
 import { homePaths } from '../storage/home.js';
 import { makeOutput, type Output } from './output.js';
 
-/** The operations a command can send to a running local service instead of doing them itself. */
-export type ServiceApi = Pick<Operations, ServiceOperation>;
-
 /** What every command gets: the API and a writer, built lazily so `--help` stays instant. */
 export interface CliContext {
-  /** The in-process API (always local). */
-  api(): Dlhub;
-  /** The running local service when one answers (its workers are warm), else the in-process API. */
-  ops(): Promise<ServiceApi>;
+  /** The in-process API (always local), loaded on first use. */
+  api(): Promise<Dlhub>;
+  /**
+   * Every operation: sent to the running local service when one answers (warm workers, one
+   * cache) unless the table keeps it in the caller's process, else done here. Requests are
+   * validated against the table at either door.
+   */
+  ops(): Promise<Operations>;
+  /** Whether ops() found a running service. */
+  viaService(): boolean;
   output(cmd: Command): Output;
   close(): Promise<void>;
 }
@@ -25,23 +29,38 @@ export function serviceSocketPath(home?: string): string {
   return join(homePaths(home).run, 'service.sock');
 }
 
+/** The operations table as methods, each one a call through `call`. */
+export function generatedOps(call: (op: OpName, req: unknown, onProgress?: (p: ProgressEvent) => void) => Promise<unknown>): Operations {
+  return Object.fromEntries(OP_NAMES.map((op) => [op, (req: unknown, onProgress?: (p: ProgressEvent) => void) => call(op, req, onProgress)])) as unknown as Operations;
+}
+
 /** Build the CLI context for one process. */
 export function createContext(): CliContext {
   let dlhub: Dlhub | undefined;
-  const api = (): Dlhub => {
-    dlhub ??= new Dlhub();
+  let ops: Operations | undefined;
+  let remote = false;
+  const api = async (): Promise<Dlhub> => {
+    // Loaded on demand: a command that goes to the service never loads Docker or SQLite code.
+    const { Dlhub: DlhubClass } = await import('../api/dlhub.js');
+    dlhub ??= new DlhubClass();
     return dlhub;
   };
+  const local = generatedOps(async (op, req, onProgress) => invoke(await api(), op, req, onProgress));
   return {
     api,
     async ops() {
-      const socket = serviceSocketPath();
-      if (process.env['DLHUB_NO_SERVICE'] !== '1' && (await serviceAnswers(socket))) {
-        const remote = Object.fromEntries(SERVICE_OPERATIONS.map((op) => [op, (params: unknown) => callService(socket, op, params)]));
-        return remote as unknown as ServiceApi;
-      }
-      return api();
+      if (ops) return ops;
+      const socketPath = serviceSocketPath();
+      if (process.env['DLHUB_NO_SERVICE'] !== '1' && (await serviceAnswers(socketPath))) {
+        remote = true;
+        const ep: Endpoint = { socketPath };
+        ops = generatedOps((op, req, onProgress) =>
+          OPERATIONS[op].cli === 'service' ? callOp(ep, op, req as never) : (local[op] as (r: unknown, p?: unknown) => Promise<unknown>)(req, onProgress),
+        );
+      } else ops = local;
+      return ops;
     },
+    viaService: () => remote,
     output(cmd) {
       return makeOutput(cmd.optsWithGlobals<{ json?: boolean }>().json === true);
     },

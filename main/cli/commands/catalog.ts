@@ -54,7 +54,7 @@ export function registerCatalogCommands(program: Command, ctx: CliContext): void
     .option('--all-versions', 'every version, not only the newest')
     .action(async (file: string, o: { allVersions?: boolean }, cmd: Command) => {
       const out = ctx.output(cmd);
-      const r = await ctx.api().exportCatalog({ file, allVersions: o.allVersions });
+      const r = await (await ctx.ops()).exportCatalog({ file, allVersions: o.allVersions });
       out.result(r, () => `Wrote ${r.written} record(s) to ${r.file}.`);
     });
   catalog
@@ -66,7 +66,7 @@ export function registerCatalogCommands(program: Command, ctx: CliContext): void
       const bar = progressReporter(!out.json);
       let r;
       try {
-        r = await ctx.api().importCatalog({ file }, (p) => bar.update(p));
+        r = await (await ctx.ops()).importCatalog({ file }, (p) => bar.update(p));
       } finally {
         bar.stop();
       }

@@ -25,7 +25,7 @@ export function registerServableCommands(program: Command, ctx: CliContext): voi
     .option('--force', 'overwrite an existing dlhub.json')
     .action(async (dir: string, o: Record<string, unknown>, cmd: Command) => {
       const out = ctx.output(cmd);
-      const result = await ctx.api().initServable({
+      const result = await (await ctx.ops()).initServable({
         dir,
         name: o['name'] as string | undefined,
         title: o['title'] as string | undefined,
@@ -63,13 +63,14 @@ export function registerServableCommands(program: Command, ctx: CliContext): voi
     .option('--force', 'rebuild even when an image for this exact content exists')
     .addOption(new Option('--runtime <runtime>', 'docker: require an image; host: prepare files only').choices(['docker', 'host']))
     .option('--base-image <ref>', 'base image (default DLHUB_BASE_IMAGE or python:3.11-slim)')
-    .action(async (dir: string, o: { force?: boolean; runtime?: string; baseImage?: string }, cmd: Command) => {
+    .option('--accept-installed', 'build a pinned package the base image cannot satisfy offline with the version it has (recorded in the image labels and describe)')
+    .action(async (dir: string, o: { force?: boolean; runtime?: string; baseImage?: string; acceptInstalled?: boolean }, cmd: Command) => {
       const out = ctx.output(cmd);
       const bar = progressReporter(!out.json);
       let result;
       try {
-        result = await ctx.api().buildServable(
-          { dir, force: o.force, runtime: o.runtime as 'docker' | 'host' | undefined, baseImage: o.baseImage },
+        result = await (await ctx.ops()).buildServable(
+          { dir, force: o.force, runtime: o.runtime as 'docker' | 'host' | undefined, baseImage: o.baseImage, acceptInstalled: o.acceptInstalled },
           (p) => bar.update(p),
         );
       } finally {
