@@ -5,11 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dlhub() { node bin/dlhub.js "$@"; }
 
-# Machines that cannot pull python:3.11-slim use the base image setup.sh built from Debian packages.
-if [ -z "${DLHUB_BASE_IMAGE:-}" ] && docker info >/dev/null 2>&1 && ! docker image inspect python:3.11-slim >/dev/null 2>&1; then
-  DLHUB_BASE_IMAGE=$(bash resources/base-image/build.sh | tail -n 1)
-  export DLHUB_BASE_IMAGE
-fi
+# No DLHUB_BASE_IMAGE needed: on a machine that cannot pull python:3.11-slim, `dlhub build` uses the
+# base image setup.sh built from Debian packages, and says so.
 # The host runtime needs a Python with scikit-learn for the iris model.
 export DLHUB_PYTHON=${DLHUB_PYTHON:-/usr/bin/python3}
 
@@ -27,3 +24,13 @@ dlhub ls
 dlhub cache stats
 dlhub search iris
 dlhub search --advanced 'servable.type:"Scikit-learn estimator" AND dlhub.domains:"biology"'
+# A pipeline (examples/formation-enthalpy): parse a formula, compute features, predict with
+# scikit-learn, chained inside the engine; the second run is answered step by step from the memo cache.
+[ -f examples/formation-enthalpy/predict/model.pkl ] || /usr/bin/python3 examples/formation-enthalpy/predict/train.py
+dlhub build examples/formation-enthalpy/parse
+dlhub build examples/formation-enthalpy/features
+dlhub build examples/formation-enthalpy/predict
+dlhub build examples/formation-enthalpy
+dlhub describe formation-enthalpy
+dlhub run formation-enthalpy --input '"Fe2O3"'
+dlhub run formation-enthalpy --input '"Fe2O3"' --json

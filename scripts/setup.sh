@@ -28,6 +28,13 @@ if bash scripts/start-dockerd.sh; then
   echo "==> base image (Debian packages, cached by content)"
   base=$(bash resources/base-image/build.sh | tail -n 1)
   echo "    $base"
+  # Recorded as this home's default, so `dlhub build` works offline with no DLHUB_BASE_IMAGE.
+  home=${DLHUB_HOME:-$HOME/.dlhub}
+  mkdir -p "$home"
+  if [ -z "${DLHUB_BASE_IMAGE:-}" ] && ! docker image inspect python:3.11-slim >/dev/null 2>&1; then
+    echo "$base" > "$home/base-image"
+    echo "    recorded as the default base image in $home/base-image"
+  fi
 else
   echo "    no Docker engine: servables will run on the host runtime" >&2
 fi

@@ -89,6 +89,7 @@ function isItemError(err: unknown): boolean {
  */
 export class WorkerPool {
   private readonly groups = new Map<string, Group>();
+  private readonly counters = { started: 0, requests: 0, items: 0 };
 
   constructor(private readonly opts: PoolOptions) {}
 
@@ -180,7 +181,10 @@ export class WorkerPool {
     if (!first.call.single || this.opts.batchMax <= 1) return [g.queue.shift() as Job];
     const paramsKey = JSON.stringify(first.call.parameters ?? null);
     const fits = (j: Job): boolean => j.call.single && j.call.method === first.call.method && JSON.stringify(j.call.parameters ?? null) === paramsKey;
-    const matching = g.queue.filter(fits).slice(0, this.opts.batchMax);
+    // Replicas still starting will take a share: one slow call must not hold the others in its batch while they could run beside it.
+    const starting = g.replicas.filter((r) => r.starting !== undefined).length;
+    const candidates = g.queue.filter(fits);
+    const matching = candidates.slice(0, Math.min(this.opts.batchMax, Math.ceil(candidates.length / (1 + starting))));
     const heldFor = performance.now() - first.enqueuedAt;
     // Clipper's added delay: only for calls that already waited behind a busy worker, never for one that found it idle.
     if (first.queuedBehindBusy && matching.length < this.opts.batchMax && heldFor < this.opts.batchDelayMs) {
@@ -216,6 +220,7 @@ export class WorkerPool {
   private startReplica(g: Group): void {
     const r: Replica = { index: g.nextIndex++, worker: undefined, starting: undefined, current: [], calls: 0, startedAt: new Date(), idleTimer: undefined, stopped: false };
     g.replicas.push(r);
+    this.counters.started += 1;
     r.starting = g.source.runtime.start(g.source.spec);
     r.starting.then(
       (worker) => {
@@ -254,6 +259,8 @@ export class WorkerPool {
     }
     r.current = jobs;
     r.calls += jobs.length;
+    this.counters.requests += 1;
+    this.counters.items += jobs.length;
     void this.answer(worker, jobs).then(
       (perJob) => jobs.forEach((j, i) => j.resolve(perJob[i] ?? [])),
       (err: unknown) => {
@@ -382,6 +389,11 @@ export class WorkerPool {
       }
     }
     return out;
+  }
+
+  /** Since this pool was made: workers started, requests sent to workers, and calls those requests answered (requests < calls when calls were batched). */
+  stats(): { started: number; requests: number; calls: number } {
+    return { started: this.counters.started, requests: this.counters.requests, calls: this.counters.items };
   }
 
   /** Calls waiting for a worker. */

@@ -4,8 +4,8 @@ import type { DockerClient } from './docker-client.js';
 
 /** The default base image, as DESIGN.md and the issue name it. */
 export const DEFAULT_BASE_IMAGE = 'python:3.11-slim';
-/** The stable tag resources/base-image/build.sh gives the Debian-built base image it made last. */
-export const LOCAL_BASE_IMAGE = 'dlhub-base:latest';
+/** Repository of the base images resources/base-image/build.sh makes from Debian packages. */
+export const LOCAL_BASE_REPOSITORY = 'dlhub-base';
 /** File under DLHUB_HOME where scripts/setup.sh records the base image it built. */
 export const BASE_IMAGE_FILE = 'base-image';
 
@@ -27,7 +27,7 @@ function recorded(home: string): string | undefined {
 /**
  * Choose the base image, offline first: a named one (request, option, DLHUB_BASE_IMAGE) as is;
  * else the one setup recorded in DLHUB_HOME/base-image; else python:3.11-slim when the engine has
- * it; else the base image built here from Debian packages (dlhub-base:latest), saying so; else
+ * it; else the newest base image built here from Debian packages (dlhub-base:*), saying so; else
  * python:3.11-slim, to be pulled.
  */
 export async function chooseBaseImage(client: DockerClient, home: string, named: string | undefined): Promise<BaseImageChoice> {
@@ -36,13 +36,14 @@ export async function chooseBaseImage(client: DockerClient, home: string, named:
   const up = await client.available();
   if (!up) return { image: fromSetup ?? DEFAULT_BASE_IMAGE, note: undefined };
   if (fromSetup && (await client.imageId(fromSetup))) {
-    return { image: fromSetup, note: `Using base image ${fromSetup}, recorded by setup in ${join(home, BASE_IMAGE_FILE)} (set DLHUB_BASE_IMAGE to choose another).` };
+    return { image: fromSetup, note: `Building on ${fromSetup}, the base image setup recorded in ${join(home, BASE_IMAGE_FILE)} (DLHUB_BASE_IMAGE changes it).` };
   }
   if (await client.imageId(DEFAULT_BASE_IMAGE)) return { image: DEFAULT_BASE_IMAGE, note: undefined };
-  if (await client.imageId(LOCAL_BASE_IMAGE)) {
+  const local = await client.newestImage(LOCAL_BASE_REPOSITORY).catch(() => undefined);
+  if (local) {
     return {
-      image: LOCAL_BASE_IMAGE,
-      note: `${DEFAULT_BASE_IMAGE} is not in the Docker engine; using the base image built here from Debian packages, ${LOCAL_BASE_IMAGE} (set DLHUB_BASE_IMAGE to choose another).`,
+      image: local,
+      note: `${DEFAULT_BASE_IMAGE} is not in Docker: building on ${local}, made here from Debian packages (DLHUB_BASE_IMAGE changes it).`,
     };
   }
   return { image: DEFAULT_BASE_IMAGE, note: undefined };

@@ -54,6 +54,16 @@ export class DockerClient {
     }
   }
 
+  /** The newest image of a repository (e.g. `dlhub-base`) as `repo:tag`, or undefined when there is none. */
+  async newestImage(repository: string): Promise<string | undefined> {
+    const found = await this.api.listImages({ filters: { reference: [repository] } });
+    const tags = found
+      .sort((a, b) => b.Created - a.Created)
+      .flatMap((i) => i.RepoTags ?? [])
+      .filter((t) => t.startsWith(`${repository}:`) && !t.endsWith(':<none>'));
+    return tags[0];
+  }
+
   /** Remove an image; false when it was already gone. */
   async removeImage(ref: string): Promise<boolean> {
     try {

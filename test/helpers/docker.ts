@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 
@@ -34,4 +37,19 @@ export function testBaseImage(): string {
   if (!tag) throw new Error('resources/base-image/build.sh printed no image tag; run it by hand to see why.');
   cachedTag = tag;
   return tag;
+}
+
+/**
+ * Ids of the worker containers that belong to one DLHub home (the org.dlhub.home label), running or
+ * not. Tests count only their own: other suites and users share the engine.
+ */
+export function homeWorkerContainers(home: string): string[] {
+  const out = execFileSync('docker', ['ps', '-aq', '--filter', 'label=org.dlhub.worker=1', '--filter', `label=org.dlhub.home=${resolve(home)}`], { encoding: 'utf8' });
+  return out.split('\n').filter(Boolean);
+}
+
+/** A fresh, unique DLHub home for one suite (its containers carry it as their label); removed by cleanup. */
+export function suiteHome(prefix: string): { home: string; dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, home: join(dir, 'home'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

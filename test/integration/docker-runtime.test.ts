@@ -7,11 +7,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DlhubError } from '../../main/errors.js';
 import { buildImage } from '../../main/packager/build.js';
 import { prepareContext } from '../../main/packager/context.js';
-import { DockerRuntime } from '../../main/runtime/docker.js';
+import { DockerRuntime, HOME_LABEL } from '../../main/runtime/docker.js';
 import type { Worker, WorkerSpec } from '../../main/runtime/runtime.js';
 import type { ServableMetadata } from '../../main/servable/metadata.js';
 import { homePaths, type HomePaths } from '../../main/storage/home.js';
-import { requireDocker, testBaseImage } from '../helpers/docker.js';
+import { homeWorkerContainers, requireDocker, testBaseImage } from '../helpers/docker.js';
 
 const name = `it-runtime-${process.pid}`;
 const MB = 1024 * 1024;
@@ -188,19 +188,24 @@ describe('DockerRuntime against the real engine', () => {
     expect(readdirSync(home.run)).toEqual([]);
   });
 
-  it('removes orphaned workers whose owner process is gone', async () => {
+  it('removes orphaned workers of its own home whose owner process is gone, and never another home\'s', async () => {
     const dead = spawnSync('true').pid ?? 999_999;
-    const orphan = await docker.createContainer({
-      Image: image,
-      Labels: { 'org.dlhub.worker': '1', 'org.dlhub.servable': name, 'org.dlhub.owner-pid': String(dead) },
-      HostConfig: { NetworkMode: 'none' },
-    });
-    const live = await runtime.start(spec());
-    started.push(live);
-    expect(containers()).toHaveLength(2);
-    expect(await runtime.cleanupOrphans()).toBeGreaterThanOrEqual(1);
-    expect(containers()).toHaveLength(1);
-    expect(containers()[0]).not.toBe(orphan.id.slice(0, 12));
-    expect(await call(live, { op: 'add', x: 0 })).toBe(1);
+    const labels = { 'org.dlhub.worker': '1', 'org.dlhub.servable': name, 'org.dlhub.owner-pid': String(dead) };
+    const orphan = await docker.createContainer({ Image: image, Labels: { ...labels, [HOME_LABEL]: runtime.owner }, HostConfig: { NetworkMode: 'none' } });
+    // Another suite's (or user's) dead worker on the same engine: theirs to sweep, not ours.
+    const foreign = await docker.createContainer({ Image: image, Labels: { ...labels, [HOME_LABEL]: join(tmp, 'other-home') }, HostConfig: { NetworkMode: 'none' } });
+    try {
+      const live = await runtime.start(spec());
+      started.push(live);
+      expect(containers()).toHaveLength(3);
+      expect(await runtime.cleanupOrphans()).toBe(1);
+      expect(containers()).toHaveLength(2);
+      expect(containers()).not.toContain(orphan.id.slice(0, 12));
+      expect(containers()).toContain(foreign.id.slice(0, 12));
+      expect(homeWorkerContainers(home.root)).toHaveLength(1);
+      expect(await call(live, { op: 'add', x: 0 })).toBe(1);
+    } finally {
+      await foreign.remove({ force: true });
+    }
   });
 });

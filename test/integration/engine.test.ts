@@ -1,13 +1,12 @@
 // The run path in one process, on both runtimes: warm workers, batching with the memo cache,
 // a model that raises, a runner that dies mid-call, idle stop, and non-deterministic servables.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dlhub } from '../../main/api/dlhub.js';
 import { ModelError, WorkerError } from '../../main/errors.js';
 import { tempDir } from '../helpers/cli.js';
-import { requireDocker, testBaseImage } from '../helpers/docker.js';
+import { homeWorkerContainers as workerContainers, requireDocker, testBaseImage } from '../helpers/docker.js';
 
 const APP = `
 import os, random, time
@@ -53,9 +52,6 @@ function servable(dir: string, name: string, fn: string, deterministic = true): 
   return folder;
 }
 
-function workerContainers(): string[] {
-  return execFileSync('docker', ['ps', '-aq', '--filter', 'label=org.dlhub.worker']).toString().split('\n').filter(Boolean);
-}
 
 for (const runtime of ['docker', 'host'] as const) {
   describe(`engine on the ${runtime} runtime`, () => {
@@ -128,21 +124,22 @@ describe('idle workers', () => {
 
   it('stop after the idle time and leave no container', async () => {
     await requireDocker();
-    const api = new Dlhub({ home: join(work.dir, 'home'), baseImage: testBaseImage(), settings: { idleMs: 300 } });
+    const home = join(work.dir, 'home');
+    const api = new Dlhub({ home, baseImage: testBaseImage(), settings: { idleMs: 300 } });
     try {
       await api.buildServable({ dir: servable(work.dir, 'idle', 'echo') });
-      const before = workerContainers().length;
+      const before = workerContainers(home).length;
       await api.runServable({ name: 'idle', input: 1, runtime: 'docker', noCache: true });
-      expect(workerContainers().length).toBe(before + 1);
+      expect(workerContainers(home).length).toBe(before + 1);
       const deadline = Date.now() + 10_000;
-      while (workerContainers().length > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(workerContainers().length).toBe(before);
+      while (workerContainers(home).length > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(workerContainers(home).length).toBe(before);
       // And the next call simply starts a new one.
       await expect(api.runServable({ name: 'idle', input: 2, runtime: 'docker', noCache: true })).resolves.toMatchObject({ output: 2 });
     } finally {
       await api.close();
     }
-    expect(workerContainers()).toEqual([]);
+    expect(workerContainers(home)).toEqual([]);
   });
 });
 
@@ -158,7 +155,7 @@ describe('a process killed mid-call', () => {
     const setup = new Dlhub({ home, baseImage: testBaseImage() });
     await setup.buildServable({ dir: folder });
     await setup.close();
-    const before = workerContainers().length;
+    const before = workerContainers(home).length;
     const script = `import('${join(process.cwd(), 'dist/main/api/dlhub.js')}').then(async ({ Dlhub }) => {
       const api = new Dlhub({ home: ${JSON.stringify(home)} });
       setTimeout(() => process.stdout.write('calling\\n'), 0);
@@ -167,22 +164,22 @@ describe('a process killed mid-call', () => {
     const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     const deadline = Date.now() + 20_000;
-    while (workerContainers().length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(workerContainers().length).toBe(before + 1);
+    while (workerContainers(home).length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(workerContainers(home).length).toBe(before + 1);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
-    expect(workerContainers().length).toBe(before + 1);
+    expect(workerContainers(home).length).toBe(before + 1);
 
     const next = new Dlhub({ home, baseImage: testBaseImage() });
     try {
       await next.buildServable({ dir: servable(work.dir, 'quick', 'echo') });
       await next.runServable({ name: 'quick', input: 1, runtime: 'docker', noCache: true });
       const until = Date.now() + 15_000;
-      while (workerContainers().length > before + 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-      expect(workerContainers().length).toBe(before + 1);
+      while (workerContainers(home).length > before + 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(workerContainers(home).length).toBe(before + 1);
     } finally {
       await next.close();
     }
-    expect(workerContainers().length).toBe(before);
+    expect(workerContainers(home).length).toBe(before);
   });
 });

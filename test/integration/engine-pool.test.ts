@@ -1,0 +1,127 @@
+// The worker pool against real workers, on both runtimes: replicas, adaptive batching, per-item
+// batch errors, per-call timeout, the concurrency cap, and `dlhub rm` sparing other servables.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Dlhub } from '../../main/api/dlhub.js';
+import type { Engine } from '../../main/engine/engine.js';
+import { LimitError, ModelError } from '../../main/errors.js';
+import { buildEngineServables, openEngine } from '../helpers/engine.js';
+import { homeWorkerContainers, requireDocker, suiteHome, testBaseImage } from '../helpers/docker.js';
+
+type Tagged = [number, string];
+
+for (const runtime of ['host', 'docker'] as const) {
+  describe(`worker pool on the ${runtime} runtime`, () => {
+    const suite = suiteHome(`dlhub-pool-${runtime}-`);
+    const opened: { close: () => Promise<void> }[] = [];
+
+    function engine(settings: Parameters<typeof openEngine>[1] = {}): Engine {
+      const e = openEngine(suite.home, { idleMs: 60_000, ...settings });
+      opened.push(e);
+      return e.engine;
+    }
+
+    beforeAll(async () => {
+      await requireDocker();
+      await buildEngineServables(suite.home, suite.dir, [['tagged', 'tagged'], ['double', 'double'], ['echo', 'echo']], {
+        baseImage: testBaseImage(),
+        hostOnly: runtime === 'host',
+      });
+    });
+    afterAll(async () => {
+      await Promise.all(opened.map((e) => e.close()));
+      if (runtime === 'docker') expect(homeWorkerContainers(suite.home)).toEqual([]);
+      suite.cleanup();
+    });
+
+    it('spreads concurrent calls over the replicas it is allowed', async () => {
+      const e = engine({ replicas: { default: 2, perServable: {} }, batchMax: 1 });
+      const outs = await Promise.all([0, 1, 2, 3].map((i) => e.run({ name: 'tagged', input: { i, s: 1 }, runtime, noCache: true })));
+      expect(outs.map((o) => (o.output as Tagged)[0])).toEqual([0, 1, 2, 3]);
+      expect(new Set(outs.map((o) => (o.output as Tagged)[1])).size).toBe(2);
+      expect(e.status().workers.filter((w) => w.servable === 'tagged')).toHaveLength(2);
+    });
+
+    it('sends single calls that queued behind a busy worker together as one batch, each caller getting its own answer', async () => {
+      const e = engine({ replicas: { default: 1, perServable: {} }, batchMax: 64 });
+      const first = e.run({ name: 'tagged', input: { i: 0, s: 0.5 }, runtime, noCache: true });
+      // Wait until the first call is on the worker, so the next five queue behind it.
+      while (e.pool.stats().requests === 0) await new Promise((r) => setTimeout(r, 10));
+      const before = e.pool.stats();
+      const rest = await Promise.all([1, 2, 3, 4, 5].map((i) => e.run({ name: 'tagged', input: { i }, runtime, noCache: true })));
+      await first;
+      expect(rest.map((o) => (o.output as Tagged)[0])).toEqual([1, 2, 3, 4, 5]);
+      const after = e.pool.stats();
+      expect(after.calls - before.calls).toBe(5);
+      expect(after.requests - before.requests).toBe(1);
+    });
+
+    it('sends them one by one when DLHUB_BATCH_MAX is 1', async () => {
+      const e = engine({ replicas: { default: 1, perServable: {} }, batchMax: 1 });
+      const first = e.run({ name: 'tagged', input: { i: 0, s: 0.3 }, runtime, noCache: true });
+      while (e.pool.stats().requests === 0) await new Promise((r) => setTimeout(r, 10));
+      await Promise.all([first, ...[1, 2, 3].map((i) => e.run({ name: 'tagged', input: { i }, runtime, noCache: true }))]);
+      expect(e.pool.stats().requests).toBe(4);
+    });
+
+    it('answers an explicit batch in order, with an error for the one bad input and answers for the rest', async () => {
+      const e = engine();
+      const out = await e.run({ name: 'double', inputs: [1, -1, 3], runtime });
+      expect(out.output).toEqual([2, null, 6]);
+      expect(out.errors?.[0]).toBeNull();
+      expect(out.errors?.[1]).toMatchObject({ code: 'MODEL_ERROR', message: expect.stringContaining('negative input: -1') });
+      expect(out.errors?.[2]).toBeNull();
+      // A single bad call still raises its typed error.
+      await expect(e.run({ name: 'double', input: -2, runtime, noCache: true })).rejects.toBeInstanceOf(ModelError);
+      // Good items were remembered; the bad one was not.
+      const again = await e.run({ name: 'double', inputs: [1, -1, 3], runtime });
+      expect(again.cached).toEqual([true, false, true]);
+    });
+
+    it('stops a call at its timeout with TIMEOUT naming the limit, and replaces the worker that overran', async () => {
+      const e = engine();
+      const before = await e.run({ name: 'tagged', input: { i: 1 }, runtime, noCache: true });
+      const err = await e.run({ name: 'tagged', input: { i: 2, s: 30 }, runtime, noCache: true, timeoutMs: 400 }).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(LimitError);
+      expect((err as LimitError).code).toBe('TIMEOUT');
+      expect((err as LimitError).message).toContain('0.4 s');
+      const after = await e.run({ name: 'tagged', input: { i: 3 }, runtime, noCache: true });
+      expect((after.output as Tagged)[1]).not.toBe((before.output as Tagged)[1]);
+    });
+
+    it('refuses calls over the concurrency cap with LIMIT_EXCEEDED naming DLHUB_MAX_CONCURRENCY', async () => {
+      const e = engine({ maxConcurrency: 2 });
+      const slow = [1, 2].map((i) => e.run({ name: 'tagged', input: { i, s: 0.5 }, runtime, noCache: true }));
+      const err = await e.run({ name: 'echo', input: 1, runtime, noCache: true }).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(LimitError);
+      expect((err as LimitError).code).toBe('LIMIT_EXCEEDED');
+      expect((err as LimitError).hint).toContain('DLHUB_MAX_CONCURRENCY');
+      await Promise.all(slow);
+      await expect(e.run({ name: 'echo', input: 1, runtime, noCache: true })).resolves.toMatchObject({ output: 1 });
+    });
+  });
+}
+
+describe('dlhub rm with calls in flight (issue 9 item 5)', () => {
+  const suite = suiteHome('dlhub-rm-');
+  afterAll(() => suite.cleanup());
+
+  it('removing one servable leaves in-flight calls of another running', async () => {
+    await requireDocker();
+    await buildEngineServables(suite.home, suite.dir, [['slow', 'tagged'], ['gone', 'echo']], { baseImage: testBaseImage() });
+    const api = new Dlhub({ home: join(suite.home), baseImage: testBaseImage(), settings: { idleMs: 60_000 } });
+    try {
+      await api.runServable({ name: 'gone', input: 1, runtime: 'docker', noCache: true });
+      expect(homeWorkerContainers(suite.home)).toHaveLength(1);
+      const inFlight = api.runServable({ name: 'slow', input: { i: 7, s: 2 }, runtime: 'docker', noCache: true });
+      while (homeWorkerContainers(suite.home).length < 2) await new Promise((r) => setTimeout(r, 50));
+      await api.removeServable({ name: 'gone' });
+      const out = await inFlight;
+      expect((out.output as Tagged)[0]).toBe(7);
+      expect(homeWorkerContainers(suite.home)).toHaveLength(1);
+    } finally {
+      await api.close();
+    }
+    expect(homeWorkerContainers(suite.home)).toEqual([]);
+  });
+});

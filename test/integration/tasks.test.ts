@@ -1,0 +1,193 @@
+// Asynchronous tasks against real workers: submit/result/cancel/timeout, results that survive a
+// restart, and a process SIGKILLed mid-run whose tasks all end correctly in the next process.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LimitError, ModelError, TaskError, WorkerError } from '../../main/errors.js';
+import { buildEngineServables, openEngine } from '../helpers/engine.js';
+import { requireDocker, suiteHome, testBaseImage } from '../helpers/docker.js';
+
+type Tagged = [number, string];
+
+for (const runtime of ['host', 'docker'] as const) {
+  describe(`tasks on the ${runtime} runtime`, () => {
+    const suite = suiteHome(`dlhub-tasks-${runtime}-`);
+    let e: ReturnType<typeof openEngine>;
+
+    beforeAll(async () => {
+      await requireDocker();
+      await buildEngineServables(suite.home, suite.dir, [['tagged', 'tagged'], ['double', 'double'], ['echo', 'echo']], {
+        baseImage: testBaseImage(),
+        hostOnly: runtime === 'host',
+      });
+      e = openEngine(suite.home, { idleMs: 60_000 });
+    });
+    afterAll(async () => {
+      await e.close();
+      suite.cleanup();
+    });
+
+    it('submit answers at once; the result comes later, and the task is listed as succeeded', async () => {
+      const info = e.engine.submit({ name: 'tagged', input: { i: 5, s: 0.3 }, runtime, noCache: true });
+      expect(['pending', 'running']).toContain(info.status);
+      expect(info.servable).toBe('tagged');
+      const out = await e.engine.result(info.id, { waitMs: 60_000 });
+      expect((out.output as Tagged)[0]).toBe(5);
+      expect(e.engine.task(info.id)).toMatchObject({ status: 'succeeded', restarts: 0 });
+      expect(e.engine.tasks({ status: 'succeeded' }).map((t) => t.id)).toContain(info.id);
+    });
+
+    it('re-raises the servable\'s own error class from a failed task', async () => {
+      const info = e.engine.submit({ name: 'double', input: -3, runtime, noCache: true });
+      const err = await e.engine.result(info.id, { waitMs: 60_000 }).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(ModelError);
+      expect((err as ModelError).pythonType).toBe('ValueError');
+      expect(e.engine.task(info.id).status).toBe('failed');
+    });
+
+    it('keeps per-item errors of a batch task', async () => {
+      const info = e.engine.submit({ name: 'double', inputs: [2, -1], runtime, noCache: true });
+      const out = await e.engine.result(info.id, { waitMs: 60_000 });
+      expect(out.output).toEqual([4, null]);
+      expect(out.errors?.[1]).toMatchObject({ code: 'MODEL_ERROR' });
+    });
+
+    it('says a task is still running when the wait runs out, then cancels it and stops its worker', async () => {
+      const warm = await e.engine.run({ name: 'tagged', input: { i: 0 }, runtime, noCache: true });
+      const info = e.engine.submit({ name: 'tagged', input: { i: 1, s: 30 }, runtime, noCache: true });
+      const waited = await e.engine.result(info.id, { waitMs: 300 }).catch((x: unknown) => x);
+      expect(waited).toBeInstanceOf(LimitError);
+      expect((waited as LimitError).code).toBe('TIMEOUT');
+      expect((waited as LimitError).details).toMatchObject({ status: 'running' });
+      expect(e.engine.cancel(info.id).status).toBe('cancelled');
+      const err = await e.engine.result(info.id).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(TaskError);
+      expect((err as TaskError).code).toBe('CANCELLED');
+      // The worker busy with the cancelled call was stopped: the next call gets a fresh one at once.
+      const next = await e.engine.run({ name: 'tagged', input: { i: 2 }, runtime, noCache: true });
+      expect((next.output as Tagged)[1]).not.toBe((warm.output as Tagged)[1]);
+    });
+
+    it('fails a task that overruns its timeout with TIMEOUT', async () => {
+      const info = e.engine.submit({ name: 'tagged', input: { i: 1, s: 30 }, runtime, noCache: true, timeoutMs: 300 });
+      const err = await e.engine.result(info.id, { waitMs: 60_000 }).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(LimitError);
+      expect((err as LimitError).code).toBe('TIMEOUT');
+      expect(e.engine.task(info.id).status).toBe('failed');
+    });
+
+    it('answers TASK_NOT_FOUND for an unknown id', () => {
+      expect(() => e.engine.task('no-such-task')).toThrow(TaskError);
+      expect(() => e.engine.cancel('no-such-task')).toThrow(/no-such-task/);
+    });
+
+    it('keeps a finished result, bytes included, for the next process', async () => {
+      const bytes = Buffer.from([0, 1, 2, 255]);
+      const info = e.engine.submit({ name: 'echo', input: { data: bytes }, runtime, noCache: true });
+      await e.engine.result(info.id, { waitMs: 60_000 });
+      const other = openEngine(suite.home);
+      try {
+        const out = await other.engine.result(info.id);
+        expect(Buffer.isBuffer((out.output as { data: unknown }).data)).toBe(true);
+        expect((out.output as { data: Buffer }).data.equals(bytes)).toBe(true);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+}
+
+const root = resolve(import.meta.dirname, '../..');
+
+/** dist/ must hold the engine as it is now: the child process imports the compiled modules. */
+function distUrl(rel: string): string {
+  const file = join(root, 'dist', rel);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` before this test.`);
+  const built = statSync(file).mtimeMs;
+  const src = join(root, 'main/engine');
+  const newest = Math.max(...readdirSync(src).map((f) => statSync(join(src, f)).mtimeMs));
+  if (newest > built) throw new Error(`dist/ is older than main/engine/: run \`npm run build\` before this test.`);
+  return pathToFileURL(file).href;
+}
+
+describe('a process killed with SIGKILL while it runs tasks', () => {
+  const suite = suiteHome('dlhub-tasks-kill-');
+  afterAll(() => suite.cleanup());
+
+  it('loses no task: finished results stay, deterministic ones run again, non-deterministic ones that were running fail with the reason', async () => {
+    await buildEngineServables(suite.home, suite.dir, [['slow', 'tagged'], ['dice', 'dice', false]], { hostOnly: true });
+    const urls = {
+      engine: distUrl('main/engine/engine.js'),
+      settings: distUrl('main/engine/settings.js'),
+      memo: distUrl('main/memo/memo-cache.js'),
+      registry: distUrl('main/runtime/registry.js'),
+      client: distUrl('main/runtime/docker-client.js'),
+      home: distUrl('main/storage/home.js'),
+    };
+    // The child runs two tasks at a time: the first two are running when it dies, the rest still pending.
+    const script = `
+      const [{ Engine }, { loadSettings }, { MemoCache }, { RuntimeRegistry }, { DockerClient }, { ensureHome, homePaths }] = await Promise.all(
+        [${[urls.engine, urls.settings, urls.memo, urls.registry, urls.client, urls.home].map((u) => JSON.stringify(u)).join(', ')}].map((u) => import(u)));
+      const paths = ensureHome(homePaths(${JSON.stringify(suite.home)}));
+      const settings = { ...loadSettings({}), maxConcurrency: 2 };
+      const registry = RuntimeRegistry.standard({ docker: new DockerClient(), runDir: paths.run, logDir: paths.logs, defaults: { memoryBytes: settings.workerMemoryBytes, pidsLimit: settings.workerPidsLimit } });
+      const engine = new Engine(paths, settings, MemoCache.open(paths.memoDb), registry);
+      const quick = engine.submit({ name: 'slow', input: { i: 0 }, runtime: 'host' });
+      await engine.result(quick.id, { waitMs: 60000 });
+      const runningNd = engine.submit({ name: 'dice', input: { s: 30 }, runtime: 'host' }).id;
+      const runningDet = engine.submit({ name: 'slow', input: { i: 1, s: 30 }, runtime: 'host' }).id;
+      const pendingDet = [2, 3].map((i) => engine.submit({ name: 'slow', input: { i, s: 0.2 }, runtime: 'host' }).id);
+      const pendingNd = engine.submit({ name: 'dice', input: { s: 0 }, runtime: 'host' }).id;
+      process.stdout.write(JSON.stringify({ quick: quick.id, runningNd, runningDet, pendingDet, pendingNd }) + '\\n');
+      setInterval(() => undefined, 1000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const ids = await new Promise<{ quick: string; runningNd: string; runningDet: string; pendingDet: string[]; pendingNd: string }>((done, fail) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) done(JSON.parse(out.split('\n')[0] ?? '{}'));
+      });
+      child.once('close', (code) => fail(new Error(`child exited (${code}) before submitting: ${out}`)));
+    });
+
+    // Replicas enough that the long re-run does not hold up the short ones behind it.
+    const next = openEngine(suite.home, { replicas: { default: 3, perServable: {} } });
+    try {
+      // Kill only once both long tasks are running in the child.
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && [ids.runningNd, ids.runningDet].some((id) => next.engine.task(id).status !== 'running')) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(next.engine.task(ids.runningDet).status).toBe('running');
+      expect(next.engine.task(ids.pendingNd).status).toBe('pending');
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('close', r));
+
+      // The new process takes over what the dead one left.
+      const adopted = next.engine.recover();
+      expect(adopted.sort()).toEqual([ids.runningDet, ...ids.pendingDet, ids.pendingNd].sort());
+
+      expect(((await next.engine.result(ids.quick)).output as Tagged)[0]).toBe(0);
+      const nd = await next.engine.result(ids.runningNd).catch((x: unknown) => x);
+      expect(nd).toBeInstanceOf(WorkerError);
+      expect((nd as WorkerError).message).toContain('not deterministic');
+      expect(next.engine.task(ids.runningNd).status).toBe('failed');
+      // The long deterministic task runs again in full here (30 s), so it is cancelled once it is seen running again.
+      while (next.engine.task(ids.runningDet).status !== 'running') await new Promise((r) => setTimeout(r, 50));
+      expect(next.engine.task(ids.runningDet).restarts).toBe(1);
+      for (const [n, id] of ids.pendingDet.entries()) {
+        expect(((await next.engine.result(id, { waitMs: 60_000 })).output as Tagged)[0]).toBe(n + 2);
+      }
+      expect(typeof (await next.engine.result(ids.pendingNd, { waitMs: 60_000 })).output).toBe('number');
+      expect(next.engine.cancel(ids.runningDet).status).toBe('cancelled');
+      const counts = next.engine.status().tasks;
+      expect(counts.pending + counts.running).toBe(0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await next.close();
+    }
+  });
+});
