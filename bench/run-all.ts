@@ -1,6 +1,7 @@
-// `npm run bench [memo|runtime|catalog]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
+// `npm run bench [memo|runtime|catalog|pipeline]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
 import { main as catalog } from './catalog.bench.js';
 import { main as memo } from './memo.bench.js';
+import { main as pipeline } from './pipeline.bench.js';
 import { main as runtime } from './runtime.bench.js';
 
 const only = process.argv[2];
@@ -8,6 +9,7 @@ const benches: [string, () => unknown][] = [
   ['memo', memo],
   ['runtime', runtime],
   ['catalog', catalog],
+  ['pipeline', pipeline],
 ];
 for (const [name, run] of benches) {
   if (only && only !== name) continue;

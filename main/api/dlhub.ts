@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { Engine, type RunOutcome, type RunRequest } from '../engine/engine.js';
+import { isPipeline, PIPELINE_NO_IMAGE, preparePipeline } from '../engine/pipeline.js';
 import { loadSettings, type Settings } from '../engine/settings.js';
 import { MemoCache } from '../memo/memo-cache.js';
 import { prepareContext } from '../packager/context.js';
@@ -92,6 +93,12 @@ export class Dlhub implements Operations {
   async buildServable(req: BuildRequest, onProgress?: (p: ProgressEvent) => void): Promise<BuildOutcome> {
     const dir = resolve(req.dir);
     const metadata = loadMetadataFile(join(dir, 'dlhub.json'));
+    // Pipelines (helper H6, main/engine/pipeline.ts) build no image: their steps are checked and recorded.
+    if (isPipeline(metadata)) {
+      const { contentKey, metadata: recorded } = await preparePipeline(this.paths, dir, metadata);
+      this.catalog.upsert(recorded, { local: true });
+      return { name: metadata.dlhub.name, version: metadata.dlhub.version, contentKey, image: undefined, imageSkipped: PIPELINE_NO_IMAGE };
+    }
     const base = await chooseBaseImage(this.docker, this.paths.root, req.baseImage ?? this.baseImage);
     const baseImage = base.image;
     if (base.note) onProgress?.({ phase: 'prepare', step: 0, total: 1, message: base.note });

@@ -9,6 +9,7 @@ import { decodeStoredResult, encodeResultFrame, encodeValue } from '../runtime/p
 import type { RuntimeRegistry, RuntimeRecord } from '../runtime/registry.js';
 import type { RuntimeName } from '../runtime/runtime.js';
 import { WorkerPool, type ItemResult } from './pool.js';
+import { isPipeline, runPipeline } from './pipeline.js';
 import type { Settings } from './settings.js';
 import { concurrencyError, RateLimiter, timeoutError } from './limits.js';
 import { isFinished, TaskStore, type ClaimedTask, type StoredOutcome, type StoredRequest } from './task-store.js';
@@ -117,6 +118,7 @@ export class Engine {
     const started = performance.now();
     const servable = getLocalCached(this.paths, req.name);
     // Pipelines (helper H6): a pipeline servable branches here to main/engine/pipeline.ts, before any runtime is chosen.
+    if (isPipeline(servable.metadata)) return runPipeline((r) => this.execute(r, exec), servable, req);
     const [methodName, method] = resolveMethod(servable, req.method);
     const batch = req.inputs !== undefined;
     const inputs = batch ? (req.inputs ?? []) : [req.input];

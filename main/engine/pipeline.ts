@@ -23,7 +23,7 @@ type RuntimeName = RunOutcome['runtime'];
 export const PIPELINE_METHOD = 'run';
 
 /** Why a pipeline build makes no image, for the build outcome. */
-export const PIPELINE_NO_IMAGE = 'a pipeline has no image: its steps run in their own servables\' workers';
+export const PIPELINE_NO_IMAGE = 'a pipeline runs its steps in their own servables\' workers';
 
 /** How one step went: which servable ran, where, and whether the memo cache answered. */
 export interface StepOutcome {
