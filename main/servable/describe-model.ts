@@ -60,18 +60,24 @@ export function describeSklearn(dir: string, detected: Detected): Description {
     todo.push('servable.methods: no Python with scikit-learn was found to read the number of features and classes; set DLHUB_PYTHON and run init again, or fill in the shapes');
   }
   const n = info?.n_features_in ?? null;
-  if (info && n === null) todo.push('servable.methods.predict.input.shape: the estimator does not record n_features_in_; set the number of features');
-  const methods: Record<string, MethodMetadata> = {
-    predict: { description: 'Predictions of the model, one per row', input: rows(n), output: { type: 'ndarray', shape: [null], description: 'Predictions of the model' }, parameters: {}, method_details: { method_name: 'predict' } },
-  };
+  if (info && n === null) todo.push('servable.methods.run.input.shape: the estimator does not record n_features_in_; set the number of features');
+  const predict: MethodMetadata = { description: 'Predictions of the model, one per row', input: rows(n), output: { type: 'ndarray', shape: [null], description: 'Predictions of the model' }, parameters: {}, method_details: { method_name: 'predict' } };
+  let proba: MethodMetadata | undefined;
   if (info?.has_predict_proba) {
     const k = info.classes?.length ?? null;
-    methods['predict_proba'] = {
+    proba = {
       description: 'Probability of each class, one row per input row', input: rows(n),
       output: { type: 'ndarray', shape: [null, k], item_type: { type: 'float' }, description: k === null ? 'Probabilities for membership in each class' : `Probabilities for membership in each of ${k} classes` },
       parameters: {}, method_details: { method_name: 'predict_proba' },
     };
   }
+  // What DLHub's ScikitLearnModel writes: `run` (the method a DLHub client calls) is predict_proba
+  // for a classifier that has it, else predict; the estimator's other methods stay beside it.
+  const methods: Record<string, MethodMetadata> = {
+    run: structuredClone(info?.is_classifier && proba ? proba : predict),
+    predict,
+    ...(proba ? { predict_proba: proba } : {}),
+  };
   const options: Record<string, unknown> = { serialization_method: serialization, model_type: est.name };
   if (info) options['is_classifier'] = info.is_classifier;
   if (info?.classes) options['classes'] = info.classes;

@@ -41,7 +41,7 @@ print(json.dumps({"predict": m.predict(rows).tolist(), "proba": m.predict_proba(
     const r = await runCli(['init', modelDir, '--name', 'forest', '--title', 'Iris forest', '--creator', 'Doe, Jane', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(readFileSync(join(modelDir, 'dlhub.json'), 'utf8')) as { servable: { methods: Record<string, { input: { shape: unknown[] } }> } };
-    expect(Object.keys(doc.servable.methods).sort()).toEqual(['predict', 'predict_proba']);
+    expect(Object.keys(doc.servable.methods).sort()).toEqual(['predict', 'predict_proba', 'run']);
     expect(doc.servable.methods['predict']?.input.shape).toEqual([null, 4]);
   });
 

@@ -56,14 +56,16 @@ d = load_wine(); pickle.dump(LogisticRegression(max_iter=5000).fit(d.data, d.tar
 x = np.arange(30.0).reshape(10, 3); joblib.dump(Ridge().fit(x, x.sum(axis=1)), 'ridge.joblib')`, jl);
   });
 
-  it('describes a RandomForest: predict and predict_proba with shapes and classes', async () => {
+  it('describes a RandomForest as DLHub does: run is predict_proba, with predict and predict_proba beside it', async () => {
     const result = await initServable(rf, { title: 'Iris forest', creators: ['Curie, Marie'] });
     const doc = written(rf);
     expect(result.detected).toMatchObject({ type: 'sklearn', file: 'model.pkl' });
     expect(result.detected.reason).toContain('sklearn.ensemble._forest.RandomForestClassifier');
     expect(doc.servable.shim).toBe('sklearn.ScikitLearnServable');
     expect(doc.servable.type).toBe('Scikit-learn estimator');
-    expect(Object.keys(doc.servable.methods)).toEqual(['predict', 'predict_proba']);
+    expect(Object.keys(doc.servable.methods)).toEqual(['run', 'predict', 'predict_proba']);
+    expect(doc.servable.methods.run.method_details).toEqual({ method_name: 'predict_proba' });
+    expect(doc.servable.methods.run.output.shape).toEqual([null, 3]);
     expect(doc.servable.methods.predict.input.shape).toEqual([null, 4]);
     expect(doc.servable.methods.predict.output.shape).toEqual([null]);
     expect(doc.servable.methods.predict_proba.output.shape).toEqual([null, 3]);
@@ -90,11 +92,13 @@ x = np.arange(30.0).reshape(10, 3); joblib.dump(Ridge().fit(x, x.sum(axis=1)), '
     expect(() => loadMetadataFile(join(lr, 'dlhub.json'))).not.toThrow();
   });
 
-  it('describes a joblib regressor: only predict, serialization joblib', async () => {
+  it('describes a joblib regressor: run is predict (no predict_proba), serialization joblib', async () => {
     const result = await initServable(jl, { title: 'Ridge' });
     const doc = written(jl);
     expect(result.detected.reason).toContain('sklearn.linear_model._ridge.Ridge');
-    expect(Object.keys(doc.servable.methods)).toEqual(['predict']);
+    expect(Object.keys(doc.servable.methods)).toEqual(['run', 'predict']);
+    expect(doc.servable.methods.run.method_details).toEqual({ method_name: 'predict' });
+    expect(doc.servable.methods.run.output.shape).toEqual([null]);
     expect(doc.servable.methods.predict.input.shape).toEqual([null, 3]);
     expect(doc.servable.options.serialization_method).toBe('joblib');
     expect(doc.servable.options.classes).toBeUndefined();
