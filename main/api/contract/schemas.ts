@@ -42,6 +42,14 @@ const callFields = {
 };
 const oneOfInputs = { not: { required: ['input', 'inputs'] } };
 
+const ErrorBody = Type.Object({
+  code: Type.String(),
+  name: Opt(Type.String()),
+  message: Type.String(),
+  hint: Opt(Type.String()),
+  details: Opt(Type.Record(Type.String(), Type.Unknown())),
+});
+
 /** `runServable` / `submitTask`: a servable call. */
 export const RunRequest = Type.Object({ name: ServableName, ...callFields }, { ...strict, ...oneOfInputs, description: 'give `input` or `inputs`, not both' });
 export type RunRequest = Static<typeof RunRequest>;
@@ -54,16 +62,9 @@ export const RunOutcome = Type.Object({
   output: Value,
   cached: Type.Union([Type.Boolean(), Type.Array(Type.Boolean())], { description: 'whether the memo cache answered (per input for a batch)' }),
   elapsedMs: Type.Number(),
+  errors: Opt(Type.Array(Type.Union([ErrorBody, Type.Null()]), { description: 'for a batch: per input, its typed error (its output is then null) or null' })),
 });
 export type RunOutcome = Static<typeof RunOutcome>;
-
-const ErrorBody = Type.Object({
-  code: Type.String(),
-  name: Opt(Type.String()),
-  message: Type.String(),
-  hint: Opt(Type.String()),
-  details: Opt(Type.Record(Type.String(), Type.Unknown())),
-});
 
 /** The error envelope every door answers with. */
 export const ErrorEnvelope = Type.Object({ error: ErrorBody });

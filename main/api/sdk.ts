@@ -1,0 +1,264 @@
+// The TypeScript SDK: the DLHub and Globus Compute SDK verbs in camelCase, over the in-process API
+// or the HTTP API alike (one transport interface, the same operations table behind both).
+import { Agent } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ServiceError, errorFromJSON, type DlhubError, type ErrorJSON } from '../errors.js';
+import type { OpName, OpRequest, OpResponse } from './contract/operations.js';
+import type { RunOutcome, ServableDescription } from './contract/schemas.js';
+import type { TaskInfo } from '../engine/task-types.js';
+import type { SearchResult } from '../catalog/search.js';
+import { QueryHelper } from '../catalog/query-helper.js';
+import type { MethodMetadata } from '../servable/metadata.js';
+import { invoke } from './door.js';
+import { callOp, type Endpoint } from './http-client.js';
+import type { Operations } from './operations.js';
+import { homePaths } from '../storage/home.js';
+
+/** How the SDK reaches the operations. */
+export interface Transport {
+  call<K extends OpName>(op: K, req: OpRequest<K>): Promise<OpResponse<K>>;
+  close(): Promise<void>;
+}
+
+/** Options of one call, as DLHub's `run` takes them. */
+export interface CallOptions {
+  method?: string | undefined;
+  parameters?: Record<string, unknown> | undefined;
+  noCache?: boolean | undefined;
+  runtime?: 'docker' | 'host' | undefined;
+  /** Give up on the call after this many milliseconds (TIMEOUT). */
+  timeoutMs?: number | undefined;
+}
+
+/** One item of getBatchResult, shaped as Globus Compute's: `pending`, then `result` or `exception`. */
+export interface BatchResultItem {
+  pending: boolean;
+  status: TaskInfo['status'];
+  result?: unknown;
+  exception?: DlhubError;
+}
+
+/** A list of calls built on the client side and submitted with `batchRun` (Globus Compute's create_batch). */
+export class Batch {
+  readonly tasks: OpRequest<'batchRun'>['tasks'] = [];
+
+  /** Add one call of `name` on `input`. */
+  add(name: string, input: unknown, opts: CallOptions = {}): this {
+    this.tasks.push({ name, input, ...defined(opts) });
+    return this;
+  }
+
+  /** Number of calls in the batch. */
+  get size(): number {
+    return this.tasks.length;
+  }
+}
+
+function defined(opts: CallOptions): Omit<CallOptions, never> {
+  return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+}
+
+function isWaitTimeout(err: unknown): boolean {
+  const e = err as DlhubError;
+  return e?.code === 'TIMEOUT' && e.details?.['limit'] === 'wait';
+}
+
+/** The in-process transport: every call validated against the table, then answered by the API object. */
+export function inProcessTransport(api: Operations & { close?: () => Promise<void> }): Transport {
+  return {
+    call: (op, req) => invoke(api, op, req),
+    close: async () => undefined,
+  };
+}
+
+/** Read a file under $DLHUB_HOME/run that `dlhub serve --http` wrote, or undefined. */
+function runFile(home: string | undefined, name: string): string | undefined {
+  try {
+    return readFileSync(join(homePaths(home).run, name), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The HTTP transport: base URL and token default to what `dlhub serve --http` wrote under $DLHUB_HOME/run. */
+export function httpTransport(opts: { baseUrl?: string; token?: string; home?: string; timeoutMs?: number } = {}): Transport {
+  const baseUrl = opts.baseUrl ?? runFile(opts.home, 'api-url');
+  const token = opts.token ?? runFile(opts.home, 'api-token');
+  if (!baseUrl || !token) {
+    throw new ServiceError('SERVICE_UNAVAILABLE', 'No HTTP API address or token was given, and none was found under $DLHUB_HOME/run.', {
+      hint: 'Start the API with `dlhub serve --http 127.0.0.1:8765`, or pass { baseUrl, token }.',
+    });
+  }
+  const agent = new Agent({ keepAlive: true });
+  const ep: Endpoint = { baseUrl, token, agent, timeoutMs: opts.timeoutMs };
+  return {
+    call: (op, req) => callOp(ep, op, req),
+    close: async () => agent.destroy(),
+  };
+}
+
+/**
+ * `DLHubClient`: the DLHub SDK (`run`, `describeServable`, `search`, …) and the Globus Compute
+ * task verbs (`submit`, `getResult`, `createBatch`, `batchRun`, `getBatchResult`) in one client.
+ */
+export class DLHubClient {
+  constructor(private readonly transport: Transport) {}
+
+  /** A client over an in-process API (a `Dlhub` instance). */
+  static inProcess(api: Operations): DLHubClient {
+    return new DLHubClient(inProcessTransport(api));
+  }
+
+  /** A client of the HTTP API (`dlhub serve --http`). */
+  static http(opts: { baseUrl?: string; token?: string; home?: string; timeoutMs?: number } = {}): DLHubClient {
+    return new DLHubClient(httpTransport(opts));
+  }
+
+  /** Run a servable on one input and answer its output (DLHub's `run`); errors are re-raised typed. */
+  async run(name: string, input: unknown, opts: CallOptions = {}): Promise<unknown> {
+    return (await this.runDetailed(name, input, opts)).output;
+  }
+
+  /** Run and answer the whole outcome: output, memo hits, runtime, time. */
+  async runDetailed(name: string, input: unknown, opts: CallOptions = {}): Promise<RunOutcome> {
+    return this.transport.call('runServable', { name, input, ...defined(opts) });
+  }
+
+  /** Run many inputs as one batch: one output per input, in order. */
+  async runBatch(name: string, inputs: unknown[], opts: CallOptions = {}): Promise<unknown[]> {
+    return (await this.transport.call('runServable', { name, inputs, ...defined(opts) })).output as unknown[];
+  }
+
+  /** Submit one call as an asynchronous task; answers its id at once. */
+  async submit(name: string, input: unknown, opts: CallOptions = {}): Promise<string> {
+    return (await this.transport.call('submitTask', { name, input, ...defined(opts) })).id;
+  }
+
+  /** A task's state (DLHub's get_task_status, Globus Compute's get_task). */
+  async getTask(id: string): Promise<TaskInfo> {
+    return this.transport.call('getTask', { id });
+  }
+
+  /** Same as getTask, under DLHub's name. */
+  async getTaskStatus(id: string): Promise<TaskInfo> {
+    return this.getTask(id);
+  }
+
+  /** A finished task's output, or its error re-raised; with `waitMs` waits that long for it first. */
+  async getResult(id: string, opts: { waitMs?: number } = {}): Promise<unknown> {
+    return (await this.transport.call('getResult', { id, ...(opts.waitMs === undefined ? {} : { waitMs: opts.waitMs }) })).output;
+  }
+
+  /** Wait for a task however long it takes, and answer its output (or re-raise its error). */
+  async waitResult(id: string): Promise<unknown> {
+    for (;;) {
+      try {
+        return await this.getResult(id, { waitMs: 30_000 });
+      } catch (err) {
+        if (!isWaitTimeout(err)) throw err;
+      }
+    }
+  }
+
+  /** Cancel a task that has not finished. */
+  async cancel(id: string): Promise<TaskInfo> {
+    return this.transport.call('cancelTask', { id });
+  }
+
+  /** Recent tasks, newest first. */
+  async listTasks(filter: OpRequest<'listTasks'> = {}): Promise<TaskInfo[]> {
+    return this.transport.call('listTasks', filter);
+  }
+
+  /** Workers, queue, tasks, limits and memo cache. */
+  async status(): Promise<OpResponse<'status'>> {
+    return this.transport.call('status', {});
+  }
+
+  /** An empty batch to fill with `add` and submit with `batchRun`. */
+  createBatch(): Batch {
+    return new Batch();
+  }
+
+  /** Submit every call of a batch; one task id per call, in order. */
+  async batchRun(batch: Batch): Promise<string[]> {
+    return (await this.transport.call('batchRun', { tasks: batch.tasks })).taskIds;
+  }
+
+  /** The state of many tasks: `pending`, else `result` or the typed `exception`. */
+  async getBatchResult(taskIds: string[], opts: { waitMs?: number } = {}): Promise<Record<string, BatchResultItem>> {
+    const { results } = await this.transport.call('getBatchResult', { taskIds, ...(opts.waitMs === undefined ? {} : { waitMs: opts.waitMs }) });
+    const out: Record<string, BatchResultItem> = {};
+    for (const [id, item] of Object.entries(results)) {
+      out[id] = {
+        pending: item.pending,
+        status: item.status,
+        ...(item.result ? { result: item.result.output } : {}),
+        ...(item.error ? { exception: errorFromJSON(item.error) } : {}),
+      };
+    }
+    return out;
+  }
+
+  /** Full metadata of a servable (DLHub's describe_servable). */
+  async describeServable(name: string): Promise<ServableDescription> {
+    return this.transport.call('describeServable', { name });
+  }
+
+  /** A servable's methods, or one of them (DLHub's describe_methods). */
+  async describeMethods(name: string): Promise<Record<string, MethodMetadata>>;
+  async describeMethods(name: string, method: string): Promise<MethodMetadata>;
+  async describeMethods(name: string, method?: string): Promise<Record<string, MethodMetadata> | MethodMetadata> {
+    const { methods } = await this.describeServable(name);
+    if (method === undefined) return methods;
+    const m = methods[method];
+    if (!m) throw errorFromJSON({ code: 'METHOD_NOT_FOUND', message: `Servable "${name}" has no method "${method}".`, hint: `Its methods are: ${Object.keys(methods).join(', ')}.` });
+    return m;
+  }
+
+  /** Names of the servables on this machine (DLHub's list_servables). */
+  async listServables(): Promise<string[]> {
+    return (await this.transport.call('listServables', {})).map((s) => s.name);
+  }
+
+  /** Search the catalog: free text, DLHub field syntax with `advanced`, or a query built with `query()`. */
+  async search(query: string | QueryHelper, opts: { advanced?: boolean; allVersions?: boolean; page?: number; pageSize?: number } = {}): Promise<SearchResult> {
+    const advanced = typeof query === 'string' ? opts.advanced : true;
+    return this.transport.call('searchCatalog', { query: query.toString(), ...defined({ ...opts, advanced } as CallOptions) });
+  }
+
+  /** DLHub's query helper (`matchTerm`, `matchField`, `matchDomains`, …); pass it to `search`. */
+  query(): QueryHelper {
+    return new QueryHelper();
+  }
+
+  /** Memo cache figures. */
+  async cacheStats(): Promise<OpResponse<'cacheStats'>> {
+    return this.transport.call('cacheStats', {});
+  }
+
+  /** Drop cached results (all, or one servable's). */
+  async clearCache(name?: string): Promise<number> {
+    return (await this.transport.call('cacheClear', name === undefined ? {} : { name })).removed;
+  }
+
+  /** Release the connection pool (HTTP) — the in-process API is the caller's to close. */
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+}
+
+/** Globus Compute's Executor: `submit` answers a Promise of the output (the task's error rejects it). */
+export class Executor {
+  constructor(
+    private readonly client: DLHubClient,
+    private readonly defaults: CallOptions = {},
+  ) {}
+
+  /** Submit one call; the Promise settles when the task finishes. */
+  async submit(name: string, input: unknown, opts: CallOptions = {}): Promise<unknown> {
+    const id = await this.client.submit(name, input, { ...this.defaults, ...opts });
+    return this.client.waitResult(id);
+  }
+}
