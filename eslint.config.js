@@ -1,6 +1,69 @@
 // Type-aware lint; the per-folder import rules keep the layering of DESIGN.md true by themselves.
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/**
+ * Layering inside main/, as data: each folder (main/errors.ts counts as `errors`) may import only
+ * the folders listed for it, all below it: cli -> api -> {engine, catalog, hub, provenance} ->
+ * {runtime, packager, memo} -> servable -> storage -> errors. A folder may always import itself.
+ */
+const BELOW_SERVABLE = ['storage', 'errors'];
+const BELOW_RUNTIME = ['servable', ...BELOW_SERVABLE];
+const BELOW_ENGINE = ['runtime', 'packager', 'memo', ...BELOW_RUNTIME];
+const BELOW_API = ['engine', 'catalog', 'hub', 'provenance', ...BELOW_ENGINE];
+export const LAYERS = {
+  cli: ['api', ...BELOW_API],
+  api: BELOW_API,
+  engine: BELOW_ENGINE,
+  catalog: BELOW_ENGINE,
+  hub: BELOW_ENGINE,
+  provenance: BELOW_ENGINE,
+  runtime: BELOW_RUNTIME,
+  packager: BELOW_RUNTIME,
+  memo: BELOW_RUNTIME,
+  servable: BELOW_SERVABLE,
+  storage: ['errors'],
+  errors: [],
+};
+
+const MAIN = join(import.meta.dirname, 'main');
+
+/** The layer a file belongs to: the first folder under main/ (or `errors` for main/errors.ts). */
+function layerOf(file) {
+  const rel = relative(MAIN, file);
+  if (rel === '' || rel.startsWith('..')) return undefined;
+  return rel.split(sep)[0].replace(/\.(ts|js)$/, '');
+}
+
+const layering = {
+  rules: {
+    'allowed-imports': {
+      meta: { type: 'problem', schema: [] },
+      create(context) {
+        const from = layerOf(context.filename);
+        if (!from) return {};
+        const check = (node, source) => {
+          if (!source || source.type !== 'Literal' || typeof source.value !== 'string' || !source.value.startsWith('.')) return;
+          const to = layerOf(resolve(dirname(context.filename), source.value));
+          if (!to || to === from) return;
+          const allowed = LAYERS[from];
+          if (allowed === undefined) {
+            context.report({ node, message: `main/${from} has no row in the LAYERS table of eslint.config.js: add one.` });
+          } else if (!allowed.includes(to)) {
+            context.report({ node, message: `main/${from} may not import main/${to}: it may import only ${allowed.join(', ') || 'nothing else'} (LAYERS in eslint.config.js).` });
+          }
+        };
+        return {
+          ImportDeclaration: (n) => check(n, n.source),
+          ExportNamedDeclaration: (n) => check(n, n.source),
+          ExportAllDeclaration: (n) => check(n, n.source),
+          ImportExpression: (n) => check(n, n.source),
+        };
+      },
+    },
+  },
+};
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'resources/**', 'examples/**', 'bin/**', 'eslint.config.js'] },
@@ -19,7 +82,9 @@ export default tseslint.config(
   },
   {
     files: ['main/**/*.ts'],
+    plugins: { layering },
     rules: {
+      'layering/allowed-imports': 'error',
       'no-restricted-imports': ['error', { patterns: [
         { group: ['electron', 'react', 'react-dom', 'zustand'], message: 'main/ is plain Node: no Electron or React.' },
         { group: ['**/renderer/**', '**/electron/**'], message: 'main/ never imports the layers above it.' },
