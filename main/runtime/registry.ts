@@ -116,6 +116,15 @@ function hostRecord(opts: RegistryOptions): RuntimeRecord {
   };
 }
 
+/** The runtimes this version knows, by name: adding one (apptainer, slurm) is one record factory here. */
+export const RUNTIMES: Readonly<Partial<Record<RuntimeName, (opts: RegistryOptions) => RuntimeRecord>>> = {
+  docker: dockerRecord,
+  host: hostRecord,
+};
+
+/** Names for `--runtime` choices, without building any runtime. */
+export const RUNTIME_NAMES: readonly RuntimeName[] = Object.keys(RUNTIMES) as RuntimeName[];
+
 /** The runtimes of one process, built once in the composition root. */
 export class RuntimeRegistry {
   private readonly records: RuntimeRecord[];
@@ -124,9 +133,9 @@ export class RuntimeRegistry {
     this.records = [...records].sort((a, b) => a.rank - b.rank);
   }
 
-  /** Docker and the host's Python, sharing the process's Docker client. */
+  /** Every runtime this version knows (RUNTIMES), sharing the process's Docker client. */
   static standard(opts: RegistryOptions): RuntimeRegistry {
-    return new RuntimeRegistry([dockerRecord(opts), hostRecord(opts)]);
+    return new RuntimeRegistry(Object.values(RUNTIMES).map((make) => make(opts)));
   }
 
   /** Every runtime, most preferred first. */

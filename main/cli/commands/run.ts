@@ -4,6 +4,7 @@ import { exportForDlhub } from '../../servable/dlhub-export.js';
 import type { CliContext } from '../context.js';
 import { renderValue, table } from '../output.js';
 import { parseInput } from './parse.js';
+import { RUNTIME_NAMES } from '../../runtime/registry.js';
 
 /** `dlhub run`, `dlhub describe`. */
 export function registerRunCommands(program: Command, ctx: CliContext): void {
@@ -16,7 +17,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .option('--method <method>', 'method to call (default: run, else the first declared)')
     .option('--batch', 'the input is a list of inputs: run them as one batch')
     .option('--no-cache', 'skip the memo cache for this call')
-    .addOption(new Option('--runtime <runtime>', 'where to run (default: docker when an engine answers, else host)').choices(['docker', 'host']))
+    .addOption(new Option('--runtime <runtime>', 'where to run (default: docker when an engine answers, else host)').choices(RUNTIME_NAMES))
     .action(async (name: string, o: { input?: string; inputFile?: string; method?: string; batch?: boolean; cache: boolean; runtime?: 'docker' | 'host' }, cmd: Command) => {
       const out = ctx.output(cmd);
       const input = parseInput(o);

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { list } from './parse.js';
+import { RUNTIME_NAMES } from '../../runtime/registry.js';
 
 /** `dlhub init` and `dlhub build`. */
 export function registerServableCommands(program: Command, ctx: CliContext): void {
@@ -61,7 +62,7 @@ export function registerServableCommands(program: Command, ctx: CliContext): voi
     .description('package a servable folder into a local container image (or prepare it for the host runtime)')
     .argument('[dir]', 'folder with dlhub.json', '.')
     .option('--force', 'rebuild even when an image for this exact content exists')
-    .addOption(new Option('--runtime <runtime>', 'docker: require an image; host: prepare files only').choices(['docker', 'host']))
+    .addOption(new Option('--runtime <runtime>', 'docker: require an image; host: prepare files only').choices(RUNTIME_NAMES))
     .option('--base-image <ref>', 'base image (default DLHUB_BASE_IMAGE or python:3.11-slim)')
     .option('--accept-installed', 'build a pinned package the base image cannot satisfy offline with the version it has (recorded in the image labels and describe)')
     .action(async (dir: string, o: { force?: boolean; runtime?: string; baseImage?: string; acceptInstalled?: boolean }, cmd: Command) => {
