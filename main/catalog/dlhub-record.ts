@@ -58,33 +58,55 @@ export function normalizeTimestamp(value: unknown): number | undefined {
   return Math.round(n < 1e11 ? n * 1000 : n);
 }
 
-/** A shape as DLHub writes it (["None", 4], ["3"]) in our form ([null, 4], [3]). */
-function normalizeShape(shape: unknown[]): unknown[] {
-  return shape.map((d) => {
-    if (d === null || d === 'None' || d === 'none' || d === 'null' || d === -1) return null;
-    if (typeof d === 'string' && /^\d+$/.test(d)) return Number(d);
-    return d;
-  });
+/** A shape dimension as DLHub writes it ("None", "3", -1) in our form (null, 3, null); the same value when already ours. */
+function normalizeDim(d: unknown): unknown {
+  if (d === 'None' || d === 'none' || d === 'null' || d === -1) return null;
+  if (typeof d === 'string' && /^\d+$/.test(d)) return Number(d);
+  return d;
 }
 
 /** Walk an argument type (input/output) and fix shapes and DLHub's string item types, in place. */
-function normalizeArgument(arg: unknown): boolean {
-  if (!isObj(arg)) return false;
+// Argument types nest (list of tuple of ...); past this depth a record is left as it is and the
+// schema check decides, so a hostile record cannot exhaust the stack here.
+const MAX_TYPE_DEPTH = 64;
+
+function normalizeArgument(arg: unknown, depth = 0): boolean {
+  if (!isObj(arg) || depth > MAX_TYPE_DEPTH) return false;
   let changed = false;
-  if (Array.isArray(arg['shape'])) {
-    const before = JSON.stringify(arg['shape']);
-    arg['shape'] = normalizeShape(arg['shape']);
-    changed ||= before !== JSON.stringify(arg['shape']);
+  const shape = arg['shape'];
+  if (Array.isArray(shape)) {
+    for (let i = 0; i < shape.length; i++) {
+      const d = normalizeDim(shape[i]);
+      if (d !== shape[i]) {
+        shape[i] = d;
+        changed = true;
+      }
+    }
   }
   // Older SDK versions wrote item_type as a bare string ("float"); the schema wants {"type": "float"}.
   if (typeof arg['item_type'] === 'string') {
     arg['item_type'] = { type: arg['item_type'] };
     changed = true;
   }
-  for (const key of ['item_type']) changed = normalizeArgument(arg[key]) || changed;
-  for (const key of ['element_types']) if (Array.isArray(arg[key])) for (const el of arg[key]) changed = normalizeArgument(el) || changed;
-  if (isObj(arg['properties'])) for (const p of Object.values(arg['properties'])) changed = normalizeArgument(p) || changed;
+  changed = normalizeArgument(arg['item_type'], depth + 1) || changed;
+  if (Array.isArray(arg['element_types'])) for (const el of arg['element_types']) changed = normalizeArgument(el, depth + 1) || changed;
+  if (isObj(arg['properties'])) for (const p of Object.values(arg['properties'])) changed = normalizeArgument(p, depth + 1) || changed;
   return changed;
+}
+
+/** Records nest far less than this; deeper ones are refused before any recursive step (clone, schema) could overflow the stack. */
+export const MAX_RECORD_DEPTH = 256;
+
+/** Is a JSON value nested deeper than `limit`? Recursion stops at the limit, so it cannot overflow. */
+function deeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit <= 0) return true;
+  if (Array.isArray(value)) {
+    for (const v of value) if (deeperThan(v, limit - 1)) return true;
+  } else {
+    for (const k in value) if (deeperThan((value as Obj)[k], limit - 1)) return true;
+  }
+  return false;
 }
 
 /** Unwrap a Globus Search entry ({"content": {...}} or a gmeta result with one entry) to the record itself. */
@@ -100,13 +122,18 @@ function unwrap(doc: unknown): unknown {
 /**
  * Normalize one record as DLHub's service writes it. Throws MetadataError (naming the field and a
  * fix) only when it has no name or no type; everything else is kept, normalized where it has a
- * known meaning. The caller validates `strict` and stores `stored`.
+ * known meaning. The caller validates `strict` and stores `stored`. With `inPlace` the input
+ * object itself is normalized (no copy), for a caller that owns it.
  */
-export function normalizeDlhubRecord(input: unknown): NormalizedRecord {
+export function normalizeDlhubRecord(input: unknown, opts: { inPlace?: boolean } = {}): NormalizedRecord {
+  if (deeperThan(input, MAX_RECORD_DEPTH)) {
+    throw new MetadataError(`The record is nested more than ${MAX_RECORD_DEPTH} levels deep.`, [{ field: '(record)', rule: 'depth', message: `the record is nested more than ${MAX_RECORD_DEPTH} levels deep`, fix: 'flatten the record; DLHub metadata nests only a few levels' }]);
+  }
   const source = unwrap(input);
   if (!isObj(source)) refuse('(record)', 'it is not a JSON object', 'write one metadata record (an object with datacite, dlhub and servable blocks) per line');
   let changed = source !== input;
-  const stored = structuredClone(source);
+  // A caller that just parsed the line owns the object and lets it be normalized in place (bulk import).
+  const stored = opts.inPlace ? source : structuredClone(source);
   const dlhub = isObj(stored['dlhub']) ? stored['dlhub'] : (stored['dlhub'] = {});
   const datacite = isObj(stored['datacite']) ? stored['datacite'] : (stored['datacite'] = {});
   const servable = isObj(stored['servable']) ? stored['servable'] : undefined;

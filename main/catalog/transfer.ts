@@ -86,7 +86,7 @@ export async function readJsonl(
       } catch (err) {
         throw new MetadataError(`line ${n}: invalid JSON`, [{ field: '(syntax)', rule: 'json', message: `invalid JSON: ${(err as Error).message}`, fix: 'write one whole JSON object per line' }]);
       }
-      const rec = normalizeDlhubRecord(doc); // records as DLHub's search service writes them: kept whole, validated without its added fields
+      const rec = normalizeDlhubRecord(doc, { inPlace: true }); // records as DLHub's search service writes them: kept whole, validated without its added fields
       batch.push({ metadata: opts.validate(rec.strict, `line ${n}`), json: rec.changed ? JSON.stringify(rec.stored) : line });
     } catch (err) {
       report.skipped++;

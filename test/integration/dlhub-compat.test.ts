@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../../main/catalog/catalog.js';
 import { normalizeDlhubRecord, normalizeTimestamp } from '../../main/catalog/dlhub-record.js';
@@ -58,6 +59,8 @@ function expectClose(actual: unknown, expected: unknown): void {
   }
 }
 
+const lines = (file: string): unknown[] => readFileSync(join(CORPUS, 'records', file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
+
 describe('documents as DLHub SDK shims write them', () => {
   it('the corpus holds one document per SDK shim', () => {
     const shims = readdirSync(DOCS).map((d) => (JSON.parse(readFileSync(join(DOCS, d, 'dlhub.json'), 'utf8')) as { servable: { shim: string } }).servable.shim);
@@ -106,7 +109,6 @@ describe('documents as DLHub SDK shims write them', () => {
 });
 
 describe('records as DLHub search service returns them', () => {
-  const lines = (file: string): unknown[] => readFileSync(join(CORPUS, 'records', file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
 
   it('normalizes timestamps in seconds or milliseconds, as numbers or strings', () => {
     expect(normalizeTimestamp('1558380327181')).toBe(1558380327181);
@@ -181,6 +183,35 @@ describe('records as DLHub search service returns them', () => {
     } finally {
       catalog.close();
     }
+  });
+});
+
+describe('liberal import never fails untyped (fuzz)', () => {
+  it('any JSON value, or a record with fields replaced by any JSON, is normalized or refused with MetadataError', () => {
+    const base = lines('search-records.jsonl')[0] as Record<string, Record<string, unknown>>;
+    const field = fc.constantFrom('dlhub.name', 'dlhub.publication_date', 'dlhub.shorthand_name', 'dlhub.owner', 'datacite.publicationYear', 'datacite.titles', 'datacite.creators', 'servable.type', 'servable.shim', 'servable.methods', 'dlhub', 'servable');
+    fc.assert(fc.property(fc.oneof(fc.jsonValue(), fc.tuple(field, fc.jsonValue()).map(([path, value]) => {
+      const rec = structuredClone(base);
+      const [block, key] = path.split('.') as [string, string | undefined];
+      if (key === undefined) (rec as Record<string, unknown>)[block] = value;
+      else rec[block]![key] = value;
+      return rec;
+    })), (doc) => {
+      try {
+        validateMetadata(normalizeDlhubRecord(doc).strict);
+      } catch (err) {
+        expect(err).toBeInstanceOf(MetadataError);
+      }
+    }), { numRuns: 400 });
+  });
+
+  it('a deeply nested record is refused with a typed error naming the limit, not a stack overflow', () => {
+    let t: Record<string, unknown> = { type: 'float' };
+    for (let i = 0; i < 20_000; i++) t = { type: 'list', item_type: t };
+    const rec = structuredClone(lines('search-records.jsonl')[0]) as { servable: { methods: { run: { input: unknown } } } };
+    rec.servable.methods.run.input = t;
+    expect(() => normalizeDlhubRecord(rec)).toThrow(MetadataError);
+    expect(() => normalizeDlhubRecord(rec)).toThrow(/nested more than 256 levels/);
   });
 });
 
