@@ -4,7 +4,7 @@
  * Every document loads; those whose libraries exist here build and run with the model's own
  * answers; the others fail with the clear "library not in the image" error.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,9 @@ import { NdArray } from '../../main/runtime/protocol/values.js';
 import { exportForDlhub } from '../../main/servable/dlhub-export.js';
 import { servableFile } from '../../main/servable/servable-files.js';
 import { loadMetadataFile, validateMetadata } from '../../main/servable/validate.js';
+import type { ServableMetadata } from '../../main/servable/metadata.js';
 import { homePaths, type HomePaths } from '../../main/storage/home.js';
+import { json, runCli } from '../helpers/cli.js';
 
 const CORPUS = fileURLToPath(new URL('../fixtures/dlhub', import.meta.url));
 const DOCS = join(CORPUS, 'documents');
@@ -212,6 +214,28 @@ describe('liberal import never fails untyped (fuzz)', () => {
     rec.servable.methods.run.input = t;
     expect(() => normalizeDlhubRecord(rec)).toThrow(MetadataError);
     expect(() => normalizeDlhubRecord(rec)).toThrow(/nested more than 256 levels/);
+  });
+});
+
+// Issue 9 item 14: a servable named "a.." built and listed but could not be run, described or removed.
+describe('one name rule from build to rm (CLI, host runtime)', () => {
+  it('a servable named "a.." builds, lists, runs, describes and is removed', async () => {
+    const src = join(tmp, 'dotdot');
+    cpSync(fileURLToPath(new URL('../../examples/function', import.meta.url)), src, { recursive: true });
+    const md = JSON.parse(readFileSync(join(src, 'dlhub.json'), 'utf8')) as ServableMetadata;
+    md.dlhub.name = 'a..';
+    writeFileSync(join(src, 'dlhub.json'), JSON.stringify(md));
+    const env = { DLHUB_HOME: join(tmp, 'dotdot-home'), DLHUB_PYTHON: SYSTEM_PYTHON };
+    const built = await runCli(['build', src, '--runtime', 'host', '--json'], env);
+    expect(json<{ name: string }>(built).name).toBe('a..');
+    expect(json<{ name: string }[]>(await runCli(['ls', '--json'], env)).map((s) => s.name)).toEqual(['a..']);
+    const ran = json<{ output: Record<string, unknown> }>(await runCli(['run', 'a..', '--input', '[1, 2, 3]', '--runtime', 'host', '--json'], env));
+    expect(ran.output).toBeDefined();
+    expect(json<{ name: string }>(await runCli(['describe', 'a..', '--json'], env)).name).toBe('a..');
+    expect((await runCli(['rm', 'a..'], env)).code).toBe(0);
+    expect(json<unknown[]>(await runCli(['ls', '--json'], env))).toEqual([]);
+    // The home's servables folder is intact: "a.." never resolved to its parent.
+    expect(existsSync(join(tmp, 'dotdot-home', 'servables'))).toBe(true);
   });
 });
 
