@@ -3,39 +3,69 @@ import { UsageError } from '../../errors.js';
 import { exportForDlhub } from '../../servable/dlhub-export.js';
 import type { CliContext } from '../context.js';
 import { renderValue, table } from '../output.js';
-import { parseInput } from './parse.js';
+import { parseBatchFile, parseInput, timeoutMs } from './parse.js';
 import { RUNTIME_NAMES } from '../../runtime/registry.js';
+
+/** Options shared by `run` and `submit`. */
+export function callOptions(cmd: Command): Command {
+  return cmd
+    .option('--input <json>', 'the input, as JSON')
+    .option('--input-file <file>', 'read the input (JSON) from a file (at most DLHUB_MAX_INPUT_BYTES)')
+    .option('--method <method>', 'method to call (default: run, else the first declared)')
+    .option('--no-cache', 'skip the memo cache for this call')
+    .option('--timeout <seconds>', 'give up on the call after this long')
+    .addOption(new Option('--runtime <runtime>', 'where to run (default: docker when an engine answers, else host)').choices(RUNTIME_NAMES));
+}
+
+/** What `run` and `submit` send, from their options. */
+export function callRequest(name: string, o: CallFlags): { name: string; method?: string; input?: unknown; inputs?: unknown[]; noCache: boolean; runtime?: 'docker' | 'host'; timeoutMs?: number } {
+  let inputs: unknown[] | undefined;
+  if (typeof o.batch === 'string') {
+    if (o.input !== undefined || o.inputFile !== undefined) throw new UsageError('USAGE', 'Give --batch FILE, or --batch with --input/--input-file, not both.');
+    inputs = parseBatchFile(o.batch);
+  } else if (o.batch === true) {
+    const list = parseInput(o);
+    if (!Array.isArray(list)) {
+      throw new UsageError('USAGE', '--batch needs a JSON array of inputs.', { hint: 'Give --batch FILE (a JSON array), or --batch --input \'[[[5.1,3.5,1.4,0.2]], [[6.7,3.0,5.2,2.3]]]\'.' });
+    }
+    inputs = list;
+  }
+  const ms = timeoutMs(o.timeout);
+  return {
+    name,
+    ...(o.method === undefined ? {} : { method: o.method }),
+    ...(inputs === undefined ? { input: parseInput(o) } : { inputs }),
+    noCache: !o.cache,
+    ...(o.runtime === undefined ? {} : { runtime: o.runtime }),
+    ...(ms === undefined ? {} : { timeoutMs: ms }),
+  };
+}
+
+/** Flags of `run` and `submit`. */
+export interface CallFlags {
+  input?: string;
+  inputFile?: string;
+  method?: string;
+  batch?: boolean | string;
+  cache: boolean;
+  runtime?: 'docker' | 'host';
+  timeout?: string;
+}
 
 /** `dlhub run`, `dlhub describe`. */
 export function registerRunCommands(program: Command, ctx: CliContext): void {
-  program
-    .command('run')
-    .description('run a servable on an input and print its output')
-    .argument('<name>', 'servable name')
-    .option('--input <json>', 'the input, as JSON')
-    .option('--input-file <file>', 'read the input (JSON) from a file')
-    .option('--method <method>', 'method to call (default: run, else the first declared)')
-    .option('--batch', 'the input is a list of inputs: run them as one batch')
-    .option('--no-cache', 'skip the memo cache for this call')
-    .addOption(new Option('--runtime <runtime>', 'where to run (default: docker when an engine answers, else host)').choices(RUNTIME_NAMES))
-    .action(async (name: string, o: { input?: string; inputFile?: string; method?: string; batch?: boolean; cache: boolean; runtime?: 'docker' | 'host' }, cmd: Command) => {
+  callOptions(program.command('run').description('run a servable on an input and print its output').argument('<name>', 'servable name'))
+    .option('--batch [file]', 'run a batch: a JSON array of inputs from FILE (or given with --input/--input-file)')
+    .action(async (name: string, o: CallFlags, cmd: Command) => {
       const out = ctx.output(cmd);
-      const input = parseInput(o);
-      if (o.batch && !Array.isArray(input)) {
-        throw new UsageError('USAGE', '--batch needs a JSON array of inputs.', { hint: 'For example --batch --input \'[[[5.1,3.5,1.4,0.2]], [[6.7,3.0,5.2,2.3]]]\'.' });
-      }
-      const result = await (await ctx.ops()).runServable({
-        name,
-        method: o.method,
-        ...(o.batch ? { inputs: input as unknown[] } : { input }),
-        noCache: !o.cache,
-        runtime: o.runtime,
-      });
+      const result = await (await ctx.ops()).runServable(callRequest(name, o));
       out.result(result, () => {
         const hits = Array.isArray(result.cached) ? result.cached.filter(Boolean).length : result.cached ? 1 : 0;
         const total = Array.isArray(result.cached) ? result.cached.length : 1;
         const source = hits === total ? 'memo cache hit' : hits === 0 ? `computed on ${result.runtime}` : `${hits}/${total} from memo cache, rest on ${result.runtime}`;
-        return `${renderValue(result.output)}\n(${result.method} · ${source} · ${result.elapsedMs.toFixed(1)} ms)`;
+        const failed = (result.errors ?? []).map((e, i) => (e ? `  inputs[${i}]: ${e.message}` : '')).filter(Boolean);
+        const errors = failed.length > 0 ? `\n${failed.length} input(s) failed:\n${failed.join('\n')}` : '';
+        return `${renderValue(result.output)}${errors}\n(${result.method} · ${source} · ${result.elapsedMs.toFixed(1)} ms)`;
       });
     });
 
