@@ -3,7 +3,7 @@
 import { Agent } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ServiceError, errorFromJSON, type DlhubError, type ErrorJSON } from '../errors.js';
+import { ServiceError, errorFromJSON, type DlhubError } from '../errors.js';
 import type { OpName, OpRequest, OpResponse } from './contract/operations.js';
 import type { RunOutcome, ServableDescription } from './contract/schemas.js';
 import type { TaskInfo } from '../engine/task-types.js';

@@ -1,11 +1,12 @@
 import { Command, CommanderError } from 'commander';
-import { createContext } from './context.js';
+import { createContext, type CliContext } from './context.js';
 import { reportError } from './output.js';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerManageCommands } from './commands/manage.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerServableCommands } from './commands/servable.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerTaskCommands } from './commands/tasks.js';
 
 /** Build the `dlhub` command tree. */
 export function buildProgram(ctx = createContext()): Command {
@@ -17,10 +18,32 @@ export function buildProgram(ctx = createContext()): Command {
     .exitOverride();
   registerServableCommands(program, ctx);
   registerRunCommands(program, ctx);
+  registerTaskCommands(program, ctx);
   registerManageCommands(program, ctx);
   registerCatalogCommands(program, ctx);
   registerServeCommand(program, ctx);
+  // Every command but `serve` (which drains on its own) stops its workers on Ctrl-C before exiting.
+  program.hook('preAction', (_root, action) => {
+    if (action.name() !== 'serve') stopOnSignals(ctx);
+  });
   return program;
+}
+
+/**
+ * On SIGINT/SIGTERM, close the API (workers stopped: no container, no run/ folder left) and exit
+ * with the signal's status; a second signal exits at once.
+ */
+function stopOnSignals(ctx: CliContext): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const code = signal === 'SIGINT' ? 130 : 143;
+    if (stopping) process.exit(code);
+    stopping = true;
+    process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: stopping workers…\n`);
+    void ctx.close().finally(() => process.exit(code));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 /** Run the CLI with argv; resolves to the process exit code. */

@@ -1,5 +1,18 @@
 import { DlhubError } from '../errors.js';
 
+// C0 controls but tab and newline, DEL, and C1 controls (ESC/CSI/OSC start sequences that move the
+// cursor, clear the screen or write the clipboard), plus lone CRs that would overwrite a line.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text from outside (catalog records, model errors, metadata) made safe to print on a terminal:
+ * control characters removed. Every human-readable print path of the CLI goes through this;
+ * `--json` output is JSON-escaped already.
+ */
+export function safeText(text: string): string {
+  return text.replace(CONTROL, '');
+}
+
 /** Where a command writes: human text by default, one JSON document with `--json`. */
 export interface Output {
   json: boolean;
@@ -14,31 +27,32 @@ export function makeOutput(json: boolean, out: NodeJS.WritableStream = process.s
   return {
     json,
     result(data, human) {
-      out.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+      out.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${safeText(human())}\n`);
     },
     info(line) {
-      if (!json) err.write(`${line}\n`);
+      if (!json) err.write(`${safeText(line)}\n`);
     },
   };
 }
 
 /** Print an error the way a person (or a script with --json) can act on; returns the exit code. */
 export function reportError(err: unknown, json: boolean, out: NodeJS.WritableStream = process.stdout, errStream: NodeJS.WritableStream = process.stderr): number {
+  const write = (text: string): boolean => errStream.write(safeText(text));
   if (err instanceof DlhubError) {
     if (json) out.write(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`);
     else {
-      errStream.write(`error: ${err.message}\n`);
+      write(`error: ${err.message}\n`);
       const problems = (err.details?.['problems'] ?? []) as { field: string; message: string; fix: string }[];
-      for (const p of problems) errStream.write(`  - ${p.field}: ${p.message}\n    fix: ${p.fix}\n`);
-      if (err.hint) errStream.write(`  ${err.hint}\n`);
+      for (const p of problems) write(`  - ${p.field}: ${p.message}\n    fix: ${p.fix}\n`);
+      if (err.hint) write(`  ${err.hint}\n`);
       const tb = err.details?.['traceback'];
-      if (typeof tb === 'string' && tb && process.env['DLHUB_DEBUG']) errStream.write(`${tb}\n`);
+      if (typeof tb === 'string' && tb && process.env['DLHUB_DEBUG']) write(`${tb}\n`);
     }
     return err.code === 'USAGE' ? 2 : 1;
   }
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
   if (json) out.write(`${JSON.stringify({ error: { code: 'INTERNAL', message } }, null, 2)}\n`);
-  else errStream.write(`internal error: ${message}\n`);
+  else write(`internal error: ${message}\n`);
   return 1;
 }
 

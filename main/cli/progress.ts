@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { ProgressEvent } from '../api/operations.js';
+import { safeText } from './output.js';
 
 /** A progress reporter for long work: a live bar on a terminal, plain lines otherwise. */
 export function progressReporter(enabled: boolean, stream: NodeJS.WriteStream = process.stderr): { update: (p: ProgressEvent) => void; stop: () => void } {
@@ -9,7 +10,7 @@ export function progressReporter(enabled: boolean, stream: NodeJS.WriteStream = 
     return {
       update: (p) => {
         // Build steps can carry whole LABEL lines: one screen line each is enough to follow along.
-        const line = `[${p.phase} ${p.step}/${p.total}] ${p.message.length > 100 ? `${p.message.slice(0, 99)}…` : p.message}`;
+        const line = safeText(`[${p.phase} ${p.step}/${p.total}] ${p.message.length > 100 ? `${p.message.slice(0, 99)}…` : p.message}`);
         if (line !== last) stream.write(`${line}\n`);
         last = line;
       },
@@ -23,7 +24,7 @@ export function progressReporter(enabled: boolean, stream: NodeJS.WriteStream = 
   let started = false;
   return {
     update: (p) => {
-      const payload = { phase: p.phase.padEnd(7), message: p.message.slice(0, 60) };
+      const payload = { phase: safeText(p.phase).padEnd(7), message: safeText(p.message).slice(0, 60) };
       if (!started) {
         bar.start(Math.max(p.total, 1), p.step, payload);
         started = true;
