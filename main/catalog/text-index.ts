@@ -182,6 +182,21 @@ export class TextIndex {
     return this.byTerm.get(term);
   }
 
+  /** Mark in `out` the slots whose text field `f` holds `term` (or, with `prefix`, a word starting with it); removed records are left for the caller's live mask. */
+  markInField(term: string, f: number, prefix: boolean, out: Uint8Array): void {
+    const lists = prefix ? [...this.vocab.atPrefix(term).values()] : [this.byTerm.get(term)];
+    for (const p of lists) {
+      if (!p) continue;
+      for (const { slots, ftf, n } of p.segments) {
+        for (let i = 0; i < n; i++) {
+          if ((ftf[i] as number) >>> 16 !== f) continue;
+          const slot = slots[i] as number;
+          if (slot < out.length) out[slot] = 1;
+        }
+      }
+    }
+  }
+
   private expand(t: TextTerm): [Postings, number][] {
     const out: [Postings, number][] = [];
     const exact = this.byTerm.get(t.term);

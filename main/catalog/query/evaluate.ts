@@ -4,7 +4,7 @@ import type { FieldPostings } from '../postings.js';
 import { numberRange } from '../postings.js';
 import type { CatalogDoc } from '../record.js';
 import type { QueryNode, RangeNode, TermNode } from './ast.js';
-import { compileRange, compileTerm, globMatch, inRange, valueInRange, valueMatches } from './match.js';
+import { compileRange, compileTerm, globMatches, inRange, valueInRange, valueMatches } from './match.js';
 import type { CompiledTerm } from './match.js';
 
 /** What the evaluator reads: records by slot, the slots in scope, and per-field postings (undefined: scan). */
@@ -14,6 +14,11 @@ export interface EvalSource {
   readonly universe: Uint8Array;
   doc(slot: number): CatalogDoc | undefined;
   postings(field: FieldSpec): FieldPostings | undefined;
+  /**
+   * Mark the slots whose `field` holds the word (or a word starting with it, with `prefix`) from the ranked text index,
+   * without building the field's postings; false when the field is not in that index.
+   */
+  markWord?(field: FieldSpec, word: string, prefix: boolean, out: Uint8Array): boolean;
 }
 
 /** Fields a bare term (no field:) searches: the same text fields minisearch indexes. */
@@ -71,8 +76,34 @@ function scan(src: EvalSource, field: FieldSpec, out: Uint8Array, test: (value: 
   for (let s = 0; s < src.slotCount; s++) if (src.universe[s] && fieldHas(src.doc(s), field, test)) out[s] = 1;
 }
 
+// A word, a prefix (abc*) or adjacent words, answered from the ranked text index when the field is in it. False: not handled.
+function termFromText(term: CompiledTerm, field: FieldSpec, src: EvalSource, out: Uint8Array): boolean {
+  const markWord = src.markWord?.bind(src);
+  if (!markWord) return false;
+  if (term.wordPrefix !== null) return markWord(field, term.wordPrefix, true, out);
+  if (term.glob !== null) return false;
+  if (term.tokens.length <= 1) return term.tokens.length === 0 || markWord(field, term.tokens[0] as string, false, out);
+  // Several words: records holding all of them in the field, then checked for adjacency in one value.
+  const all = new Uint8Array(out.length);
+  if (!markWord(field, term.tokens[0] as string, false, all)) return false;
+  for (const w of term.tokens.slice(1)) {
+    const next = new Uint8Array(out.length);
+    markWord(field, w, false, next);
+    for (let i = 0; i < all.length; i++) all[i] = (all[i] as number) & (next[i] as number);
+  }
+  const seen = new Map<string, boolean>();
+  const check = (v: string): boolean => {
+    let ok = seen.get(v);
+    if (ok === undefined) seen.set(v, (ok = valueMatches(v, term)));
+    return ok;
+  };
+  for (let s = 0; s < all.length; s++) if (all[s] && src.universe[s] && fieldHas(src.doc(s), field, check)) out[s] = 1;
+  return true;
+}
+
 function termInField(node: TermNode, field: FieldSpec, src: EvalSource, out: Uint8Array): void {
   const term = compileTerm(node);
+  if (termFromText(term, field, src, out)) return;
   const p = src.postings(field);
   if (!p) return scan(src, field, out, (v) => valueMatches(v, term));
   if (term.glob !== null) return globInField(term, p, out);
@@ -101,15 +132,14 @@ function termInField(node: TermNode, field: FieldSpec, src: EvalSource, out: Uin
 }
 
 function globInField(term: CompiledTerm, p: FieldPostings, out: Uint8Array): void {
-  const glob = term.glob as string;
   if (term.wordPrefix !== null) {
     // abc* over a whole value that starts with letters is the same as abc* over its first word, so words suffice.
     const prefix = term.wordPrefix;
     for (const [w, slots] of p.words) if (w.startsWith(prefix)) mark(out, slots);
     return;
   }
-  for (const [w, slots] of p.words) if (globMatch(glob, w)) mark(out, slots);
-  for (const [v, slots] of p.values) if (globMatch(glob, v)) mark(out, slots);
+  for (const [w, slots] of p.words) if (globMatches(term, w)) mark(out, slots);
+  for (const [v, slots] of p.values) if (globMatches(term, v)) mark(out, slots);
 }
 
 function rangeInField(node: RangeNode, src: EvalSource, query: string, out: Uint8Array): void {

@@ -7,6 +7,10 @@ export const QUERY_LIMITS = {
   maxLength: 4096,
   /** Nesting of '(' groups, NOT and field:( ) groups; the parser recurses once per level. */
   maxDepth: 32,
+  /** Words, phrases and ranges in one query: each is evaluated over every record in scope (800 took 13 s at 100,000 records). */
+  maxTerms: 50,
+  /** Terms on a field with no index (servable.methods.<m>.input.type), each answered by reading every record. */
+  maxScanTerms: 8,
   /** '*' and '?' in one term. */
   maxWildcardsPerTerm: 10,
   /** '*' and '?' in the whole query. */

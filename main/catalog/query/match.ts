@@ -14,16 +14,24 @@ export interface CompiledTerm {
   tokens: string[];
   /** The lowercased wildcard pattern, matched by globMatch. */
   glob: string | null;
+  /** The pattern's longest run without wildcards: a value without it cannot match, and a substring test is native speed. */
+  literal: string;
   /** For a wildcard `abc*` over letters and digits only: the prefix, which the word vocabulary alone can answer. */
   wordPrefix: string | null;
 }
 
 /** Prepare a term for matching. */
 export function compileTerm(node: TermNode): CompiledTerm {
-  if (!node.wildcard) return { tokens: tokenize(node.text), glob: null, wordPrefix: null };
+  if (!node.wildcard) return { tokens: tokenize(node.text), glob: null, literal: '', wordPrefix: null };
   const lower = node.text.toLowerCase();
   const prefix = /^([\p{L}\p{N}]+)\*$/u.exec(lower);
-  return { tokens: [], glob: lower, wordPrefix: prefix ? (prefix[1] as string) : null };
+  const literal = lower.split(/[*?]/).reduce((a, b) => (b.length > a.length ? b : a), '');
+  return { tokens: [], glob: lower, literal, wordPrefix: prefix ? (prefix[1] as string) : null };
+}
+
+/** globMatch for a compiled term, skipping at native speed a text that lacks the pattern's longest literal run. */
+export function globMatches(term: CompiledTerm, text: string): boolean {
+  return term.glob !== null && (term.literal === '' || text.includes(term.literal)) && globMatch(term.glob, text);
 }
 
 /**
@@ -66,8 +74,9 @@ export function containsRun(tokens: readonly string[], seq: readonly string[]): 
 /** Does one field value match the term? */
 export function valueMatches(value: string, term: CompiledTerm): boolean {
   if (term.glob !== null) {
-    const glob = term.glob;
-    return globMatch(glob, value.toLowerCase()) || tokenize(value).some((t) => globMatch(glob, t));
+    const lower = value.toLowerCase();
+    if (term.literal !== '' && !lower.includes(term.literal)) return false;
+    return globMatches(term, lower) || tokenize(value).some((t) => globMatches(term, t));
   }
   if (term.tokens.length === 0) return false;
   return containsRun(tokenize(value), term.tokens);

@@ -1,5 +1,5 @@
 import { QueryError } from '../../errors.js';
-import { knownFieldNames, resolveField } from '../fields.js';
+import { FIELDS, knownFieldNames, resolveField } from '../fields.js';
 import type { FieldSpec } from '../fields.js';
 import type { QueryNode, RangeNode, TermNode } from './ast.js';
 import { caretHint, lex, lexFreeText } from './lexer.js';
@@ -11,6 +11,9 @@ const DESCRIBE: Record<Token['kind'], string> = {
   rbrace: "'}'", colon: "':'", and: "'AND'", or: "'OR'", not: "'NOT'", eof: 'the end of the query',
 };
 
+// The fixed fields have postings; a per-method field (resolveField makes a new spec for each) is answered by a scan.
+const INDEXED = new Set<FieldSpec>(FIELDS);
+
 const STARTS_CLAUSE = new Set<Token['kind']>(['word', 'phrase', 'lparen', 'not']);
 
 /** Recursive-descent parser for DLHub's advanced query syntax (Lucene style, as Globus Search reads it). */
@@ -18,6 +21,8 @@ class Parser {
   private i = 0;
   private depth = 0;
   private wildcards = 0;
+  private terms = 0;
+  private scanTerms = 0;
   constructor(private readonly query: string, private readonly tokens: Token[]) {}
 
   private peek(): Token {
@@ -120,7 +125,18 @@ class Parser {
     }
   }
 
+  // Every term and range costs a pass over the records in scope; a field without an index costs a read of every record.
+  private countTerm(at: number, field: FieldSpec | null): void {
+    const { maxTerms, maxScanTerms } = QUERY_LIMITS;
+    if (++this.terms > maxTerms) this.fail(`Too many terms in the query: over the limit of ${maxTerms}`, at, `Use at most ${maxTerms} words, phrases and ranges; a field can take several values as field:(a OR b).`);
+    if (field !== null && !INDEXED.has(field) && ++this.scanTerms > maxScanTerms) {
+      this.fail(`Too many terms on per-method fields such as ${field.name}: over the limit of ${maxScanTerms}`, at,
+        `Use at most ${maxScanTerms} of them; servable.methods.input.type searches every method's input type at once.`);
+    }
+  }
+
   private term(t: Token, field: FieldSpec | null): TermNode {
+    this.countTerm(t.pos, field);
     const phrase = t.kind === 'phrase';
     const wildcard = !phrase && /[*?]/.test(t.text);
     if (wildcard) this.checkWildcards(t);
@@ -172,6 +188,7 @@ class Parser {
   }
 
   private range(field: FieldSpec, pos: number): RangeNode {
+    this.countTerm(pos, field);
     const open = this.next();
     const lo = this.bound('the lower bound');
     const to = this.next();
@@ -190,7 +207,12 @@ export function parseQuery(query: string): QueryNode {
 
 /** Free text (not advanced): words and quoted phrases, all required; nothing is an operator. */
 export function parseFreeText(query: string): TermNode[] {
-  return lexFreeText(query)
-    .filter((t) => t.kind !== 'eof')
-    .map((t) => ({ kind: 'term', field: null, text: t.text, phrase: t.kind === 'phrase', wildcard: false, pos: t.pos }));
+  const tokens = lexFreeText(query).filter((t) => t.kind !== 'eof');
+  const max = QUERY_LIMITS.maxTerms;
+  const over = tokens[max];
+  if (over) {
+    throw new QueryError(`Too many words in the search: over the limit of ${max} at position ${over.pos}`, over.pos,
+      caretHint(query, over.pos, `Search for at most ${max} words and phrases.`));
+  }
+  return tokens.map((t) => ({ kind: 'term', field: null, text: t.text, phrase: t.kind === 'phrase', wildcard: false, pos: t.pos }));
 }

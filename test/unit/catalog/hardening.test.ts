@@ -91,6 +91,27 @@ describe('wildcards', () => {
   });
 });
 
+describe('terms per query', () => {
+  it('are bounded (each costs a pass over the catalog), with an error naming the limit; per-method fields more tightly', () => {
+    const many = Array.from({ length: 51 }, (_, i) => `w${i}`);
+    const adv = queryError(() => parseQuery(many.join(' OR ')));
+    expect(adv.message).toMatch(/over the limit of 50/);
+    expect(adv.position).toBe(many.join(' OR ').indexOf('w50'));
+    expect(() => parseQuery(many.slice(0, 50).join(' OR '))).not.toThrow();
+    const c = Catalog.open(home.paths);
+    try {
+      const free = queryError(() => c.search(many.join(' ')));
+      expect(free.message).toMatch(/over the limit of 50 at position/);
+      expect(c.search(many.slice(0, 50).join(' ')).total).toBe(0);
+    } finally {
+      c.close();
+    }
+    const scans = Array.from({ length: 9 }, (_, i) => `servable.methods.m${i}.input.type:ndarray`).join(' OR ');
+    expect(queryError(() => parseQuery(scans)).message).toMatch(/per-method fields .* over the limit of 8/);
+    expect(() => parseQuery(Array.from({ length: 9 }, () => 'servable.methods.input.type:ndarray').join(' OR '))).not.toThrow();
+  });
+});
+
 describe('saved index with empty sections', () => {
   it('saves and loads a file whose sections include empty ones (no checksum reset)', () => {
     const file = join(home.paths.root, 'index.bin');
