@@ -1,14 +1,17 @@
-// `npm run bench [memo|runtime|catalog|pipeline]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
+// `npm run bench [memo|runtime|catalog|search-e2e|pipeline]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
 import { main as catalog } from './catalog.bench.js';
 import { main as memo } from './memo.bench.js';
 import { main as pipeline } from './pipeline.bench.js';
 import { main as runtime } from './runtime.bench.js';
+import { main as searchE2e } from './search-e2e.bench.js';
 
 const only = process.argv[2];
 const benches: [string, () => unknown][] = [
   ['memo', memo],
   ['runtime', runtime],
   ['catalog', catalog],
+  // A fresh `dlhub search` process, start to answer; fails (non-zero exit) when the saved index is rebuilt, not loaded.
+  ['search-e2e', searchE2e],
   ['pipeline', pipeline],
 ];
 for (const [name, run] of benches) {
