@@ -1,7 +1,9 @@
 import { DlhubError } from '../errors.js';
+import { toWire } from '../api/codec.js';
 
 // C0 controls but tab and newline, DEL, and C1 controls (ESC/CSI/OSC start sequences that move the
 // cursor, clear the screen or write the clipboard), plus lone CRs that would overwrite a line.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 /**
@@ -27,7 +29,8 @@ export function makeOutput(json: boolean, out: NodeJS.WritableStream = process.s
   return {
     json,
     result(data, human) {
-      out.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${safeText(human())}\n`);
+      // JSON goes through the door codec, so bytes and ndarrays print in their tagged form.
+      out.write(json ? `${JSON.stringify(toWire(data), null, 2)}\n` : `${safeText(human())}\n`);
     },
     info(line) {
       if (!json) err.write(`${safeText(line)}\n`);

@@ -148,3 +148,102 @@ describe('a Python function servable, with Docker absent from the start', () => 
     expect(run).toMatchObject({ output: 6, runtime: 'host' });
   });
 });
+
+describe('tasks, batches and hostile text through the CLI (host runtime)', () => {
+  const work = tempDir('dlhub-e2e-tasks-');
+  const dir = join(work.dir, 'probe');
+  const env = { DLHUB_HOME: join(work.dir, 'home'), DLHUB_PYTHON: PY, DOCKER_HOST: `unix://${join(work.dir, 'none.sock')}` };
+  const HOSTILE = 'Evil\u001b[2J\u001b]52;c;cHduZWQ=\u0007 title';
+  afterAll(() => work.cleanup());
+
+  beforeAll(async () => {
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(join(dir, 'app.py'), 'import time\n\ndef double(x):\n    return [v * 2 for v in x]\n\ndef fail(x):\n    raise ValueError("bad \\x1b[2J input")\n\ndef slow(x):\n    time.sleep(x)\n    return x\n\ndef blob(x):\n    return bytes(x)\n');
+    const m = (fn: string, input: Record<string, unknown>) => ({ input, output: { type: 'python object' }, method_details: { module: 'app', method_name: fn, autobatch: false } });
+    const list = { type: 'list', item_type: { type: 'number' } };
+    writeFileSync(join(dir, 'dlhub.json'), JSON.stringify({
+      datacite: { titles: [{ title: HOSTILE }], creators: [{ creatorName: 'Doe\u001b]52;c;eA==\u0007, Jane' }], descriptions: [{ description: `About ${HOSTILE}`, descriptionType: 'Abstract' }] },
+      dlhub: { name: 'probe', files: { other: ['app.py'] } },
+      servable: { type: 'Python static method', shim: 'python.PythonStaticMethodServable', deterministic: true, methods: { run: m('double', list), fail: m('fail', { type: 'python object' }), slow: m('slow', { type: 'number' }), blob: m('blob', list) } },
+    }));
+    const build = await runCli(['build', dir, '--json'], env);
+    expect(build.code, build.stderr).toBe(0);
+  });
+
+  it('submit prints a task id; task, tasks and status in later processes read it from state.db', async () => {
+    const sub = await runCli(['submit', 'probe', '--input', '[1, 2]'], env);
+    expect(sub.code, sub.stderr).toBe(0);
+    const id = sub.stdout.trim();
+    expect(id).toMatch(/^\S+$/);
+    const task = json<{ id: string; status: string; result: { output: unknown } }>(await runCli(['task', id, '--wait', '--json'], env));
+    expect(task).toMatchObject({ id, status: 'succeeded', result: { output: [2, 4] } });
+    const human = await runCli(['task', id], env);
+    expect(human.stdout).toContain('succeeded');
+    expect(human.stdout).toContain('[2,4]');
+    const tasks = json<{ id: string }[]>(await runCli(['tasks', '--json'], env));
+    expect(tasks.map((t) => t.id)).toContain(id);
+    const status = json<{ tasks: { succeeded: number }; cache: { entries: number }; workers: unknown[] }>(await runCli(['status', '--json'], env));
+    expect(status.tasks.succeeded).toBeGreaterThanOrEqual(1);
+    expect(status.cache.entries).toBeGreaterThanOrEqual(1);
+    const statusText = await runCli(['status'], env);
+    expect(statusText.stdout).toMatch(/workers\s+0/);
+    expect(statusText.stdout).toContain('cache');
+  });
+
+  it('a failed task fails `dlhub task`, with the model\'s error; cancel of a finished task says so; unknown ids are typed', async () => {
+    const id = (await runCli(['submit', 'probe', '--method', 'fail', '--input', '1'], env)).stdout.trim();
+    const failed = await runCli(['task', id], env);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain('failed');
+    expect(failed.stdout).toContain('ValueError');
+    expect(failed.stdout).not.toContain('\u001b');
+    const missing = await runCli(['task', 'no-such-id', '--json'], env);
+    expect(missing.code).toBe(1);
+    expect(json<{ error: { code: string } }>(missing).error.code).toBe('TASK_NOT_FOUND');
+    const cancelled = await runCli(['cancel', id, '--json'], env);
+    expect(json<{ status: string }>(cancelled).status).toBe('failed');
+  });
+
+  it('run --batch FILE runs a JSON array of inputs; --batch with --input still works', async () => {
+    const file = join(work.dir, 'batch.json');
+    writeFileSync(file, JSON.stringify([[1], [2, 3], [4]]));
+    const r = json<{ output: unknown }>(await runCli(['run', 'probe', '--batch', file, '--json'], env));
+    expect(r.output).toEqual([[2], [4, 6], [8]]);
+    const inline = json<{ output: unknown }>(await runCli(['run', 'probe', '--batch', '--input', '[[5], [6]]', '--json'], env));
+    expect(inline.output).toEqual([[10], [12]]);
+    const notList = join(work.dir, 'nolist.json');
+    writeFileSync(notList, '{"x": 1}');
+    const bad = await runCli(['run', 'probe', '--batch', notList], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('JSON array of inputs');
+  });
+
+  it('--timeout stops a call that runs too long with a typed TIMEOUT', async () => {
+    const r = await runCli(['run', 'probe', '--method', 'slow', '--input', '30', '--timeout', '1', '--no-cache', '--json'], env);
+    expect(r.code).toBe(1);
+    expect(json<{ error: { code: string } }>(r).error.code).toBe('TIMEOUT');
+  });
+
+  it('bytes print in the tagged form with --json (never {type: "Buffer"})', async () => {
+    const r = json<{ output: unknown }>(await runCli(['run', 'probe', '--method', 'blob', '--input', '[104, 105]', '--json'], env));
+    expect(r.output).toEqual({ $bytes: Buffer.from('hi').toString('base64') });
+  });
+
+  it('--input-file /dev/zero stops at the input limit instead of growing without bound (issue 9 item 7)', async () => {
+    const r = await runCli(['run', 'probe', '--input-file', '/dev/zero'], { ...env, DLHUB_MAX_INPUT_BYTES: '1000000' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('DLHUB_MAX_INPUT_BYTES');
+  });
+
+  it('search, ls, describe and model errors print no terminal escapes (issue 9 item 9)', async () => {
+    for (const args of [['search', 'Evil'], ['ls'], ['describe', 'probe'], ['run', 'probe', '--method', 'fail', '--input', '1']]) {
+      const r = await runCli(args, env);
+      // eslint-disable-next-line no-control-regex -- the assertion is about control characters
+      expect(r.stdout + r.stderr, args.join(' ')).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    }
+    expect((await runCli(['search', 'Evil'], env)).stdout).toContain('Evil[2J]52;c;cHduZWQ= title');
+    // --json keeps the text, escaped.
+    const j = json<{ hits: { title: string }[] }>(await runCli(['search', 'Evil', '--json'], env));
+    expect(j.hits[0]?.title).toBe(HOSTILE);
+  });
+});

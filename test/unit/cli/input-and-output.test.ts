@@ -77,6 +77,7 @@ describe('printing untrusted text', () => {
     o.result({}, () => `servable ${HOSTILE}`);
     o.info(HOSTILE);
     reportError(new ModelError('ValueError', HOSTILE, 'tb'), false, out.stream, err.stream);
+    // eslint-disable-next-line no-control-regex -- the assertion is about control characters
     expect(out.text() + err.text()).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     expect(err.text()).toContain('ValueError: Title');
   });
