@@ -3,11 +3,17 @@
 // a Python process per request; the bare Unix socket round trip as the floor; cold start; memo hit vs miss.
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Dlhub } from '../main/api/dlhub.js';
+import { Engine } from '../main/engine/engine.js';
+import { loadSettings, type Settings } from '../main/engine/settings.js';
+import { MemoCache } from '../main/memo/memo-cache.js';
+import { DockerClient } from '../main/runtime/docker-client.js';
+import { RuntimeRegistry } from '../main/runtime/registry.js';
+import type { HomePaths } from '../main/storage/home.js';
 import { DockerRuntime } from '../main/runtime/docker.js';
 import { HostRuntime } from '../main/runtime/host.js';
 import { findPython } from '../main/runtime/python.js';
@@ -92,6 +98,78 @@ function timedCommand(n: number, cmd: string, args: string[]): number[] {
   return out;
 }
 
+/** An engine over `paths` with some settings changed, composed as the app composes it. */
+function engineWith(paths: HomePaths, change: Partial<Settings>): { engine: Engine; close: () => Promise<void> } {
+  const settings = { ...loadSettings({}), idleMs: 60_000, ...change };
+  const memo = MemoCache.open(paths.memoDb);
+  const registry = RuntimeRegistry.standard({ docker: new DockerClient(), runDir: paths.run, logDir: paths.logs, defaults: { memoryBytes: settings.workerMemoryBytes, pidsLimit: settings.workerPidsLimit } });
+  const engine = new Engine(paths, settings, memo, registry);
+  return { engine, close: async () => { await engine.close(); memo.close(); } };
+}
+
+/** Calls per second for `total` calls issued `concurrency` at a time. */
+async function throughput(total: number, concurrency: number, call: () => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < total) {
+      next += 1;
+      await call();
+    }
+  }));
+  return total / ((performance.now() - t) / 1000);
+}
+
+/** The pool: explicit batch sizes, replicas on a servable that computes for ~5 ms, adaptive batching of concurrent no-op calls. */
+async function poolFigures(api: Dlhub, dir: string, noop: string): Promise<void> {
+  const sizes = [1, 10, 100, 1000, 10_000];
+  const batchRows: { label: string; samples: number[] }[] = [];
+  for (const size of sizes) {
+    const inputs = Array.from({ length: size }, (_, i) => i);
+    batchRows.push({ label: `batch of ${size} no-op inputs, docker, memo off`, samples: await timeCalls(size >= 1000 ? 10 : 50, () => api.runServable({ name: noop, inputs, runtime: 'docker', noCache: true }), 2) });
+  }
+  printTable('explicit batch: one call, many inputs (time should grow about linearly)', batchRows);
+
+  const busy = join(dir, 'busy');
+  mkdirSync(busy, { recursive: true });
+  writeFileSync(join(busy, 'app.py'), 'import time\n\ndef run(x):\n    end = time.perf_counter() + 0.005\n    while time.perf_counter() < end:\n        pass\n    return x\n');
+  writeFileSync(join(busy, 'dlhub.json'), JSON.stringify({
+    datacite: { titles: [{ title: 'busy 5 ms' }], creators: [{ creatorName: 'Bench' }] },
+    dlhub: { name: 'bench-busy', version: '1.0.0', files: { other: ['app.py'] } },
+    servable: { type: 'Python static method', shim: 'python.PythonStaticMethodServable', methods: { run: { input: { type: 'python object' }, output: { type: 'python object' }, method_details: { module: 'app', method_name: 'run' } } } },
+  }));
+  await api.buildServable({ dir: busy });
+  const lines: string[] = [];
+  for (const replicas of [1, 2, 3, 4]) {
+    const e = engineWith(api.paths, { replicas: { default: replicas, perServable: {} }, batchMax: 1 });
+    try {
+      await Promise.all(Array.from({ length: replicas }, () => e.engine.run({ name: 'bench-busy', input: 0, runtime: 'docker', noCache: true })));
+      const rate = await throughput(400, 16, () => e.engine.run({ name: 'bench-busy', input: 1, runtime: 'docker', noCache: true }));
+      lines.push(`  ${replicas} replica${replicas > 1 ? 's' : ' '}  ${rate.toFixed(0).padStart(6)} calls/s`);
+    } finally {
+      await e.close();
+    }
+  }
+  console.log('\nthroughput, 5 ms of Python per call, 16 concurrent callers, adaptive batching off (machine has', cpus().length, 'cores)');
+  for (const l of lines) console.log(l);
+
+  const adaptive: string[] = [];
+  for (const batchMax of [1, 64]) {
+    const e = engineWith(api.paths, { batchMax });
+    try {
+      await e.engine.run({ name: noop, input: 0, runtime: 'docker', noCache: true });
+      const before = e.engine.pool.stats();
+      const rate = await throughput(5000, 64, () => e.engine.run({ name: noop, input: 1, runtime: 'docker', noCache: true }));
+      const after = e.engine.pool.stats();
+      adaptive.push(`  DLHUB_BATCH_MAX=${String(batchMax).padEnd(3)} ${rate.toFixed(0).padStart(7)} calls/s, ${((after.calls - before.calls) / Math.max(1, after.requests - before.requests)).toFixed(1)} calls per worker request`);
+    } finally {
+      await e.close();
+    }
+  }
+  console.log('\nadaptive batching: no-op, one replica, 64 concurrent callers, memo off');
+  for (const l of adaptive) console.log(l);
+}
+
 /** Run the runtime benchmark and print its tables. */
 export async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'dlhub-bench-'));
@@ -142,6 +220,7 @@ export async function main(): Promise<void> {
       { label: 'docker runtime (create, start, hello, run)', samples: coldDocker },
       { label: 'host runtime (spawn, hello, run)', samples: coldHost },
     ]);
+    await poolFigures(api, dir, noop.name);
     const w = summarize(dockerSocket).p50;
     console.log(`\nwarm docker p50 ${fmt(w)} vs docker exec p50 ${fmt(summarize(dockerExec).p50)}: ${(summarize(dockerExec).p50 / w).toFixed(0)}x faster`);
   } finally {

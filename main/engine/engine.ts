@@ -65,6 +65,8 @@ interface RunningTask {
 }
 
 const POLL_MS = 100;
+// setTimeout fires at once for delays over 2^31-1 ms; a wait of Infinity sleeps in pieces of this size.
+const MAX_SLEEP_MS = 60_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -329,7 +331,7 @@ export class Engine {
       }
       // A task running here wakes the waiter when it ends; one in another process is polled.
       const local = this.running.get(id);
-      await (local ? Promise.race([local.done, sleep(left)]) : sleep(Math.min(POLL_MS, left)));
+      await (local ? Promise.race([local.done, sleep(Math.min(left, MAX_SLEEP_MS))]) : sleep(Math.min(POLL_MS, left)));
     }
   }
 
@@ -412,10 +414,16 @@ export class Engine {
     }
   }
 
-  /** Stop every warm worker; tasks not finished here are handed to the next process that opens this home. */
-  async close(): Promise<void> {
+  /**
+   * Stop every warm worker, after letting calls in flight finish for up to `drainMs` (default 0);
+   * tasks not finished here are handed to the next process that opens this home.
+   */
+  async close(opts: { drainMs?: number } = {}): Promise<void> {
     this.closing = true;
     for (const id of this.taskQueue.splice(0)) this.store?.release(id, false);
+    // A graceful stop (SIGINT to `dlhub serve`) lets calls in flight finish first, up to drainMs.
+    const until = performance.now() + (opts.drainMs ?? 0);
+    while (this.inFlight > 0 && performance.now() < until) await sleep(Math.min(20, until - performance.now()));
     await this.pool.stopAll();
     await Promise.all([...this.running.values()].map((t) => t.done.catch(() => undefined)));
     this.store?.close();

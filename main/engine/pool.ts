@@ -90,11 +90,15 @@ function isItemError(err: unknown): boolean {
 export class WorkerPool {
   private readonly groups = new Map<string, Group>();
   private readonly counters = { started: 0, requests: 0, items: 0 };
+  private closed = false;
 
   constructor(private readonly opts: PoolOptions) {}
 
   /** Answer `call` on a worker of `key`, started from `source` when needed. Resolves with one result per input. */
   call(key: string, source: GroupSource, call: PoolCall): Promise<ItemResult[]> {
+    if (this.closed) {
+      return Promise.reject(new WorkerError('RUNNER_DIED', `The engine is closing; "${source.servable}" was not started.`, { hint: 'Run it again once DLHub is running.' }));
+    }
     let group = this.groups.get(key);
     if (!group) {
       group = { key, source, replicas: [], queue: [], nextIndex: 0, holdTimer: undefined };
@@ -403,8 +407,9 @@ export class WorkerPool {
     return n;
   }
 
-  /** Stop every worker; used at shutdown. */
+  /** Stop every worker and take no more calls; used at shutdown. */
   async stopAll(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.groups.values()].map((g) => this.stopGroup(g, 'the engine closed')));
   }
 }

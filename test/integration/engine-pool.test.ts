@@ -89,6 +89,21 @@ for (const runtime of ['host', 'docker'] as const) {
       expect((after.output as Tagged)[1]).not.toBe((before.output as Tagged)[1]);
     });
 
+    it('lets calls in flight finish when closed with a drain time (SIGINT to serve), and stops them without one', async () => {
+      const graceful = openEngine(suite.home);
+      const inFlight = graceful.engine.run({ name: 'tagged', input: { i: 9, s: 0.8 }, runtime, noCache: true });
+      while (graceful.engine.pool.stats().requests === 0) await new Promise((r) => setTimeout(r, 10));
+      await graceful.engine.close({ drainMs: 30_000 });
+      expect(((await inFlight).output as Tagged)[0]).toBe(9);
+      await graceful.close();
+
+      const abrupt = openEngine(suite.home);
+      const cut = abrupt.engine.run({ name: 'tagged', input: { i: 9, s: 5 }, runtime, noCache: true }).catch((x: unknown) => x);
+      while (abrupt.engine.pool.stats().requests === 0) await new Promise((r) => setTimeout(r, 10));
+      await abrupt.close();
+      expect(await cut).toMatchObject({ code: 'RUNNER_DIED' });
+    });
+
     it('refuses calls over the concurrency cap with LIMIT_EXCEEDED naming DLHUB_MAX_CONCURRENCY', async () => {
       const e = engine({ maxConcurrency: 2 });
       const slow = [1, 2].map((i) => e.run({ name: 'tagged', input: { i, s: 0.5 }, runtime, noCache: true }));
