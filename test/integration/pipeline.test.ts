@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dlhub } from '../../main/api/dlhub.js';
+import { DLHubClient } from '../../main/api/sdk.js';
 import type { PipelineOutcome } from '../../main/engine/pipeline.js';
 import { MetadataError, ModelError, errorFromJSON, type ErrorJSON } from '../../main/errors.js';
 import { NdArray } from '../../main/runtime/protocol/values.js';
@@ -107,6 +108,16 @@ for (const runtime of ['docker', 'host'] as const) {
       // Uranium parses but has no features in the example's table: it fails one step later.
       expect(got.errors?.[3]).toMatchObject({ code: 'MODEL_ERROR', details: { step: 1, stepServable: 'fe-features', type: 'KeyError' } });
       expect(got.steps).toHaveLength(3);
+    });
+
+    it('runs as an asynchronous task through the SDK: the result, or the step\'s ModelError re-raised', async () => {
+      const client = DLHubClient.inProcess(api);
+      const id = await client.submit('formation-enthalpy', 'MgO', { runtime });
+      expect(await client.getResult(id, { waitMs: 60_000 })).toBe(await byHand('MgO'));
+      const bad = await client.submit('formation-enthalpy', 'Mg(O', { runtime });
+      const err = await client.getResult(bad, { waitMs: 60_000 }).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ModelError);
+      expect((err as ModelError).message).toContain('steps[0] (servable "fe-parse")');
     });
 
     it('parses any string to fractions summing to 1 or refuses it with a ValueError (fuzzed, one batch)', async () => {
