@@ -85,3 +85,62 @@ describe('dlhub search and dlhub catalog', () => {
     expect(json<{ total: number }>(await runCli(['search', '--advanced', 'dlhub.name:noop', '--json'], env)).total).toBe(0);
   });
 });
+
+describe('dlhub search and dlhub catalog with hostile input (issue 9)', () => {
+  const work = tempDir('dlhub-cli-catalog-hostile-');
+  const env = { DLHUB_HOME: join(work.dir, 'home'), DOCKER_HOST: `unix://${join(work.dir, 'none.sock')}` };
+  afterAll(() => work.cleanup());
+
+  it('imports a catalog with a deeply nested record: that line is reported with the depth limit, the rest imported and exported', async () => {
+    const good = record('band-gap', 'ward', 'Keras Model', ['chemistry'], 'Band gap predictor with constructor toString words', 2018);
+    const deep = record('deep', 'ward', 'Keras Model', ['chemistry'], 'Deep record', 2019) as { servable: { methods: { run: Record<string, unknown> } } };
+    deep.servable.methods.run['parameters'] = { a: 'leaf' };
+    const deepLine = JSON.stringify(deep).replace('"leaf"', `${'['.repeat(3000)}${']'.repeat(3000)}`);
+    const file = join(work.dir, 'in.jsonl');
+    writeFileSync(file, `${JSON.stringify(good)}\n${deepLine}\n`);
+    const report = json<{ imported: number; skipped: number; errors: { line: number; problems: { message: string }[] }[] }>(await runCli(['catalog', 'import', file, '--json'], env));
+    expect(report).toMatchObject({ imported: 1, skipped: 1 });
+    expect(report.errors[0]?.line).toBe(2);
+    expect(report.errors[0]?.problems[0]?.message).toMatch(/the limit is 64/);
+    const out = join(work.dir, 'out.jsonl');
+    expect(json<{ written: number }>(await runCli(['catalog', 'export', out, '--json'], env)).written).toBe(1);
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('opens the saved index as saved in each new process after an import, never rebuilding it', async () => {
+    const own = { ...env, DLHUB_HOME: join(work.dir, 'home-index'), DLHUB_DEBUG: '1' };
+    const file = join(work.dir, 'two.jsonl');
+    writeFileSync(file, [record('a-model', 'ward', 'Keras Model', ['chemistry'], 'Band gap', 2018), record('b-model', 'ward', 'Keras Model', [], 'Other', 2019)].map((r) => JSON.stringify(r)).join('\n'));
+    expect((await runCli(['catalog', 'import', file], own)).code).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      const r = await runCli(['search', 'band'], own);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/catalog index (loaded|caught-up) in \d+ ms/);
+    }
+  });
+
+  it('treats Object.prototype names as words, and answers a pathological wildcard', async () => {
+    const hits = async (args: string[]): Promise<string[]> => json<{ hits: { servable: string }[] }>(await runCli(['search', ...args, '--json'], env)).hits.map((h) => h.servable);
+    expect(await hits(['constructor'])).toEqual(['ward/band-gap']);
+    expect(await hits(['--advanced', 'constructor AND title:toString'])).toEqual(['ward/band-gap']);
+    expect(await hits(['--advanced', 'dlhub.name:__proto__'])).toEqual([]);
+    expect(await hits(['--advanced', '*e*e*e*e*e*e*zz'])).toEqual([]);
+    const unknown = await runCli(['search', '--advanced', 'toString:x'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("Unknown field 'toString'");
+  });
+
+  it('refuses an over-long, too deeply nested or wildcard-heavy query with the limit it broke', async () => {
+    const cases: [string[], RegExp][] = [
+      [['x'.repeat(5000)], /5000 characters, over the limit of 4096/],
+      [['--advanced', `${'('.repeat(2000)}a${')'.repeat(2000)}`], /more than 32 levels .* at position 32/],
+      [['--advanced', `${'NOT '.repeat(40)}a`], /more than 32 levels/],
+      [['--advanced', `a${'*a'.repeat(11)}`], /over the limit of 10 per term/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(['search', ...args], env);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+});
