@@ -69,7 +69,12 @@ interface Group {
   queue: Job[];
   nextIndex: number;
   holdTimer: NodeJS.Timeout | undefined;
+  /** After a failed start, no further replica is started before this time (the ones running serve meanwhile). */
+  noStartUntil: number;
 }
+
+// A replica that failed to start is not retried at once while other replicas serve the queue.
+const START_RETRY_MS = 5000;
 
 function cancelledError(): DlhubError {
   return new TaskError('CANCELLED', 'The call was cancelled.', { hint: 'Run it again if you still need the answer.' });
@@ -101,7 +106,7 @@ export class WorkerPool {
     }
     let group = this.groups.get(key);
     if (!group) {
-      group = { key, source, replicas: [], queue: [], nextIndex: 0, holdTimer: undefined };
+      group = { key, source, replicas: [], queue: [], nextIndex: 0, holdTimer: undefined, noStartUntil: 0 };
       this.groups.set(key, group);
     }
     const g = group;
@@ -208,6 +213,7 @@ export class WorkerPool {
 
   private canStart(g: Group): boolean {
     if (g.replicas.length >= Math.max(1, this.opts.replicasFor(g.source.servable))) return false;
+    if (g.replicas.length > 0 && performance.now() < g.noStartUntil) return false;
     if (this.totalWorkers() < this.opts.maxWorkers) return true;
     // At the machine-wide cap: make room by stopping an idle replica of another servable, if there is one.
     for (const other of this.groups.values()) {
@@ -244,6 +250,7 @@ export class WorkerPool {
       (err: unknown) => {
         r.starting = undefined;
         this.removeReplica(g, r);
+        g.noStartUntil = performance.now() + START_RETRY_MS;
         // With no replica left, a start failure answers the calls waiting: starting again would fail the same way.
         if (g.replicas.length === 0) {
           const error = toDlhubError(err);

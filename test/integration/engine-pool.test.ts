@@ -64,6 +64,16 @@ for (const runtime of ['host', 'docker'] as const) {
       expect(e.pool.stats().requests).toBe(4);
     });
 
+    it('keeps to the machine-wide worker cap by stopping an idle worker of another servable', async () => {
+      const e = engine({ maxWorkers: 1 });
+      await e.run({ name: 'echo', input: 1, runtime, noCache: true });
+      expect(e.status().workers.map((w) => w.servable)).toEqual(['echo']);
+      await expect(e.run({ name: 'double', input: 2, runtime, noCache: true })).resolves.toMatchObject({ output: 4 });
+      expect(e.status().workers.map((w) => w.servable)).toEqual(['double']);
+      await expect(e.run({ name: 'echo', input: 3, runtime, noCache: true })).resolves.toMatchObject({ output: 3 });
+      expect(e.status().workers.map((w) => w.servable)).toEqual(['echo']);
+    });
+
     it('answers an explicit batch in order, with an error for the one bad input and answers for the rest', async () => {
       const e = engine();
       const out = await e.run({ name: 'double', inputs: [1, -1, 3], runtime });
