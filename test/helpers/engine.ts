@@ -21,7 +21,10 @@ def tagged(x):
     return [x.get('i'), TOKEN]
 
 def double(x):
-    """Twice x; a negative x raises."""
+    """Twice x; a negative x raises; {'s': seconds} sleeps that long first."""
+    if isinstance(x, dict):
+        time.sleep(x['s'])
+        return x['s']
     if x < 0:
         raise ValueError("negative input: %r" % (x,))
     return x * 2

@@ -56,6 +56,20 @@ for (const runtime of ['host', 'docker'] as const) {
       expect(after.requests - before.requests).toBe(1);
     });
 
+    it('gives each batched single call its own answer or its own error', async () => {
+      const e = engine({ replicas: { default: 1, perServable: {} }, batchMax: 64 });
+      const first = e.run({ name: 'double', input: { s: 0.5 }, runtime, noCache: true });
+      while (e.pool.stats().requests === 0) await new Promise((r) => setTimeout(r, 10));
+      const settled = await Promise.allSettled([1, -1, 3].map((x) => e.run({ name: 'double', input: x, runtime, noCache: true })));
+      await first;
+      // The three went to the worker as one request.
+      expect(e.pool.stats().requests).toBe(2);
+      expect(settled[0]).toMatchObject({ status: 'fulfilled', value: { output: 2 } });
+      expect(settled[1]).toMatchObject({ status: 'rejected', reason: { code: 'MODEL_ERROR' } });
+      expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(ModelError);
+      expect(settled[2]).toMatchObject({ status: 'fulfilled', value: { output: 6 } });
+    });
+
     it('sends them one by one when DLHUB_BATCH_MAX is 1', async () => {
       const e = engine({ replicas: { default: 1, perServable: {} }, batchMax: 1 });
       const first = e.run({ name: 'tagged', input: { i: 0, s: 0.3 }, runtime, noCache: true });
