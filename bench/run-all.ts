@@ -1,9 +1,11 @@
-// `npm run bench [memo|runtime|catalog|search-e2e|pipeline]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
+// `npm run bench [memo|runtime|catalog|search-e2e|pipeline|serving|run-e2e]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
 import { main as catalog } from './catalog.bench.js';
 import { main as memo } from './memo.bench.js';
 import { main as pipeline } from './pipeline.bench.js';
 import { main as runtime } from './runtime.bench.js';
+import { main as runE2e } from './run-e2e.bench.js';
 import { main as searchE2e } from './search-e2e.bench.js';
+import { main as serving } from './serving.bench.js';
 
 const only = process.argv[2];
 const benches: [string, () => unknown][] = [
@@ -13,6 +15,10 @@ const benches: [string, () => unknown][] = [
   // A fresh `dlhub search` process, start to answer; fails (non-zero exit) when the saved index is rebuilt, not loaded.
   ['search-e2e', searchE2e],
   ['pipeline', pipeline],
+  // End to end through `dlhub serve --http` beside a Flask container, with our client, autocannon and wrk.
+  ['serving', serving],
+  // A fresh `dlhub run` process answered from the memo cache, start to answer, without and with the service.
+  ['run-e2e', runE2e],
 ];
 for (const [name, run] of benches) {
   if (only && only !== name) continue;
