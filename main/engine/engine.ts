@@ -120,7 +120,7 @@ export class Engine {
     const started = performance.now();
     const servable = getLocalCached(this.paths, req.name);
     // Pipelines (helper H6): a pipeline servable branches here to main/engine/pipeline.ts, before any runtime is chosen.
-    if (isPipeline(servable.metadata)) return runPipeline((r) => this.execute(r, exec), servable, req);
+    if (isPipeline(servable.metadata)) return runPipeline((r, timeoutMs) => this.execute(r, { ...exec, timeoutMs }), servable, req, exec);
     const [methodName, method] = resolveMethod(servable, req.method);
     const batch = req.inputs !== undefined;
     const inputs = batch ? (req.inputs ?? []) : [req.input];

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  InputError, MetadataError, ModelError, NotFoundError, errorFromJSON, toDlhubError,
+  InputError, LimitError, MetadataError, ModelError, NotFoundError, errorFromJSON, toDlhubError,
   type DlhubError, type ErrorJSON, type MetadataProblem,
 } from '../errors.js';
 import { checkInput } from '../servable/input-check.js';
@@ -16,6 +16,7 @@ import { getLocal, getLocalCached, listLocal, servableRoot, writePrepared, type 
 import type { HomePaths } from '../storage/home.js';
 import { NdArray } from '../runtime/protocol/values.js';
 import type { RunOutcome, RunRequest } from './engine.js';
+import { timeoutError } from './limits.js';
 
 type RuntimeName = RunOutcome['runtime'];
 
@@ -259,12 +260,25 @@ function passThrough(req: RunRequest): Omit<RunRequest, 'name' | 'method' | 'inp
   return rest;
 }
 
+/** The call's time limit, which the steps share: each step may take what the ones before it left. */
+export interface PipelineBudget {
+  /** undefined or 0: no limit. */
+  timeoutMs: number | undefined;
+  /** Whether the limit came from DLHUB_TIMEOUT_SECONDS rather than the call (for the hint). */
+  fromSetting: boolean;
+}
+
 /**
  * Run a pipeline: each step is one call of `run` (an ordinary engine run, memo included) with the
  * previous step's output, mapped; a batch goes through each step as one batch. A failing step fails
  * the pipeline with stepError.
  */
-export async function runPipeline(run: (req: RunRequest) => Promise<RunOutcome>, pipeline: LocalServable, req: RunRequest): Promise<PipelineOutcome> {
+export async function runPipeline(
+  run: (req: RunRequest, timeoutMs: number | undefined) => Promise<RunOutcome>,
+  pipeline: LocalServable,
+  req: RunRequest,
+  budget?: PipelineBudget,
+): Promise<PipelineOutcome> {
   const started = performance.now();
   const name = pipeline.name;
   const methods = pipeline.metadata.servable.methods ?? {};
@@ -304,7 +318,11 @@ export async function runPipeline(run: (req: RunRequest) => Promise<RunOutcome>,
   const steps: StepOutcome[] = [];
   const rest = passThrough(req);
   let runtime: RuntimeName = 'host';
+  const limit = budget?.timeoutMs !== undefined && budget.timeoutMs > 0 ? budget.timeoutMs : undefined;
+  const overrun = (): DlhubError => timeoutError(name, limit ?? 0, budget?.fromSetting ?? false);
   for (const [index, step] of stepsOf(pipeline.metadata).entries()) {
+    const left = limit === undefined ? undefined : limit - (performance.now() - started);
+    if (left !== undefined && left <= 0) throw stepError(overrun(), name, index, step);
     const fail = (i: number, err: unknown, method?: string): void => {
       const wrapped = stepError(err, name, index, step, method);
       if (!batch) throw wrapped;
@@ -333,10 +351,12 @@ export async function runPipeline(run: (req: RunRequest) => Promise<RunOutcome>,
         ...(batch ? { inputs: mapped } : { input: mapped[0] }),
         [TRAIL]: [...trail, name],
       };
-      outcome = await run(stepReq);
+      outcome = await run(stepReq, left);
     } catch (err) {
-      // Whole-call failures (servable gone, runtime down, bad input to the batch) fail the pipeline.
-      throw stepError(err, name, index, step);
+      // Whole-call failures (servable gone, runtime down, bad input to the batch) fail the pipeline;
+      // a step stopped by the shared limit reports the pipeline's limit, not what was left of it.
+      const timedOut = limit !== undefined && err instanceof LimitError && err.code === 'TIMEOUT';
+      throw stepError(timedOut ? overrun() : err, name, index, step);
     }
     const outputs = batch ? (outcome.output as unknown[]) : [outcome.output];
     const stepCached = Array.isArray(outcome.cached) ? outcome.cached : [outcome.cached];

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dlhub } from '../../main/api/dlhub.js';
 import { DLHubClient } from '../../main/api/sdk.js';
 import type { PipelineOutcome } from '../../main/engine/pipeline.js';
-import { MetadataError, ModelError, errorFromJSON, type ErrorJSON } from '../../main/errors.js';
+import { LimitError, MetadataError, ModelError, errorFromJSON, type ErrorJSON } from '../../main/errors.js';
 import { NdArray } from '../../main/runtime/protocol/values.js';
 import { tempDir } from '../helpers/cli.js';
 import { requireDocker, testBaseImage } from '../helpers/docker.js';
@@ -182,6 +182,25 @@ describe('building pipelines', () => {
     expect(out.output).toEqual({ Cl: 0.5, Na: 0.5 });
     await api.removeServable({ name: 'just-parse' });
     expect((await api.listServables()).map((s) => s.name)).toEqual(['fe-parse']);
+  });
+
+  it('shares the call\'s time limit among the steps: three 0.4 s steps overrun 1 s, as the pipeline\'s TIMEOUT', async () => {
+    const nap = join(work.dir, 'nap');
+    mkdirSync(nap, { recursive: true });
+    writeFileSync(join(nap, 'app.py'), 'import time\n\ndef nap(x):\n    time.sleep(0.4)\n    return x\n');
+    writeFileSync(join(nap, 'dlhub.json'), JSON.stringify({
+      datacite: { titles: [{ title: 'nap' }], creators: [{ creatorName: 'Doe, Jane' }] },
+      dlhub: { name: 'nap', version: '1.0.0', files: { other: ['app.py'] } },
+      servable: { type: 'Python static method', shim: 'python.PythonStaticMethodServable', methods: { run: { input: { type: 'python object' }, method_details: { module: 'app', method_name: 'nap' } } } },
+    }));
+    await api.buildServable({ dir: nap, runtime: 'host' });
+    await api.buildServable({ dir: pipelineFolder('naps', [{ servable: 'nap' }, { servable: 'nap' }, { servable: 'nap' }]) });
+    await api.runServable({ name: 'nap', input: 0, runtime: 'host', noCache: true }); // the worker is warm: only the naps count
+    expect((await api.runServable({ name: 'naps', input: 1, runtime: 'host', noCache: true, timeoutMs: 10_000 })).output).toBe(1);
+    const err = await api.runServable({ name: 'naps', input: 2, runtime: 'host', noCache: true, timeoutMs: 1000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LimitError);
+    expect((err as LimitError).code).toBe('TIMEOUT');
+    expect((err as LimitError).message).toMatch(/^In pipeline "naps" steps\[[12]\] \(servable "nap"\): The call to "naps" did not finish within its time limit of 1 s/);
   });
 
   it('refuses a missing step and a pipeline that includes itself, naming the field', async () => {

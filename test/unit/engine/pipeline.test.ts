@@ -228,6 +228,27 @@ describe('building a pipeline', () => {
     expect(out.steps.map((s) => s.cached)).toEqual([[false, false, false], [false, false, false]]);
   });
 
+  it('gives each step what is left of the call\'s time limit, and starts no step once it is spent', async () => {
+    await preparePipeline(paths, '/src/p3', pipelineDoc('p3', [{ servable: 'parse' }, { servable: 'parse' }, { servable: 'parse' }]));
+    const given: (number | undefined)[] = [];
+    const run = async (r: RunRequest, timeoutMs: number | undefined): Promise<RunOutcome> => {
+      given.push(timeoutMs);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      return { servable: r.name, method: 'run', runtime: 'host', output: r.input, cached: false, elapsedMs: 600 };
+    };
+    const err = await runPipeline(run, getLocal(paths, 'p3'), { name: 'p3', input: 1 }, { timeoutMs: 1000, fromSetting: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LimitError);
+    expect((err as LimitError).message).toMatch(/^In pipeline "p3" steps\[2\] \(servable "parse"\): The call to "p3" did not finish within its time limit of 1 s/);
+    expect(given).toHaveLength(2);
+    // Margins wide enough for a loaded machine: the second step gets less than half the limit.
+    expect(given[0]).toBeLessThanOrEqual(1000);
+    expect(given[1]).toBeLessThan(500);
+    // No limit: every step runs, with none.
+    given.length = 0;
+    await runPipeline(run, getLocal(paths, 'p3'), { name: 'p3', input: 1 }, { timeoutMs: undefined, fromSetting: true });
+    expect(given).toEqual([undefined, undefined, undefined]);
+  });
+
   it('stops a cycle made by editing files by hand at the first repeat', async () => {
     await preparePipeline(paths, '/src/b', pipelineDoc('b', [{ servable: 'parse' }]));
     await preparePipeline(paths, '/src/a', pipelineDoc('a', [{ servable: 'b' }]));
