@@ -45,7 +45,21 @@ export function createContext(): CliContext {
     dlhub ??= new DlhubClass();
     return dlhub;
   };
-  const local = generatedOps(async (op, req, onProgress) => invoke(await api(), op, req, onProgress));
+  let catalogOnly: { searchCatalog: Operations['searchCatalog']; close: () => void } | undefined;
+  // A search needs only the catalog: opening it alone keeps Docker, gRPC and memo.db code out of a
+  // fresh `dlhub search` process (its start-to-answer time is what users feel).
+  const lightSearch = async (): Promise<Operations> => {
+    if (!catalogOnly) {
+      const [{ Catalog }, { ensureHome }] = await Promise.all([import('../catalog/catalog.js'), import('../storage/home.js')]);
+      const catalog = Catalog.open(ensureHome(homePaths()));
+      catalogOnly = {
+        searchCatalog: async (req) => catalog.search(req.query, { advanced: req.advanced ?? false, allVersions: req.allVersions ?? false, page: req.page, pageSize: req.pageSize }),
+        close: () => catalog.close(),
+      };
+    }
+    return catalogOnly as unknown as Operations;
+  };
+  const local = generatedOps(async (op, req, onProgress) => invoke(op === 'searchCatalog' && !dlhub ? await lightSearch() : await api(), op, req, onProgress));
   return {
     api,
     async ops() {
@@ -65,6 +79,8 @@ export function createContext(): CliContext {
       return makeOutput(cmd.optsWithGlobals<{ json?: boolean }>().json === true);
     },
     async close() {
+      catalogOnly?.close();
+      catalogOnly = undefined;
       await dlhub?.close();
     },
   };

@@ -26,7 +26,9 @@ export const Value = Type.Unknown({
     'Any JSON value. Bytes travel as {"$bytes": base64}; ndarrays as {"$ndarray": {"dtype", "shape", "data": base64 of the little-endian C-order elements}}.',
 });
 
-const Runtime = Type.Union([Type.Literal('docker'), Type.Literal('host')], { description: 'where the servable runs' });
+/** Runtimes a request may name: the registry's RUNTIME_NAMES (a test keeps the two equal), here as data for the doors. */
+export const RUNTIME_CHOICES = ['docker', 'host'] as const;
+const Runtime = Type.Union(RUNTIME_CHOICES.map((r) => Type.Literal(r)) as [ReturnType<typeof Type.Literal<'docker'>>, ReturnType<typeof Type.Literal<'host'>>], { description: 'where the servable runs' });
 const TimeoutMs = Type.Integer({ minimum: 1, maximum: 86_400_000, description: 'per-call time limit in milliseconds' });
 const Parameters = Type.Record(Type.String(), Type.Unknown(), { description: 'keyword arguments passed to the method' });
 

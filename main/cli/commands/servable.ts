@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { list } from './parse.js';
-import { RUNTIME_NAMES } from '../../runtime/registry.js';
+// From the contract, not the runtime registry: importing the registry loads Docker's client in every command.
+import { RUNTIME_CHOICES as RUNTIME_NAMES } from '../../api/contract/schemas.js';
 
 /** `dlhub init` and `dlhub build`. */
 export function registerServableCommands(program: Command, ctx: CliContext): void {

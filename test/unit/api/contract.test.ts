@@ -76,3 +76,11 @@ describe('request validation', () => {
     expect(validateRequest('searchCatalog', { query: 'x', page: '2', advanced: 'true' }, true)).toEqual({ query: 'x', page: 2, advanced: true });
   });
 });
+
+describe('runtime names', () => {
+  it('the contract lists exactly the runtimes of the registry', async () => {
+    const { RUNTIME_CHOICES } = await import('../../../main/api/contract/schemas.js');
+    const { RUNTIME_NAMES } = await import('../../../main/runtime/registry.js');
+    expect([...RUNTIME_CHOICES].sort()).toEqual([...RUNTIME_NAMES].sort());
+  });
+});
