@@ -150,6 +150,9 @@ describe('pipeline metadata', () => {
     expect(problemsOf(() => validateMetadata(doc)).map((p) => p.field)).toEqual(['servable.steps']);
     doc.servable.type = 'Python static method';
     expect(problemsOf(() => validateMetadata(doc)).map((p) => p.field).sort()).toEqual(['servable.shim']);
+    // No type at all is not taken for a pipeline.
+    const untyped = { ...doc, servable: { methods: {} } };
+    expect(problemsOf(() => validateMetadata(untyped)).map((p) => p.field).sort()).toEqual(['servable.methods', 'servable.shim', 'servable.type']);
   });
 
   it('refuses a malformed step: no servable, unknown field, wrap "object" without key, a pick that is an object', () => {
