@@ -119,7 +119,11 @@ export async function writeJsonl(file: string, records: Iterable<ServableMetadat
     return n;
   } catch (err) {
     if (!special) rmSync(target, { force: true });
-    throw err;
+    if (err instanceof DlhubError) throw err;
+    // A stream error can win the race with our own wrapping of it (events.once rejects on 'error'); name the user's file, not the temp.
+    throw new DlhubError('CATALOG_ERROR', `Cannot write ${file}: ${(err as Error).message.split(target).join(file)}`, {
+      hint: 'Check that the folder exists and is writable.', cause: err,
+    });
   }
 }
 

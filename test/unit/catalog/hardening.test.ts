@@ -238,6 +238,22 @@ describe('deeply nested records', () => {
   });
 });
 
+describe('export errors', () => {
+  it('name the file the user gave, with a typed error, when its folder does not exist', async () => {
+    const c = Catalog.open(home.paths);
+    try {
+      const target = join(home.paths.root, 'missing-folder', 'out.jsonl');
+      const err = await c.export(target).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(DlhubError);
+      expect((err as DlhubError).code).toBe('CATALOG_ERROR');
+      expect((err as DlhubError).message).toContain(`Cannot write ${target}: ENOENT`);
+      expect((err as DlhubError).message).not.toContain('.tmp-');
+    } finally {
+      c.close();
+    }
+  });
+});
+
 describe('query nesting', () => {
   it('2,000 nested parentheses or 1,000 NOTs give a QueryError with the position and the limit; 10,000 are too long anyway', () => {
     const parens = queryError(() => parseQuery(`${'('.repeat(2000)}a${')'.repeat(2000)}`));
