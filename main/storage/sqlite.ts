@@ -34,18 +34,25 @@ export function openDatabase(file: string, migrations: readonly Migration[], opt
 }
 
 function migrate(db: Database.Database, file: string, migrations: readonly Migration[], code: ErrorCode): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
   const newest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
-  if (current > newest) {
-    throw new StorageError(code, `${file} has schema version ${current}, newer than this app knows (${newest}).`, {
-      hint: 'Upgrade DLHub Desktop, or point DLHUB_HOME at another folder.',
-    });
-  }
-  const pending = [...migrations].filter((m) => m.version > current).sort((a, b) => a.version - b.version);
-  for (const m of pending) {
-    db.transaction(() => {
+  const check = (current: number): void => {
+    if (current > newest) {
+      throw new StorageError(code, `${file} has schema version ${current}, newer than this app knows (${newest}).`, {
+        hint: 'Upgrade DLHub Desktop, or point DLHUB_HOME at another folder.',
+      });
+    }
+  };
+  const before = db.pragma('user_version', { simple: true }) as number;
+  check(before);
+  if (before === newest) return;
+  // Two processes opening one file at once (the service and a CLI command): the write lock is taken
+  // first and the version read again under it, so exactly one of them applies each step.
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    check(current);
+    for (const m of [...migrations].filter((x) => x.version > current).sort((a, b) => a.version - b.version)) {
       db.exec(m.up);
       db.pragma(`user_version = ${m.version}`);
-    })();
-  }
+    }
+  }).immediate();
 }
