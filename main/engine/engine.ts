@@ -65,6 +65,7 @@ interface RunningTask {
 }
 
 const POLL_MS = 100;
+const CANCEL_POLL_MS = 500;
 // setTimeout fires at once for delays over 2^31-1 ms; a wait of Infinity sleeps in pieces of this size.
 const MAX_SLEEP_MS = 60_000;
 
@@ -387,6 +388,15 @@ export class Engine {
     const store = this.store;
     if (!store) return;
     const r = task.request;
+    // A cancel from another process (a CLI without the service) only reaches state.db: watch for it, so the worker stops here too.
+    const watch = setInterval(() => {
+      try {
+        if (store.status(task.id) === 'cancelled') entry.controller.abort();
+      } catch {
+        // The store may be closing with the engine; the task ends with it.
+      }
+    }, CANCEL_POLL_MS);
+    watch.unref();
     try {
       const value = decodeStoredResult(task.input);
       const servable = getLocalCached(this.paths, r.name);
@@ -411,6 +421,8 @@ export class Engine {
         return;
       }
       store.fail(task.id, toDlhubError(err).toJSON() as unknown as ErrorJSON);
+    } finally {
+      clearInterval(watch);
     }
   }
 

@@ -97,6 +97,11 @@ export class TaskStore {
     return info(this.row(id));
   }
 
+  /** Just the status of a task (cheap, for polling), or undefined when there is no such task. */
+  status(id: string): TaskStatus | undefined {
+    return (this.db.prepare('SELECT status FROM tasks WHERE id = ?').get(id) as { status: TaskStatus } | undefined)?.status;
+  }
+
   private row(id: string): Row {
     const row = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as Row | undefined;
     if (!row) {

@@ -70,6 +70,23 @@ for (const runtime of ['host', 'docker'] as const) {
       expect((next.output as Tagged)[1]).not.toBe((warm.output as Tagged)[1]);
     });
 
+    it('stops the worker of a task cancelled from another process', async () => {
+      const warm = await e.engine.run({ name: 'tagged', input: { i: 0 }, runtime, noCache: true });
+      const info = e.engine.submit({ name: 'tagged', input: { i: 1, s: 30 }, runtime, noCache: true });
+      while (e.engine.task(info.id).status !== 'running') await new Promise((r) => setTimeout(r, 20));
+      const other = openEngine(suite.home);
+      try {
+        expect(other.engine.cancel(info.id).status).toBe('cancelled');
+      } finally {
+        await other.close();
+      }
+      const err = await e.engine.result(info.id, { waitMs: 60_000 }).catch((x: unknown) => x);
+      expect((err as TaskError).code).toBe('CANCELLED');
+      // The owner noticed and stopped the busy worker: the next call does not wait 30 s behind it.
+      const next = await e.engine.run({ name: 'tagged', input: { i: 2 }, runtime, noCache: true, timeoutMs: 20_000 });
+      expect((next.output as Tagged)[1]).not.toBe((warm.output as Tagged)[1]);
+    });
+
     it('fails a task that overruns its timeout with TIMEOUT', async () => {
       const info = e.engine.submit({ name: 'tagged', input: { i: 1, s: 30 }, runtime, noCache: true, timeoutMs: 300 });
       const err = await e.engine.result(info.id, { waitMs: 60_000 }).catch((x: unknown) => x);
