@@ -1,7 +1,8 @@
 import { request, type Agent, type RequestOptions } from 'node:http';
 import { existsSync } from 'node:fs';
 import { ServiceError, errorFromJSON, errorMessage, type ErrorJSON } from '../errors.js';
-import { OPERATIONS, type OpName, type OpRequest, type OpResponse } from './contract/operations.js';
+import type { OpName, OpRequest, OpResponse } from './contract/operations.js';
+import { ROUTES } from './generated/routes.js';
 import { fromWire, toWire } from './codec.js';
 
 /** Where a door listens: the local service's Unix socket, or the HTTP API's base URL and token. */
@@ -24,7 +25,7 @@ interface Wire {
 
 /** The HTTP request of one operation, from its row of the table: path fields filled in, the rest as query or JSON body. */
 export function wireRequest(op: OpName, req: Record<string, unknown>): Wire {
-  const { method, path } = OPERATIONS[op].http;
+  const { method, path } = ROUTES[op];
   const rest: Record<string, unknown> = { ...req };
   const filled = path.replace(/\{(\w+)\}/g, (_m, field: string) => {
     const v = rest[field];

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import { HTTP_STATUS, ServiceError, UsageError, InputError, errorMessage, toDlhubError, type DlhubError } from '../errors.js';
-import { OPERATIONS, OP_NAMES, type OpName } from './contract/operations.js';
-import { buildOpenApi } from './contract/openapi.js';
+import type { OpName } from './contract/operations.js';
+import { ROUTES as OP_ROUTES } from './generated/routes.js';
 import { fromWire, toWire } from './codec.js';
 import { invoke } from './door.js';
 import type { Operations } from './operations.js';
@@ -24,8 +24,8 @@ interface Route {
 function compileRoutes(): { exact: Map<string, Route>; patterned: Route[] } {
   const exact = new Map<string, Route>();
   const patterned: Route[] = [];
-  for (const op of OP_NAMES) {
-    const { method, path } = OPERATIONS[op].http;
+  for (const op of Object.keys(OP_ROUTES) as OpName[]) {
+    const { method, path } = OP_ROUTES[op];
     const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
     const route: Route = { op, method, params, fromQuery: method !== 'POST', pattern: undefined };
     if (params.length === 0) exact.set(`${method} ${path}`, route);
@@ -186,7 +186,8 @@ export function createDoor(api: Operations, guard?: DoorGuard): RunningDoor {
       }
       if (path === '/openapi.json' && method === 'GET') {
         if (guard) checkGuard(req, guard, false);
-        openapi ??= JSON.stringify(buildOpenApi());
+        // Built on first request: serving calls never loads TypeBox.
+        openapi ??= JSON.stringify((await import('./contract/openapi.js')).buildOpenApi());
         send(res, 200, openapi);
         return;
       }

@@ -1,27 +1,15 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { UsageError } from '../errors.js';
-import { OPERATIONS, type OpName, type OpRequest } from './contract/operations.js';
-
-// One compiler for bodies (exact types) and one for query strings (where every value arrives as text).
-let bodyAjv: Ajv | undefined;
-let queryAjv: Ajv | undefined;
-const bodyValidators = new Map<OpName, ValidateFunction>();
-const queryValidators = new Map<OpName, ValidateFunction>();
-
-function compiler(coerce: boolean): Ajv {
-  // TypeBox marks schemas with symbol keys, which ajv ignores; `strict: false` lets descriptions and `not` through quietly.
-  return new Ajv({ strict: false, allErrors: false, coerceTypes: coerce, useDefaults: false });
-}
+import type { OpName, OpRequest } from './contract/operations.js';
+// Compiled from the operations table by `npm run gen:openapi` (ajv standalone code): a fresh process
+// loads neither TypeBox nor the ajv compiler to check a request.
+import * as bodyValidators from './generated/validate-body.js';
+import * as queryValidators from './generated/validate-query.js';
 
 function validatorFor(op: OpName, fromQuery: boolean): ValidateFunction {
-  const cache = fromQuery ? queryValidators : bodyValidators;
-  let v = cache.get(op);
-  if (!v) {
-    const ajv = fromQuery ? (queryAjv ??= compiler(true)) : (bodyAjv ??= compiler(false));
-    // Compiled on first use: a CLI command pays only for the one operation it calls.
-    v = ajv.compile(OPERATIONS[op].request);
-    cache.set(op, v);
-  }
+  const table = (fromQuery ? queryValidators : bodyValidators) as unknown as Record<string, ValidateFunction | undefined>;
+  const v = table[op] ?? (bodyValidators as unknown as Record<string, ValidateFunction>)[op];
+  if (!v) throw new UsageError('USAGE', `No operation named ${op}.`, { hint: 'Run `npm run gen:openapi` after changing the operations table.' });
   return v;
 }
 

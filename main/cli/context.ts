@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Dlhub } from '../api/dlhub.js';
 import { callOp, serviceAnswers, type Endpoint } from '../api/http-client.js';
-import { OPERATIONS, OP_NAMES, type OpName } from '../api/contract/operations.js';
+import type { OpName } from '../api/contract/operations.js';
+import { ROUTES } from '../api/generated/routes.js';
 import { invoke } from '../api/door.js';
 import type { Operations, ProgressEvent } from '../api/operations.js';
 import { homePaths } from '../storage/home.js';
@@ -31,7 +32,7 @@ export function serviceSocketPath(home?: string): string {
 
 /** The operations table as methods, each one a call through `call`. */
 export function generatedOps(call: (op: OpName, req: unknown, onProgress?: (p: ProgressEvent) => void) => Promise<unknown>): Operations {
-  return Object.fromEntries(OP_NAMES.map((op) => [op, (req: unknown, onProgress?: (p: ProgressEvent) => void) => call(op, req, onProgress)])) as unknown as Operations;
+  return Object.fromEntries((Object.keys(ROUTES) as OpName[]).map((op) => [op, (req: unknown, onProgress?: (p: ProgressEvent) => void) => call(op, req, onProgress)])) as unknown as Operations;
 }
 
 /** Build the CLI context for one process. */
@@ -69,7 +70,7 @@ export function createContext(): CliContext {
         remote = true;
         const ep: Endpoint = { socketPath };
         ops = generatedOps((op, req, onProgress) =>
-          OPERATIONS[op].cli === 'service' ? callOp(ep, op, req as never) : (local[op] as (r: unknown, p?: unknown) => Promise<unknown>)(req, onProgress),
+          ROUTES[op].cli === 'service' ? callOp(ep, op, req as never) : (local[op] as (r: unknown, p?: unknown) => Promise<unknown>)(req, onProgress),
         );
       } else ops = local;
       return ops;

@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
 import type { ProgressEvent } from '../api/operations.js';
 import { safeText } from './output.js';
 
@@ -17,6 +18,8 @@ export function progressReporter(enabled: boolean, stream: NodeJS.WriteStream = 
       stop: () => undefined,
     };
   }
+  // Loaded only for a live bar: commands that never draw one (search, ls, run) skip the module.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   const bar = new cliProgress.SingleBar(
     { stream, format: '{phase} [{bar}] {value}/{total} {message}', hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,

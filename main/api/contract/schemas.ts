@@ -7,6 +7,9 @@ import type { SearchResult } from '../../catalog/search.js';
 import type { ImportReport } from '../../catalog/transfer.js';
 import type { EngineStatus, TaskInfo as EngineTaskInfo } from '../../engine/task-types.js';
 
+import { RUNTIME_CHOICES } from './runtimes.js';
+
+export { RUNTIME_CHOICES };
 const Opt = <T extends TSchema>(s: T) => Type.Optional(s);
 const strict = { additionalProperties: false } as const;
 
@@ -26,8 +29,6 @@ export const Value = Type.Unknown({
     'Any JSON value. Bytes travel as {"$bytes": base64}; ndarrays as {"$ndarray": {"dtype", "shape", "data": base64 of the little-endian C-order elements}}.',
 });
 
-/** Runtimes a request may name: the registry's RUNTIME_NAMES (a test keeps the two equal), here as data for the doors. */
-export const RUNTIME_CHOICES = ['docker', 'host'] as const;
 const Runtime = Type.Union(RUNTIME_CHOICES.map((r) => Type.Literal(r)) as [ReturnType<typeof Type.Literal<'docker'>>, ReturnType<typeof Type.Literal<'host'>>], { description: 'where the servable runs' });
 const TimeoutMs = Type.Integer({ minimum: 1, maximum: 86_400_000, description: 'per-call time limit in milliseconds' });
 const Parameters = Type.Record(Type.String(), Type.Unknown(), { description: 'keyword arguments passed to the method' });
