@@ -32,7 +32,7 @@ export class RateLimiter {
 
 /** The error for a call that ran past its time limit. */
 export function timeoutError(servable: string, ms: number, fromSetting: boolean): LimitError {
-  return new LimitError('TIMEOUT', `The call to "${servable}" did not finish within its time limit of ${ms / 1000} s; its worker was stopped.`, {
+  return new LimitError('TIMEOUT', `The call to "${servable}" did not finish within its time limit of ${ms / 1000} s (a worker still busy with it is stopped and replaced).`, {
     hint: fromSetting
       ? 'Raise the limit with DLHUB_TIMEOUT_SECONDS (0 for none), or pass a larger timeout for this call.'
       : 'Pass a larger timeout for this call (timeoutMs, or --timeout), or none.',
