@@ -12,6 +12,7 @@ import { initServable, type InitResult } from '../servable/init.js';
 import { loadMetadataFile } from '../servable/validate.js';
 import { getLocal, listLocal, removeLocalFiles, writePrepared } from '../servable/registry.js';
 import { ensureHome, homePaths, type HomePaths } from '../storage/home.js';
+import { toDlhubError } from '../errors.js';
 import { Catalog } from '../catalog/catalog.js';
 import type { QueryHelper } from '../catalog/query-helper.js';
 import { servableKey } from '../catalog/record.js';
@@ -19,8 +20,9 @@ import type { SearchResult } from '../catalog/search.js';
 import type { ImportReport } from '../catalog/transfer.js';
 import { join, resolve } from 'node:path';
 import type {
-  BuildOutcome, BuildRequest, CacheStats, InitRequest, Operations, ProgressEvent, RemoveOutcome, SearchRequest, ServableDescription, ServableSummary,
+  BatchItem, BuildOutcome, BuildRequest, CacheStats, InitRequest, Operations, OpRequest, OpResponse, ProgressEvent, RemoveOutcome, SearchRequest, ServableDescription, ServableSummary,
 } from './operations.js';
+import type { TaskInfo } from '../engine/task-types.js';
 
 /** How to build a DLHub instance; everything has a default. */
 export interface DlhubOptions {
@@ -103,7 +105,7 @@ export class Dlhub implements Operations {
     const baseImage = base.image;
     if (base.note) onProgress?.({ phase: 'prepare', step: 0, total: 1, message: base.note });
     onProgress?.({ phase: 'prepare', step: 0, total: 1, message: 'Preparing build context' });
-    const ctx = await prepareContext(dir, metadata, { home: this.paths, baseImage });
+    const ctx = await prepareContext(dir, metadata, { home: this.paths, baseImage, acceptInstalled: req.acceptInstalled, docker: req.acceptInstalled && (await this.docker.available()) ? this.docker.api : undefined });
     writePrepared(this.paths, {
       name: metadata.dlhub.name,
       version: metadata.dlhub.version,
@@ -129,9 +131,66 @@ export class Dlhub implements Operations {
     return outcome;
   }
 
-  /** Run a servable (see Engine.run). */
-  async runServable(req: RunRequest): Promise<RunOutcome> {
+  /** Run a servable (see Engine.run); `timeoutMs` bounds the call. */
+  async runServable(req: RunRequest & { timeoutMs?: number | undefined }): Promise<RunOutcome> {
     return this.engine.run(req);
+  }
+
+  /** Submit a call as a task persisted in state.db; answers at once. */
+  async submitTask(req: OpRequest<'submitTask'>): Promise<TaskInfo> {
+    return this.engine.submit(req);
+  }
+
+  /** One task's state. */
+  async getTask(req: OpRequest<'getTask'>): Promise<TaskInfo> {
+    return this.engine.task(req.id);
+  }
+
+  /** A finished task's outcome, or its error re-raised; waits up to `waitMs` for an unfinished one. */
+  async getResult(req: OpRequest<'getResult'>): Promise<RunOutcome> {
+    return this.engine.result(req.id, req.waitMs === undefined ? {} : { waitMs: req.waitMs });
+  }
+
+  /** Cancel a pending or running task. */
+  async cancelTask(req: OpRequest<'cancelTask'>): Promise<TaskInfo> {
+    return this.engine.cancel(req.id);
+  }
+
+  /** Recent tasks, optionally of one status. */
+  async listTasks(req: OpRequest<'listTasks'> = {}): Promise<TaskInfo[]> {
+    return this.engine.tasks(req);
+  }
+
+  /** Workers, queue, tasks and limits, plus the memo cache's figures. */
+  async status(): Promise<OpResponse<'status'>> {
+    return { ...this.engine.status(), cache: await this.cacheStats() };
+  }
+
+  /** Submit many calls (Globus Compute's batch_run): one task id per call, in order. */
+  async batchRun(req: OpRequest<'batchRun'>): Promise<{ taskIds: string[] }> {
+    return { taskIds: req.tasks.map((t) => this.engine.submit(t).id) };
+  }
+
+  /** The state of many tasks (Globus Compute's get_batch_result): finished ones carry their outcome or typed error. */
+  async getBatchResult(req: OpRequest<'getBatchResult'>): Promise<{ results: Record<string, BatchItem> }> {
+    const results: Record<string, BatchItem> = {};
+    const deadline = Date.now() + (req.waitMs ?? 0);
+    for (const id of req.taskIds) results[id] = await this.batchItem(id, deadline);
+    return { results };
+  }
+
+  private async batchItem(id: string, deadline: number): Promise<BatchItem> {
+    try {
+      const result = await this.engine.result(id, { waitMs: Math.max(0, deadline - Date.now()) });
+      return { status: 'succeeded', pending: false, result };
+    } catch (err) {
+      const e = toDlhubError(err);
+      // One unknown id must not hide the answers of the others.
+      if (e.code === 'TASK_NOT_FOUND') return { status: 'failed', pending: false, error: e.toJSON() as BatchItem['error'] };
+      const info = this.engine.task(id);
+      if (info.status === 'pending' || info.status === 'running') return { status: info.status, pending: true };
+      return { status: info.status, pending: false, error: info.error ?? (e.toJSON() as BatchItem['error']) };
+    }
   }
 
   /** Full metadata and methods of a local servable. */
@@ -143,6 +202,7 @@ export class Dlhub implements Operations {
       methods: s.metadata.servable.methods ?? {},
       image: s.image,
       deterministic: s.metadata.servable.deterministic !== false,
+      ...(s.substitutions.length > 0 ? { substitutions: s.substitutions } : {}),
     };
   }
 
