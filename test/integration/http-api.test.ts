@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dlhub } from '../../main/api/dlhub.js';
 import { createDoor, listenOnSocket, listenOnTcp, type DoorGuard, type RunningDoor } from '../../main/api/http-server.js';
@@ -191,6 +192,18 @@ describe('doors', () => {
     const unknownRoute = await raw(`${base}/v1/nothing`, { token: guard.token });
     expect(unknownRoute.status).toBe(404);
     expect(unknownRoute.body.error?.code).toBe('USAGE');
+  });
+
+  it('never answers an untyped error to any JSON body, at any POST route (fuzzed)', async () => {
+    const routes = ['/v1/servables/codec-probe/run', '/v1/servables/codec-probe/tasks', '/v1/batches', '/v1/batches/results'];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), fc.jsonValue({ maxDepth: 4 }), async (route, body) => {
+        const r = await raw(`${base}${route}`, { method: 'POST', token: guard.token, body: JSON.stringify(body) });
+        expect(r.status, JSON.stringify(body)).not.toBe(500);
+        expect(r.body.error?.code ?? 'none').not.toBe('INTERNAL');
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('a service that dies mid-call is a typed SERVICE_UNAVAILABLE with a hint', async () => {
