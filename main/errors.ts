@@ -216,7 +216,9 @@ export function errorFromJSON(json: ErrorJSON): DlhubError {
     const type = typeof details?.['type'] === 'string' ? details['type'] : 'Exception';
     const traceback = typeof details?.['traceback'] === 'string' ? details['traceback'] : '';
     const prefix = `${type}: `;
-    return new ModelError(type, json.message.startsWith(prefix) ? json.message.slice(prefix.length) : json.message, traceback);
+    const err = new ModelError(type, json.message.startsWith(prefix) ? json.message.slice(prefix.length) : json.message, traceback);
+    // Extra details (a pipeline's step, say) survive the door along with the Python type and traceback.
+    return details ? Object.assign(err, { details: { ...details, type, traceback } }) : err;
   }
   if (code === 'METADATA_INVALID') {
     const problems = Array.isArray(details?.['problems']) ? (details['problems'] as MetadataProblem[]) : [];
