@@ -160,6 +160,16 @@ export class DocColumns {
     return Number.isNaN(n) ? null : n;
   }
 
+  /** One text-like field of the record in a slot, decoded alone (a query checking one field need not decode the whole record). */
+  field(slot: number, name: (typeof STRING_FIELDS)[number] | (typeof CODED_FIELDS)[number] | (typeof LIST_FIELDS)[number]): string | string[] | undefined {
+    if (!this.has(slot)) return undefined;
+    const s = (STRING_FIELDS as readonly string[]).indexOf(name);
+    if (s >= 0) return this.str(s, slot);
+    const c = (CODED_FIELDS as readonly string[]).indexOf(name);
+    if (c >= 0) return this.code(c, slot);
+    return this.list((LIST_FIELDS as readonly string[]).indexOf(name), slot);
+  }
+
   /** The whole record in a slot, in the same shape toCatalogDoc builds; undefined for an empty slot. */
   doc(slot: number): CatalogDoc | undefined {
     if (!this.has(slot)) return undefined;

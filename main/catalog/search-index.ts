@@ -199,6 +199,14 @@ export class SearchIndex {
         this.text.markInField(word, TEXT_FIELDS.indexOf(field.textField), prefix, out);
         return true;
       },
+      textValues: (field, slot) => {
+        const doc = this.docs[slot];
+        if (doc !== undefined || this.saved === null || field.textField === undefined) return doc ? field.values(doc) : [];
+        // A fixed field backed by the text index reads exactly the record property its textField names (fields.ts), so a
+        // record holding only that property, decoded from its column, gives the same values as the whole record.
+        const value = this.saved.field(slot, field.textField);
+        return value === undefined ? [] : field.values({ [field.textField]: value } as unknown as CatalogDoc);
+      },
     };
   }
 

@@ -19,6 +19,8 @@ export interface EvalSource {
    * without building the field's postings; false when the field is not in that index.
    */
   markWord?(field: FieldSpec, word: string, prefix: boolean, out: Uint8Array): boolean;
+  /** The values of a field backed by the text index (see markWord) for one slot, without decoding the whole record. */
+  textValues?(field: FieldSpec, slot: number): readonly string[];
 }
 
 /** Fields a bare term (no field:) searches: the same text fields minisearch indexes. */
@@ -97,7 +99,8 @@ function termFromText(term: CompiledTerm, field: FieldSpec, src: EvalSource, out
     if (ok === undefined) seen.set(v, (ok = valueMatches(v, term)));
     return ok;
   };
-  for (let s = 0; s < all.length; s++) if (all[s] && src.universe[s] && fieldHas(src.doc(s), field, check)) out[s] = 1;
+  const values = src.textValues?.bind(src) ?? ((f: FieldSpec, s: number): readonly string[] => { const d = src.doc(s); return d ? f.values(d) : []; });
+  for (let s = 0; s < all.length; s++) if (all[s] && src.universe[s] && values(field, s).some(check)) out[s] = 1;
   return true;
 }
 

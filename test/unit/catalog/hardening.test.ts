@@ -1,6 +1,6 @@
 // Regression tests for what a hostile-input probe broke in the catalog (issue 9): exponential wildcards, a saved index
 // that never loaded, huge words and queries, deeply nested records and queries, and words from Object.prototype.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { MAX_RECORD_DEPTH } from '../../../main/catalog/record-depth.js';
 import { fuzzOf } from '../../../main/catalog/search.js';
 import { DlhubError, MetadataError, QueryError } from '../../../main/errors.js';
 import type { ServableMetadata } from '../../../main/servable/metadata.js';
-import { tempHome, testRecords } from '../../helpers/catalog-fixtures.js';
+import { allKeys, tempHome, testRecords } from '../../helpers/catalog-fixtures.js';
 
 let home: ReturnType<typeof tempHome>;
 beforeEach(() => {
@@ -143,6 +143,37 @@ describe('saved index with empty sections', () => {
       expect(c.indexStatus.reason).toBeUndefined();
       expect(c.indexStatus.source).toBe('loaded');
       expect(c.search('dlhub.name:bare-7', { advanced: true }).hits.map((h) => h.name)).toEqual(['bare-7']);
+    } finally {
+      c.close();
+    }
+  });
+});
+
+describe('field words answered from the text index', () => {
+  it('give the same records on a loaded index (records decoded per field) as on a rebuilt one', () => {
+    let c = Catalog.open(home.paths);
+    for (const md of testRecords(300, 5)) c.upsert(md);
+    c.close();
+    const queries = [
+      'servable.type:"Keras Model"', 'servable.type:"keras model" AND dlhub.domains:chemistry', 'dlhub.domains:"materials science"',
+      'datacite.creators.creatorName:"Ward, Logan"', 'title:crys* OR description:neural', 'crystal', 'servable.methods.input.type:ndarray',
+      'datacite.subjects.subject:"neural network"', 'NOT servable.type:"torch model"', 'servable.type:model',
+    ];
+    const answers = (cat: Catalog): string[][] => queries.map((q) => allKeys(cat, q, { advanced: true, allVersions: true }).sort());
+    c = Catalog.open(home.paths);
+    let loaded: string[][];
+    try {
+      expect(c.indexStatus.source).toBe('loaded');
+      loaded = answers(c);
+    } finally {
+      c.close();
+    }
+    rmSync(home.paths.catalogIndex);
+    c = Catalog.open(home.paths);
+    try {
+      expect(c.indexStatus.source).toBe('rebuilt');
+      expect(loaded).toEqual(answers(c));
+      expect(loaded.filter((a) => a.length > 0).length).toBeGreaterThan(6);
     } finally {
       c.close();
     }
