@@ -1,5 +1,4 @@
 import { DlhubError } from '../errors.js';
-import { toWire } from '../api/codec.js';
 
 // C0 controls but tab and newline, DEL, and C1 controls (ESC/CSI/OSC start sequences that move the
 // cursor, clear the screen or write the clipboard), plus lone CRs that would overwrite a line.
@@ -13,6 +12,16 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
  */
 export function safeText(text: string): string {
   return text.replace(CONTROL, '');
+}
+
+/**
+ * JSON.stringify replacer for `--json`: bytes print in the door codec's tagged form ({"$bytes": base64},
+ * not Node's {type: "Buffer", data: […]}); ndarrays print as nested lists, as numpy's tolist() would.
+ */
+function bytesTagged(this: unknown, key: string, value: unknown): unknown {
+  const original = (this as Record<string, unknown>)[key];
+  if (original instanceof Uint8Array && !(original instanceof Uint8ClampedArray)) return { $bytes: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') };
+  return value;
 }
 
 /** Where a command writes: human text by default, one JSON document with `--json`. */
@@ -29,8 +38,7 @@ export function makeOutput(json: boolean, out: NodeJS.WritableStream = process.s
   return {
     json,
     result(data, human) {
-      // JSON goes through the door codec, so bytes and ndarrays print in their tagged form.
-      out.write(json ? `${JSON.stringify(toWire(data), null, 2)}\n` : `${safeText(human())}\n`);
+      out.write(json ? `${JSON.stringify(data, bytesTagged, 2)}\n` : `${safeText(human())}\n`);
     },
     info(line) {
       if (!json) err.write(`${safeText(line)}\n`);

@@ -83,7 +83,7 @@ print(json.dumps({"predict": m.predict(rows).tolist(), "proba": m.predict_proba(
 
   it('describe, ls and cache stats report the servable', async () => {
     const d = json<{ methods: Record<string, unknown>; image: { tag: string } }>(await runCli(['describe', 'forest', '--json'], env));
-    expect(Object.keys(d.methods).sort()).toEqual(['predict', 'predict_proba']);
+    expect(Object.keys(d.methods).sort()).toEqual(['predict', 'predict_proba', 'run']);
     const ls = json<{ name: string; image: string }[]>(await runCli(['ls', '--json'], env));
     expect(ls.map((s) => s.name)).toEqual(['forest']);
     const stats = json<{ entries: number; hits: number }>(await runCli(['cache', 'stats', '--json'], env));
