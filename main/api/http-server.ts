@@ -114,8 +114,11 @@ function decodePart(part: string): string {
 /** What a door server checks on top of routing: the HTTP API's token, Host and Origin. */
 export interface DoorGuard {
   token: string;
-  /** `host:port` values the Host header may carry (DNS rebinding: a browser sends the attacker's name). */
-  hosts: ReadonlySet<string>;
+  /**
+   * `host:port` values the Host header may carry (DNS rebinding: a browser sends the attacker's
+   * name); undefined accepts any (`--http-allow-remote`, where the names are not known).
+   */
+  hosts: ReadonlySet<string> | undefined;
   /** Origins a browser may call from: the same loopback origins. */
   origins: ReadonlySet<string>;
 }
@@ -135,7 +138,7 @@ function refused(message: string, hint: string): ServiceError {
 
 function checkGuard(req: IncomingMessage, guard: DoorGuard, needToken: boolean): void {
   const host = req.headers.host ?? '';
-  if (!guard.hosts.has(host.toLowerCase())) {
+  if (guard.hosts && !guard.hosts.has(host.toLowerCase())) {
     throw refused(`Host "${host}" is not this API's loopback address.`, `Call it as http://${[...guard.hosts][0] ?? '127.0.0.1'}/ (names that resolve elsewhere are refused against DNS rebinding).`);
   }
   const origin = req.headers.origin;
@@ -248,21 +251,28 @@ export async function listenOnSocket(door: RunningDoor, socketPath: string, answ
     rmSync(socketPath, { force: true });
   }
   await new Promise<void>((resolve, reject) => {
-    door.server.once('error', reject);
+    const fail = (err: Error): void => reject(cannotListen(socketPath, err));
+    door.server.once('error', fail);
     door.server.listen(socketPath, () => {
-      door.server.off('error', reject);
+      door.server.off('error', fail);
       chmodSync(socketPath, 0o600);
       resolve();
     });
   });
 }
 
+function cannotListen(where: string, err: Error): UsageError {
+  return new UsageError('USAGE', `Cannot listen on ${where}: ${err.message}`, {
+    hint: (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'Another program uses that address: pick another port (0 picks a free one).' : 'Check the address and your permissions.',
+  });
+}
+
 /** Listen on a TCP address; answers the port (useful with port 0). */
 export async function listenOnTcp(door: RunningDoor, host: string, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
-    door.server.once('error', reject);
+    door.server.once('error', (err) => reject(cannotListen(`${host}:${port}`, err)));
     door.server.listen(port, host, () => {
-      door.server.off('error', reject);
+      door.server.removeAllListeners('error');
       resolve();
     });
   });

@@ -2,7 +2,7 @@
 // `dlhub init`, `dlhub build` and `dlhub run` on both runtimes, and the predictions equal the
 // model's own. Uses a real dockerd, a real image, real Python and a real memo.db.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, tempDir } from '../helpers/cli.js';
@@ -233,6 +233,15 @@ describe('tasks, batches and hostile text through the CLI (host runtime)', () =>
     const r = await runCli(['run', 'probe', '--input-file', '/dev/zero'], { ...env, DLHUB_MAX_INPUT_BYTES: '1000000' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('DLHUB_MAX_INPUT_BYTES');
+  });
+
+  it('a fresh `dlhub search` loads no Docker client and opens no memo.db', async () => {
+    const home = join(work.dir, 'fresh-home');
+    const r = await runCli(['search', 'anything'], { ...env, DLHUB_HOME: home, NODE_DEBUG: 'module' });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(r.stderr).toContain('node_modules/better-sqlite3');
+    expect(r.stderr).not.toContain('node_modules/dockerode');
+    expect(existsSync(join(home, 'memo.db'))).toBe(false);
   });
 
   it('search, ls, describe and model errors print no terminal escapes (issue 9 item 9)', async () => {

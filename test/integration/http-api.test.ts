@@ -206,6 +206,15 @@ describe('doors', () => {
     );
   });
 
+  it('a port in use is a typed USAGE error naming the address', async () => {
+    const port = Number(new URL(base).port);
+    const other = createDoor(dlhub, guard);
+    const err = await listenOnTcp(other, '127.0.0.1', port).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).message).toContain(`127.0.0.1:${port}`);
+    expect((err as UsageError).hint).toMatch(/another port/);
+  });
+
   it('a service that dies mid-call is a typed SERVICE_UNAVAILABLE with a hint', async () => {
     const socketPath = join(work.dir, 'dying.sock');
     const dying = createServer((conn) => conn.on('data', () => conn.destroy()));

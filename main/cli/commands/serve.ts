@@ -27,10 +27,11 @@ export function parseHttpAddress(raw: string, allowRemote: boolean): { host: str
   return { host, port };
 }
 
-function guardFor(host: string, port: number): DoorGuard {
+function guardFor(host: string, port: number, anyHost: boolean): DoorGuard {
   const names = new Set([...LOOPBACK_NAMES, host]);
   const hosts = new Set([...names].map((h) => `${h}:${port}`));
-  return { token: randomBytes(32).toString('base64url'), hosts, origins: new Set([...hosts].map((h) => `http://${h}`)) };
+  // Forced beyond loopback, clients name the machine as they know it; the token still guards every call.
+  return { token: randomBytes(32).toString('base64url'), hosts: anyHost ? undefined : hosts, origins: new Set([...hosts].map((h) => `http://${h}`)) };
 }
 
 /** Write a secret readable by this user only (replacing any earlier one, never widening its mode). */
@@ -64,11 +65,12 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         out.info(`dlhub service listening on ${socket}; other dlhub commands now use its warm workers.`);
         if (address) {
           const bindHost = address.host.replace(/^\[|\]$/g, '');
-          const probe = guardFor(address.host, address.port);
+          const remote = o.httpAllowRemote === true && !LOOPBACK_NAMES.includes(address.host) && !address.host.startsWith('127.');
+          const probe = guardFor(address.host, address.port, remote);
           const http = createDoor(api, probe);
           const port = await listenOnTcp(http, bindHost, address.port);
           // The port is known only now when 0 was asked for: the guard's hosts follow it.
-          const guard = guardFor(address.host, port);
+          const guard = guardFor(address.host, port, remote);
           Object.assign(probe, { hosts: guard.hosts, origins: guard.origins });
           doors.push(http);
           const url = `http://${address.host}:${port}`;
