@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Dlhub } from '../main/api/dlhub.js';
 import { BIN, ROOT, dlhub, dlhubEnv, startService } from './serving.bench.js';
-import { fmt, summarize, timeCalls } from './stats.js';
+import { fmt, machineLine, summarize, timeCalls } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 15);
 const INPUT = '"e2e memo hit"';
@@ -60,34 +60,44 @@ async function freshRuns(args: string[], env: NodeJS.ProcessEnv, answer: string 
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
+  children?: number[];
 }
 
-/** Self time of a V8 .cpuprofile, summed per module (package or dist file) and per function; the top of each, printed. */
+/**
+ * Where a fresh process's CPU time went, from a V8 .cpuprofile: inclusive time per npm package (its loading shows as
+ * node's module compiler under the package's own frames, so self time alone would hide it) and self time per function.
+ */
 function printProfile(file: string, wallMs: number): void {
   const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<number, number>();
   prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0) / 1000));
-  const byModule = new Map<string, number>();
+  const byPackage = new Map<string, number>();
   const byFunction = new Map<string, number>();
   for (const [id, ms] of self) {
     const n = byId.get(id);
     if (!n) continue;
-    const url = n.callFrame.url;
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
-    const module = pkg ? `npm:${pkg}` : url.includes('/dist/') ? url.slice(url.indexOf('/dist/') + 6) : url.startsWith('node:') ? 'node internals' : url || n.callFrame.functionName || '(native)';
-    byModule.set(module, (byModule.get(module) ?? 0) + ms);
-    const fn = `${n.callFrame.functionName || '(anonymous)'} ${url ? `${url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}` : ''}`;
+    const { url, functionName, lineNumber } = n.callFrame;
+    const fn = `${functionName || '(anonymous)'} ${url ? `${url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${lineNumber + 1}` : ''}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + ms);
+    const seen = new Set<string>();
+    for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(byId.get(x)?.callFrame.url ?? '')?.[1];
+      if (pkg && !seen.has(pkg)) {
+        seen.add(pkg);
+        byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + ms);
+      }
+    }
   }
   const profiled = (prof.endTime - prof.startTime) / 1000;
   const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k);
-  console.log(`\nCPU profile of one fresh \`dlhub run\` (memo hit): ${fmt(wallMs)} wall, ${fmt(profiled)} profiled (the rest is node start-up before the profiler)`);
-  console.log('  self time by module:');
-  for (const [m, ms] of top(byModule, 12)) console.log(`    ${fmt(ms).padStart(10)}  ${m}`);
+  console.log(`\nCPU profile of one fresh \`dlhub run\` (memo hit, no service): ${fmt(wallMs)} wall, ${fmt(profiled)} profiled (the rest is node start-up before the profiler)`);
+  console.log('  inclusive time by npm package (loading and running; its dependencies count in it too):');
+  for (const [m, ms] of top(byPackage, 10)) console.log(`    ${fmt(ms).padStart(10)}  ${m}`);
   console.log('  self time by function:');
-  for (const [f, ms] of top(byFunction, 12)) console.log(`    ${fmt(ms).padStart(10)}  ${f}`);
+  for (const [f, ms] of top(byFunction, 10)) console.log(`    ${fmt(ms).padStart(10)}  ${f}`);
 }
 
 function row(label: string, samples: number[], note = ''): void {
@@ -135,7 +145,8 @@ export async function main(): Promise<void> {
       await service.stop();
     }
 
-    console.log(`\n\`dlhub run noop --input ${INPUT}\`, memo hit, fresh process per run (${RUNS} runs after one untimed)`);
+    console.log(`\n${machineLine()}`);
+    console.log(`\`dlhub run noop --input ${INPUT}\`, memo hit, fresh process per run (${RUNS} runs after one untimed)`);
     console.log(`${'case'.padEnd(52)}  ${'n'.padStart(4)}  ${'p50'.padStart(10)}  ${'min'.padStart(10)}`);
     row('bare `node -e 0` (process floor)', floor.map((f) => f.exitMs));
     row('dlhub run, no service: start to answer', alone.map((f) => f.answerMs));

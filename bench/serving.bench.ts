@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
-import { fmt, summarize } from './stats.js';
+import { fmt, machineLine, summarize } from './stats.js';
 
 // From dist/bench/ (where `npm run bench` runs this) up to the repository, whose bin/dlhub.js loads dist/.
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), import.meta.url.includes('/dist/') ? '../..' : '..');
@@ -167,16 +167,32 @@ async function sequentialDlhub(client: Client, label: string, path: string, body
   return row;
 }
 
-async function sequentialFlask(client: Client, n: number): Promise<CaseRow> {
+async function sequentialPlain(client: Client, label: string, path: string, n: number, note: string): Promise<CaseRow> {
   const text = JSON.stringify({ input: 1 });
-  for (let i = 0; i < WARMUP; i++) await client.post('/invocations', text);
-  const row: CaseRow = { label: 'Flask no-op (container)', request: [], invocation: [], inference: [], note: 'Flask reports no server-side time' };
+  for (let i = 0; i < WARMUP; i++) await client.post(path, text);
+  const row: CaseRow = { label, request: [], invocation: [], inference: [], note };
   for (let i = 0; i < n; i++) {
-    const a = await client.post('/invocations', text);
-    if (a.status !== 200 || !a.text.includes('hello world')) throw new Error(`Flask: HTTP ${a.status} ${a.text}`);
+    const a = await client.post(path, text);
+    if (a.status !== 200 || !a.text.includes('hello world')) throw new Error(`${label}: HTTP ${a.status} ${a.text}`);
     row.request.push(a.ms);
   }
   return row;
+}
+
+// The floor any Node HTTP server reaches on this machine now: a separate process answering a fixed JSON body.
+const FLOOR_SERVER = `const http = require('node:http');
+const body = JSON.stringify({ result: { output: 'hello world', cached: true, elapsedMs: 0 } });
+const s = http.createServer((q, r) => { q.resume(); q.on('end', () => { r.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }); r.end(body); }); });
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+
+/** Start the node:http floor server; answers its URL and a stop. */
+async function startFloor(): Promise<{ url: URL; stop: () => void }> {
+  const proc = spawn(process.execPath, ['-e', FLOOR_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolvePort, reject) => {
+    proc.stdout.once('data', (c: Buffer) => resolvePort(Number(c.toString().trim())));
+    proc.once('exit', (code) => reject(new Error(`the floor server exited ${code}`)));
+  });
+  return { url: new URL(`http://127.0.0.1:${port}`), stop: () => proc.kill('SIGKILL') };
 }
 
 function cell(samples: number[], q: 'p50' | 'p99' | 'mean'): string {
@@ -379,6 +395,7 @@ export async function main(): Promise<void> {
   const built = ['noop', 'iris', 'fe-parse', 'fe-features', 'fe-predict'];
   let service: Service | undefined;
   let flask: { id: string; url: URL } | undefined;
+  let floor: { url: URL; stop: () => void } | undefined;
   const clients: Client[] = [];
   try {
     const fe = join(ROOT, 'examples', 'formation-enthalpy');
@@ -387,6 +404,7 @@ export async function main(): Promise<void> {
     for (const dir of [join(ROOT, 'examples', 'noop'), join(ROOT, 'examples', 'iris'), join(fe, 'parse'), join(fe, 'features'), join(fe, 'predict'), fe]) {
       dlhub(home, ['build', dir]);
     }
+    console.log(machineLine());
     console.log(`built noop, iris and the formation-enthalpy pipeline (3 steps) in ${((performance.now() - t0) / 1000).toFixed(1)} s (fresh \`dlhub build\` processes, DLHUB_HOME=${home})`);
 
     flask = await startFlask();
@@ -394,7 +412,9 @@ export async function main(): Promise<void> {
     const auth = { authorization: `Bearer ${service.token}` };
     const dl = new Client(service.url, auth);
     const fl = new Client(flask.url, {});
-    clients.push(dl, fl);
+    floor = await startFloor();
+    const fx = new Client(floor.url, {});
+    clients.push(dl, fl, fx);
     const run = (name: string) => `/v1/servables/${encodeURIComponent(name)}/run`;
     const isHello = (r: { output: unknown }) => r.output === 'hello world';
     // One row of 3 class probabilities: an ndarray on the wire ({$ndarray: {shape}}), or nested lists.
@@ -408,13 +428,14 @@ export async function main(): Promise<void> {
 
     // 1. Sequential requests, our own client.
     const rows: CaseRow[] = [];
-    rows.push(await sequentialFlask(fl, N_NOOP));
+    rows.push(await sequentialPlain(fl, 'Flask no-op (container)', '/invocations', N_NOOP, 'Werkzeug closes each connection; no server-side time'));
     rows.push(await sequentialDlhub(dl, 'dlhub no-op, memo off', run('noop'), { input: NOOP_INPUT, noCache: true }, N_NOOP, (r) => isHello(r) && miss(r)));
     rows.push(await sequentialDlhub(dl, 'dlhub no-op, memo hit', run('noop'), { input: NOOP_INPUT }, N_NOOP, (r) => isHello(r) && (hit(r) || miss(r))));
     rows.push(await sequentialDlhub(dl, 'dlhub iris, memo off', run('iris'), { input: IRIS_INPUT, noCache: true }, N, (r) => isRows(r) && miss(r)));
     rows.push(await sequentialDlhub(dl, 'dlhub iris, memo hit', run('iris'), { input: IRIS_INPUT }, N, isRows));
     rows.push(await sequentialDlhub(dl, 'dlhub pipeline, memo off', run('formation-enthalpy'), { input: PIPELINE_INPUT, noCache: true }, N, isNumber));
     rows.push(await sequentialDlhub(dl, 'dlhub pipeline, memo hit', run('formation-enthalpy'), { input: PIPELINE_INPUT }, N, isNumber));
+    rows.push(await sequentialPlain(fx, 'node:http floor (fixed answer)', '/', N_NOOP, 'bare Node server, same machine, same run'));
     // Warm-up calls fill the memo, so every measured "hit" call must have been a hit: check the last answers.
     for (const [name, input] of [['noop', NOOP_INPUT], ['iris', IRIS_INPUT], ['formation-enthalpy', PIPELINE_INPUT]] as const) {
       const r = parseRun(await dl.post(run(name), JSON.stringify({ input })), name);
@@ -423,7 +444,7 @@ export async function main(): Promise<void> {
     console.log(`\nSequential requests over one keep-alive connection (node:http client), HTTP API on loopback vs Flask; ${WARMUP} warm-up calls each`);
     printCases(rows);
     console.log('request = client-measured round trip; invocation = the answer\'s elapsedMs (engine time, server side); inference: the answer carries no model-only time (gap).');
-    const [flaskRow, noopOff, noopHit, irisOff, irisHit, pipeOff, pipeHit] = rows.map((r) => summarize(r.request));
+    const [flaskRow, noopOff, noopHit, irisOff, irisHit, pipeOff, pipeHit, floorRow] = rows.map((r) => summarize(r.request));
     const invOf = (i: number) => summarize(rows[i]?.invocation ?? []).p50;
     const cut = (off: number, on: number) => `${(100 * (1 - on / off)).toFixed(1)}%`;
     console.log(`memoization cut invocation p50: no-op ${cut(invOf(1), invOf(2))}, iris ${cut(invOf(3), invOf(4))}, pipeline ${cut(invOf(5), invOf(6))} (paper: 95.3-99.8%)`);
@@ -433,6 +454,7 @@ export async function main(): Promise<void> {
       { name: 'Flask no-op', url: new URL('/invocations', flask.url).href, body: JSON.stringify({ input: NOOP_INPUT }), headers: {} },
       { name: 'dlhub no-op memo off', url: new URL(run('noop'), service.url).href, body: JSON.stringify({ input: NOOP_INPUT, noCache: true }), headers: auth },
       { name: 'dlhub no-op memo hit', url: new URL(run('noop'), service.url).href, body: JSON.stringify({ input: NOOP_INPUT }), headers: auth },
+      { name: 'node:http floor', url: new URL('/', floor.url).href, body: JSON.stringify({ input: NOOP_INPUT }), headers: {} },
     ];
     const load: LoadRow[] = [];
     for (const connections of [1, 8]) for (const t of targets) load.push(await runAutocannon(t, connections, SECONDS));
@@ -440,6 +462,8 @@ export async function main(): Promise<void> {
     if (wrk) for (const connections of [1, 8]) for (const t of targets) load.push(runWrk(wrk, scratch, t, connections, SECONDS));
     console.log(`\nLoad tools, ${SECONDS} s each (1 connection: latency; 8 connections: throughput)${wrk ? '' : '; wrk not on PATH, skipped'}`);
     printLoad(load);
+    console.log('autocannon against Flask: Werkzeug answers HTTP/1.0-style with Connection: close, and autocannon\'s per-response time then');
+    console.log('  includes its reconnect wait, so read its Flask latency as an artifact; its req/s and wrk\'s figures hold.');
 
     // 3. Explicit batches of no-op inputs, memo off.
     const batchRows: { size: number; samples: number[]; invocation: number[] }[] = [];
@@ -494,11 +518,13 @@ export async function main(): Promise<void> {
     ];
     for (const [what, figure, ok] of lines) console.log(`${verdict(ok)}  ${what.padEnd(40)}  ${figure}`);
     console.log(`      memo hit request p50: iris ${fmt(irisHit?.p50 ?? NaN)}, pipeline ${fmt(pipeHit?.p50 ?? NaN)}`);
+    console.log(`      node:http floor p50 ${fmt(floorRow?.p50 ?? NaN)}, p99 ${fmt(floorRow?.p99 ?? NaN)} (a bare Node server on this machine in this run: the least any Node door can take)`);
     for (const r of REFERENCES) console.log(r);
   } finally {
     for (const c of clients) c.close();
     if (service) await service.stop().catch(() => undefined);
     if (flask) spawnSync('docker', ['rm', '-f', flask.id], { stdio: 'ignore' });
+    floor?.stop();
     // Workers the service left behind (it stops them itself; this only sweeps a crash's leftovers), then only the
     // images this run's builds created: a tag that existed before the run is someone else's.
     const left = spawnSync('docker', ['ps', '-aq', '--filter', `label=org.dlhub.home=${home}`], { encoding: 'utf8' }).stdout.trim();

@@ -1,3 +1,5 @@
+import { availableParallelism, loadavg } from 'node:os';
+
 /** Percentiles of a list of durations in milliseconds. */
 export function summarize(samples: number[]): { n: number; p50: number; p95: number; p99: number; mean: number } {
   const s = [...samples].sort((a, b) => a - b);
@@ -34,4 +36,10 @@ export function printTable(title: string, rows: { label: string; samples: number
     const s = summarize(r.samples);
     console.log(`${r.label.padEnd(w)}  ${String(s.n).padStart(6)}  ${fmt(s.p50).padStart(10)}  ${fmt(s.p95).padStart(10)}  ${fmt(s.p99).padStart(10)}`);
   }
+}
+
+/** One line on the machine a benchmark ran on: CPUs and load average (figures on a shared, loaded machine vary). */
+export function machineLine(): string {
+  const [one, five] = loadavg();
+  return `machine: ${availableParallelism()} CPUs, load average ${one?.toFixed(2)} (1 min), ${five?.toFixed(2)} (5 min); node ${process.version}`;
 }
