@@ -107,7 +107,8 @@ describe('dlhub serve', () => {
       expect(again.log()).toContain('listening');
       expect(json<unknown[]>(await runCli(['ls', '--json'], viaService()))).toHaveLength(2);
     } finally {
-      expect(await again.stop()).toBe(0);
+      const code = await again.stop();
+      expect(code, again.log()).toBe(0);
     }
   });
 
