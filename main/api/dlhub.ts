@@ -85,6 +85,14 @@ export class Dlhub implements Operations {
     return this.engineInstance;
   }
 
+  /**
+   * Take over the tasks of processes that are gone (a killed `dlhub serve` or CLI): unfinished
+   * deterministic tasks run again here, the rest are marked failed with the reason. `dlhub serve` calls it at start.
+   */
+  recoverTasks(): string[] {
+    return this.engine.recover();
+  }
+
   /** Write dlhub.json for a model folder. */
   async initServable(req: InitRequest): Promise<InitResult> {
     const { dir, ...opts } = req;

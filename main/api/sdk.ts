@@ -14,11 +14,19 @@ import { invoke } from './door.js';
 import { callOp, type Endpoint } from './http-client.js';
 import type { Operations } from './operations.js';
 import { homePaths } from '../storage/home.js';
+import { RateLimiter } from '../engine/limits.js';
+import { parseRateLimit } from '../engine/settings.js';
 
 /** How the SDK reaches the operations. */
 export interface Transport {
   call<K extends OpName>(op: K, req: OpRequest<K>): Promise<OpResponse<K>>;
   close(): Promise<void>;
+}
+
+/** Options of a client as a whole. */
+export interface ClientOptions {
+  /** Calls that run a servable, at most `calls` in `perSeconds`; null for no limit; default from DLHUB_RATE_LIMIT (20/10). */
+  rateLimit?: { calls: number; perSeconds: number } | null | undefined;
 }
 
 /** Options of one call, as DLHub's `run` takes them. */
@@ -103,16 +111,24 @@ export function httpTransport(opts: { baseUrl?: string; token?: string; home?: s
  * task verbs (`submit`, `getResult`, `createBatch`, `batchRun`, `getBatchResult`) in one client.
  */
 export class DLHubClient {
-  constructor(private readonly transport: Transport) {}
+  private readonly limiter: RateLimiter;
+
+  /**
+   * `rateLimit`: DLHub's client-side limit on calls that run a servable (default DLHUB_RATE_LIMIT, else
+   * 20 calls in 10 s); `null` removes it. Batches count once, which is why DLHub suggests them.
+   */
+  constructor(private readonly transport: Transport, opts: ClientOptions = {}) {
+    this.limiter = new RateLimiter(opts.rateLimit === undefined ? parseRateLimit(process.env['DLHUB_RATE_LIMIT']) : (opts.rateLimit ?? undefined));
+  }
 
   /** A client over an in-process API (a `Dlhub` instance). */
-  static inProcess(api: Operations): DLHubClient {
-    return new DLHubClient(inProcessTransport(api));
+  static inProcess(api: Operations, opts: ClientOptions = {}): DLHubClient {
+    return new DLHubClient(inProcessTransport(api), opts);
   }
 
   /** A client of the HTTP API (`dlhub serve --http`). */
-  static http(opts: { baseUrl?: string; token?: string; home?: string; timeoutMs?: number } = {}): DLHubClient {
-    return new DLHubClient(httpTransport(opts));
+  static http(opts: { baseUrl?: string; token?: string; home?: string; timeoutMs?: number } & ClientOptions = {}): DLHubClient {
+    return new DLHubClient(httpTransport(opts), opts);
   }
 
   /** Run a servable on one input and answer its output (DLHub's `run`); errors are re-raised typed. */
@@ -122,16 +138,19 @@ export class DLHubClient {
 
   /** Run and answer the whole outcome: output, memo hits, runtime, time. */
   async runDetailed(name: string, input: unknown, opts: CallOptions = {}): Promise<RunOutcome> {
+    this.limiter.take();
     return this.transport.call('runServable', { name, input, ...defined(opts) });
   }
 
   /** Run many inputs as one batch: one output per input, in order. */
   async runBatch(name: string, inputs: unknown[], opts: CallOptions = {}): Promise<unknown[]> {
+    this.limiter.take();
     return (await this.transport.call('runServable', { name, inputs, ...defined(opts) })).output as unknown[];
   }
 
   /** Submit one call as an asynchronous task; answers its id at once. */
   async submit(name: string, input: unknown, opts: CallOptions = {}): Promise<string> {
+    this.limiter.take();
     return (await this.transport.call('submitTask', { name, input, ...defined(opts) })).id;
   }
 
@@ -183,6 +202,7 @@ export class DLHubClient {
 
   /** Submit every call of a batch; one task id per call, in order. */
   async batchRun(batch: Batch): Promise<string[]> {
+    this.limiter.take();
     return (await this.transport.call('batchRun', { tasks: batch.tasks })).taskIds;
   }
 

@@ -78,6 +78,9 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
           writePrivate(urlFile, url);
           out.info(`dlhub HTTP API on ${url} (OpenAPI at ${url}/openapi.json); bearer token in ${tokenFile}.`);
         }
+        // Tasks a killed service or CLI left unfinished run again here (or fail with the reason).
+        const resumed = api.recoverTasks();
+        if (resumed.length > 0) out.info(`dlhub service resumed ${resumed.length} unfinished task(s) left by a process that stopped.`);
         const signal = await new Promise<string>((resolve) => {
           process.once('SIGINT', () => resolve('SIGINT'));
           process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -68,10 +68,39 @@ afterAll(async () => {
   work.cleanup();
 });
 
+// The suite makes more calls than DLHub's default client limit allows; the limit has its own test below.
 const clients: [string, () => DLHubClient][] = [
-  ['in-process', () => DLHubClient.inProcess(dlhub)],
-  ['HTTP API', () => DLHubClient.http({ home: join(work.dir, 'home') })],
+  ['in-process', () => DLHubClient.inProcess(dlhub, { rateLimit: null })],
+  ['HTTP API', () => DLHubClient.http({ home: join(work.dir, 'home'), rateLimit: null })],
 ];
+
+describe('DLHubClient rate limit (DLHub: 20 calls in 10 s)', () => {
+  it('refuses the call past the limit with RATE_LIMITED naming the setting; a batch counts once', async () => {
+    const client = DLHubClient.inProcess(dlhub, { rateLimit: { calls: 3, perSeconds: 60 } });
+    const name = 'sdk-probe';
+    const desc = await client.describeServable(name);
+    expect(desc.name).toBe(name);
+    // Describing and listing are free; only calls that run a servable count.
+    expect(await client.runBatch(name, [[1], [2]])).toEqual([[2], [4]]);
+    await client.run(name, [1, 2]);
+    await client.run(name, [1, 2], { noCache: true });
+    const err = await client.run(name, [1, 2]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(String((err as Error).message)).toContain('at most 3 calls in 60 s');
+    expect((err as { hint: string }).hint).toContain('DLHUB_RATE_LIMIT');
+  });
+
+  it('uses DLHub\'s default of 20 calls in 10 s, and null removes the limit', async () => {
+    const limited = DLHubClient.inProcess(dlhub);
+    const name = 'sdk-probe';
+    const results = await Promise.allSettled(Array.from({ length: 21 }, () => limited.run(name, [1, 2])));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(20);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as { reason: { code: string } }).reason.code))).toEqual(['RATE_LIMITED']);
+    const free = DLHubClient.inProcess(dlhub, { rateLimit: null });
+    const many = await Promise.all(Array.from({ length: 25 }, () => free.run(name, [1, 2])));
+    expect(many).toHaveLength(25);
+  });
+});
 
 describe.each(clients)('DLHubClient (%s)', (_door, make) => {
   let client: DLHubClient;

@@ -1,0 +1,85 @@
+// A `dlhub serve` killed with SIGKILL mid-task loses no task: the next `dlhub serve` runs the
+// deterministic one again and marks the non-deterministic one failed with the reason.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json, runCli, tempDir } from '../helpers/cli.js';
+
+const BIN = resolve('bin/dlhub.js');
+
+function startServe(env: Record<string, string>): Promise<{ child: ChildProcess; log: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+  return new Promise((res, rej) => {
+    const deadline = Date.now() + 20_000;
+    const poll = (): void => {
+      if (/listening/.test(log)) res({ child, log: () => log });
+      else if (child.exitCode !== null || Date.now() > deadline) rej(new Error(`dlhub serve did not start:\n${log}`));
+      else setTimeout(poll, 50);
+    };
+    poll();
+  });
+}
+
+function slowServable(dir: string, name: string, deterministic: boolean): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'app.py'), 'import time\n\ndef slow(x):\n    time.sleep(x)\n    return x * 10\n');
+  writeFileSync(join(dir, 'dlhub.json'), JSON.stringify({
+    datacite: { titles: [{ title: `Slow ${name}` }], creators: [{ creatorName: 'Test' }] },
+    dlhub: { name, files: { other: ['app.py'] } },
+    servable: {
+      type: 'Python static method', shim: 'python.PythonStaticMethodServable', deterministic,
+      methods: { run: { input: { type: 'number' }, output: { type: 'number' }, method_details: { module: 'app', method_name: 'slow', autobatch: false } } },
+    },
+  }));
+  return dir;
+}
+
+interface Task { id: string; status: string; error?: { code: string; message: string }; result?: { output: unknown } }
+
+describe('dlhub serve after a kill -9', () => {
+  const work = tempDir('dlhub-recover-');
+  const env = { DLHUB_HOME: join(work.dir, 'home'), DLHUB_NO_SERVICE: '0' };
+  afterAll(() => work.cleanup());
+
+  beforeAll(async () => {
+    for (const [name, det] of [['slow-det', true], ['slow-nondet', false]] as const) {
+      const built = await runCli(['build', slowServable(join(work.dir, name), name, det), '--runtime', 'host', '--json'], env);
+      expect(built.code, built.stderr).toBe(0);
+    }
+  });
+
+  it('runs the deterministic task again and fails the other with the reason', async () => {
+    const first = await startServe(env);
+    let second: { child: ChildProcess; log: () => string } | undefined;
+    try {
+      const det = json<Task>(await runCli(['submit', 'slow-det', '--input', '3', '--json'], env));
+      const nondet = json<Task>(await runCli(['submit', 'slow-nondet', '--input', '3', '--json'], env));
+      // Wait until both are running in the service, then kill it without a chance to clean up.
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const states = await Promise.all([det.id, nondet.id].map(async (id) => json<Task>(await runCli(['task', id, '--json'], env)).status));
+        if (states.every((s) => s === 'running')) break;
+        expect(Date.now() < deadline, `tasks never ran: ${states.join(', ')}`).toBe(true);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      first.child.kill('SIGKILL');
+      await new Promise((r) => first.child.once('close', r));
+
+      second = await startServe(env);
+      expect(second.log()).toMatch(/resumed 1 unfinished task/);
+      const detDone = await runCli(['task', det.id, '--wait', '--json'], env);
+      expect(json<Task>(detDone)).toMatchObject({ status: 'succeeded', result: { output: 30 } });
+      const nondetDone = json<Task>(await runCli(['task', nondet.id, '--json'], env));
+      expect(nondetDone.status).toBe('failed');
+      expect(nondetDone.error?.message).toMatch(/not deterministic/);
+    } finally {
+      first.child.kill('SIGKILL');
+      second?.child.kill('SIGTERM');
+      if (second) await new Promise((r) => second!.child.once('close', r));
+    }
+  });
+});
