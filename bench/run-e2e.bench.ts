@@ -155,8 +155,10 @@ export async function main(): Promise<void> {
     row('dlhub run, `dlhub serve` running: start to exit', served.map((f) => f.exitMs));
     row('in process: new Dlhub + first call (modules loaded)', [firstCall]);
     row('in process: memo hit, warm Dlhub', inProcess);
-    const worst = Math.max(summarize(alone.map((f) => f.answerMs)).p50, summarize(served.map((f) => f.answerMs)).p50);
-    console.log(`${worst < BAR_MS ? 'PASS' : 'MISS'}  start to answer p50 < ${BAR_MS} ms (the bar issue 9 sets for \`dlhub search\`; none is set for \`run\`)`);
+    for (const [what, runs] of [['no service', alone], ['service running', served]] as const) {
+      const p50 = summarize(runs.map((f) => f.answerMs)).p50;
+      console.log(`${p50 < BAR_MS ? 'PASS' : 'MISS'}  ${what}: start to answer p50 ${fmt(p50)} < ${BAR_MS} ms (the bar issue 9 sets for \`dlhub search\`; none is set for \`run\`)`);
+    }
 
     if (process.env['BENCH_PROFILE'] === '1') {
       const t = performance.now();

@@ -517,6 +517,8 @@ export async function main(): Promise<void> {
       ['memo hit invocation ~1 ms (paper)', `no-op ${fmt(invOf(2))}, iris ${fmt(invOf(4))}, pipeline ${fmt(invOf(6))}`, Math.max(invOf(2), invOf(4), invOf(6)) <= 1],
     ];
     for (const [what, figure, ok] of lines) console.log(`${verdict(ok)}  ${what.padEnd(40)}  ${figure}`);
+    const wrkP50 = (name: string) => load.find((r) => r.tool === 'wrk' && r.connections === 1 && r.target === name)?.p50 ?? NaN;
+    if (wrk) console.log(`      wrk, 1 connection, p50: no-op memo off ${fmt(wrkP50('dlhub no-op memo off'))}, memo hit ${fmt(wrkP50('dlhub no-op memo hit'))}, Flask ${fmt(wrkP50('Flask no-op'))}, node:http floor ${fmt(wrkP50('node:http floor'))}`);
     console.log(`      memo hit request p50: iris ${fmt(irisHit?.p50 ?? NaN)}, pipeline ${fmt(pipeHit?.p50 ?? NaN)}`);
     console.log(`      node:http floor p50 ${fmt(floorRow?.p50 ?? NaN)}, p99 ${fmt(floorRow?.p99 ?? NaN)} (a bare Node server on this machine in this run: the least any Node door can take)`);
     for (const r of REFERENCES) console.log(r);
