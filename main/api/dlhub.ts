@@ -12,10 +12,11 @@ import { initServable, type InitResult } from '../servable/init.js';
 import { loadMetadataFile } from '../servable/validate.js';
 import { getLocal, listLocal, removeLocalFiles, writePrepared } from '../servable/registry.js';
 import { ensureHome, homePaths, type HomePaths } from '../storage/home.js';
-import { toDlhubError } from '../errors.js';
+import { NotFoundError, toDlhubError } from '../errors.js';
 import { Catalog } from '../catalog/catalog.js';
 import type { QueryHelper } from '../catalog/query-helper.js';
 import { servableKey } from '../catalog/record.js';
+import { normalizeDlhubRecord } from '../catalog/dlhub-record.js';
 import type { SearchResult } from '../catalog/search.js';
 import type { ImportReport } from '../catalog/transfer.js';
 import { join, resolve } from 'node:path';
@@ -203,7 +204,24 @@ export class Dlhub implements Operations {
 
   /** Full metadata and methods of a local servable. */
   async describeServable(req: { name: string }): Promise<ServableDescription> {
-    const s = getLocal(this.paths, req.name);
+    let s: ReturnType<typeof getLocal>;
+    try {
+      s = getLocal(this.paths, req.name);
+    } catch (err) {
+      // Not built here: a servable known from the catalog (a hub record, an import) is still described.
+      const entry = err instanceof NotFoundError && err.code === 'SERVABLE_NOT_FOUND' ? this.catalogEntry(req.name) : undefined;
+      if (!entry) throw err;
+      const { serviceFields } = normalizeDlhubRecord(structuredClone(entry.metadata));
+      return {
+        name: entry.servable,
+        metadata: entry.metadata,
+        methods: entry.metadata.servable.methods ?? {},
+        image: undefined,
+        deterministic: entry.metadata.servable.deterministic !== false,
+        source: 'catalog',
+        ...(Object.keys(serviceFields).length > 0 ? { serviceFields } : {}),
+      };
+    }
     return {
       name: s.name,
       metadata: s.metadata,
@@ -212,6 +230,22 @@ export class Dlhub implements Operations {
       deterministic: s.metadata.servable.deterministic !== false,
       ...(s.substitutions.length > 0 ? { substitutions: s.substitutions } : {}),
     };
+  }
+
+  /** The catalog's newest record of `owner/name`, or of a bare name when exactly one owner has it. */
+  private catalogEntry(name: string): ReturnType<Catalog['get']> {
+    const exact = this.catalog.get(name);
+    if (exact || name.includes('/')) return exact;
+    const owners = new Set(
+      this.catalog.search(`dlhub.name:"${name}"`, { advanced: true, pageSize: 20 }).hits.map((h) => h.servable).filter((k) => k.endsWith(`/${name}`)),
+    );
+    if (owners.size > 1) {
+      throw new NotFoundError('SERVABLE_NOT_FOUND', `No servable "${name}" on this machine, and ${owners.size} catalog records have that name.`, {
+        hint: `Name one as owner/name: ${[...owners].sort().join(', ')}.`,
+      });
+    }
+    const [only] = owners;
+    return only === undefined ? undefined : this.catalog.get(only);
   }
 
   /** Every servable prepared on this machine. */

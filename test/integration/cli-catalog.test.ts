@@ -143,4 +143,24 @@ describe('dlhub search and dlhub catalog with hostile input (issue 9)', () => {
       expect(r.stderr).toMatch(message);
     }
   });
+
+  it('describes a servable known only from the catalog, showing the fields a DLHub service added', async () => {
+    const hub = { DLHUB_HOME: join(work.dir, 'hub-home'), DOCKER_HOST: env.DOCKER_HOST };
+    const imported = await runCli(['catalog', 'import', resolve('test/fixtures/dlhub/records/search-records.jsonl'), '--json'], hub);
+    expect(imported.code, imported.stderr).toBe(0);
+    // A bare name finds the one owner's record; owner/name always does.
+    for (const name of ['iris_svm', 'dlhub_globusid/iris_svm']) {
+      const d = json<{ name: string; source: string; image?: unknown; serviceFields: Record<string, unknown> }>(await runCli(['describe', name, '--json'], hub));
+      expect(d).toMatchObject({ name: 'dlhub_globusid/iris_svm', source: 'catalog' });
+      expect(d.image).toBeUndefined();
+      expect(d.serviceFields['dlhub.funcx_id']).toBe('6e2a2f0c-4b53-4a35-8d9c-7d2b0a9e5f11');
+    }
+    const human = await runCli(['describe', 'iris_svm'], hub);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('not built on this machine');
+    expect(human.stdout).toMatch(/dlhub\.ecr_uri\s+039706667969\.dkr\.ecr/);
+    const missing = await runCli(['describe', 'no-such-model'], hub);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('No servable named "no-such-model"');
+  });
 });

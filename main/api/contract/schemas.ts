@@ -166,6 +166,10 @@ export interface ServableDescription {
   deterministic: boolean;
   /** Pinned packages built with the base image's version instead (`dlhub build --accept-installed`). */
   substitutions?: { package: string; wanted: string; installed: string }[] | undefined;
+  /** `catalog` when the servable is not built here and the description comes from its catalog record. */
+  source?: 'local' | 'catalog' | undefined;
+  /** Fields a DLHub service added to the record beyond its published schema, by dotted path. */
+  serviceFields?: Record<string, unknown> | undefined;
 }
 export const ServableDescriptionSchema = Type.Unsafe<ServableDescription>(
   Type.Object({
@@ -175,6 +179,8 @@ export const ServableDescriptionSchema = Type.Unsafe<ServableDescription>(
     image: Opt(Type.Object({ tag: Type.String(), imageId: Type.String() })),
     deterministic: Type.Boolean(),
     substitutions: Opt(Type.Array(Type.Object({ package: Type.String(), wanted: Type.String(), installed: Type.String() }))),
+    source: Opt(Type.Union([Type.Literal('local'), Type.Literal('catalog')])),
+    serviceFields: Opt(Type.Record(Type.String(), Type.Unknown())),
   }),
 );
 

@@ -87,9 +87,12 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
         const lines = [
           `${d.name}${d.metadata.dlhub.version ? ` ${d.metadata.dlhub.version}` : ''}: ${dc.titles?.[0]?.title ?? ''}`,
           `  type          ${d.metadata.servable.type ?? '?'}`,
-          `  creators      ${(dc.creators ?? []).map((c) => c.creatorName).join('; ')}`,
+          `  creators      ${(dc.creators ?? []).map(creatorName).join('; ')}`,
           `  deterministic ${d.deterministic ? 'yes (results are memoized)' : 'no (never cached)'}`,
-          `  image         ${d.image?.tag ?? 'none (host runtime)'}`,
+          d.source === 'catalog'
+            ? '  image         none here (a catalog record: not built on this machine)'
+            : `  image         ${d.image?.tag ?? 'none (host runtime)'}`,
+          ...Object.entries(d.serviceFields ?? {}).map(([k, v]) => `  ${k.padEnd(13)} ${typeof v === 'string' ? v : JSON.stringify(v)}`),
           ...(d.substitutions ?? []).map((x) => `  substituted   ${x.package} ${x.installed} (dlhub.json pins ${x.wanted}; built with --accept-installed)`),
           '',
           table(
@@ -100,6 +103,12 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
         return lines.join('\n');
       });
     });
+}
+
+/** A creator as DLHub writes one: creatorName, else "familyName, givenName" (the SDK's shape). */
+function creatorName(c: { creatorName?: string; familyName?: string; givenName?: string }): string {
+  if (c.creatorName) return c.creatorName;
+  return [c.familyName, c.givenName].filter(Boolean).join(', ');
 }
 
 function describeType(t: { type?: string; shape?: unknown; item_type?: { type?: string } } | undefined): string {
