@@ -73,19 +73,40 @@ function missing(path: string, shown: string): never {
  * itself is trusted (the user named it). Throws PathError (PATH_UNSAFE) naming the path and why.
  */
 export async function resolveUnder(root: string, rel: string, opts: ResolveOptions = {}): Promise<SafePath> {
+  return walkParts(root, rel, opts, await lstatEach(root, splitRelative(rel)));
+}
+
+/** lstat of each prefix of `parts` under `root`, stopping at the first that does not exist. */
+async function lstatEach(root: string, parts: string[]): Promise<(Stats | undefined)[]> {
+  const out: (Stats | undefined)[] = [];
+  let abs = root;
+  for (const part of parts) {
+    abs = join(abs, part);
+    let info: Stats | undefined;
+    try {
+      info = await lstat(abs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    out.push(info);
+    // Nothing below a missing part, a file or a link is looked at: walkParts refuses there.
+    if (!info?.isDirectory()) break;
+  }
+  return out;
+}
+
+/** The one check of every component, shared by the async and sync resolvers (they differ only in how they lstat). */
+function walkParts(root: string, rel: string, opts: ResolveOptions, infos: (Stats | undefined)[]): SafePath {
   const parts = splitRelative(rel);
   let abs = root;
   for (let i = 0; i < parts.length; i++) {
     abs = join(abs, parts[i] as string);
     const shown = parts.slice(0, i + 1).join('/');
     const last = i === parts.length - 1;
-    let info: Stats;
-    try {
-      info = await lstat(abs);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && last && opts.allowMissing) return { rel: parts.join('/'), abs, kind: 'missing' };
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') missing(rel, shown);
-      throw err;
+    const info = infos[i];
+    if (!info) {
+      if (last && opts.allowMissing) return { rel: parts.join('/'), abs, kind: 'missing' };
+      return missing(rel, shown);
     }
     const kind = kindOf(rel, shown, info, last);
     if (last) return { rel: parts.join('/'), abs, kind };
@@ -97,24 +118,15 @@ export async function resolveUnder(root: string, rel: string, opts: ResolveOptio
 /** resolveUnder for synchronous callers (registry lookups, the runner's loaders in Node). */
 export function resolveUnderSync(root: string, rel: string, opts: ResolveOptions = {}): SafePath {
   const parts = splitRelative(rel);
+  const infos: (Stats | undefined)[] = [];
   let abs = root;
-  for (let i = 0; i < parts.length; i++) {
-    abs = join(abs, parts[i] as string);
-    const shown = parts.slice(0, i + 1).join('/');
-    const last = i === parts.length - 1;
-    let info: Stats;
-    try {
-      info = lstatSync(abs);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && last && opts.allowMissing) return { rel: parts.join('/'), abs, kind: 'missing' };
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') missing(rel, shown);
-      throw err;
-    }
-    const kind = kindOf(rel, shown, info, last);
-    if (last) return { rel: parts.join('/'), abs, kind };
+  for (const part of parts) {
+    abs = join(abs, part);
+    const info = lstatSync(abs, { throwIfNoEntry: false });
+    infos.push(info);
+    if (!info?.isDirectory()) break;
   }
-  /* c8 ignore next */
-  return refuse(rel, 'it names no file', 'Name a file inside the folder.');
+  return walkParts(root, rel, opts, infos);
 }
 
 /** Options of walkFiles. */
