@@ -4,7 +4,6 @@ import { isPipeline, PIPELINE_NO_IMAGE, preparePipeline } from '../engine/pipeli
 import { loadSettings, type Settings } from '../engine/settings.js';
 import { MemoCache } from '../memo/memo-cache.js';
 import { prepareContext } from '../packager/context.js';
-import { buildImage } from '../packager/build.js';
 import { DockerClient } from '../runtime/docker-client.js';
 import { RuntimeRegistry } from '../runtime/registry.js';
 import { chooseBaseImage } from '../runtime/base-image.js';
@@ -131,6 +130,8 @@ export class Dlhub implements Operations {
       outcome.imageSkipped = plan.skipped;
       return outcome;
     }
+    // Loaded here: tar-fs and the build code are not needed by run, search or the service's start-up.
+    const { buildImage } = await import('../packager/build.js');
     const built = await buildImage(ctx, {
       docker: this.docker.api,
       force: req.force ?? false,

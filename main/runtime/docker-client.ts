@@ -1,4 +1,9 @@
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
+
+// dockerode (with docker-modem, ssh2, gRPC and protobufjs) costs ~200 ms of start-up, so it is required on first
+// use: a fresh `dlhub run` answered from the memo cache, or a `dlhub search`, never loads it.
+const requireCjs = createRequire(import.meta.url);
 
 const PING_TIMEOUT_MS = 1500;
 // A successful ping is trusted this long, so runs do not pay a round trip each.
@@ -23,12 +28,20 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  * queries the runtime, the packager and the API share.
  */
 export class DockerClient {
-  /** The dockerode handle, for the packager's build and the runtime's containers. */
-  readonly api: Docker;
+  private handle: Docker | undefined;
   private pingOkUntil = 0;
 
   constructor(api?: Docker) {
-    this.api = api ?? new Docker();
+    this.handle = api;
+  }
+
+  /** The dockerode handle, for the packager's build and the runtime's containers; dockerode loads on first use. */
+  get api(): Docker {
+    if (!this.handle) {
+      const DockerClass = requireCjs('dockerode') as typeof Docker;
+      this.handle = new DockerClass();
+    }
+    return this.handle;
   }
 
   /** Does the engine answer a ping within 1.5 s? A success is trusted for 5 s. Never throws. */

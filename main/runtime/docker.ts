@@ -110,7 +110,6 @@ async function removeContainer(container: Docker.Container): Promise<void> {
  */
 export class DockerRuntime implements Runtime {
   readonly name = 'docker' as const;
-  private readonly docker: Docker;
   private readonly client: DockerClient;
   /** Value of HOME_LABEL on this runtime's containers. */
   readonly owner: string;
@@ -118,8 +117,12 @@ export class DockerRuntime implements Runtime {
 
   constructor(private readonly opts: DockerRuntimeOptions) {
     this.client = opts.client ?? new DockerClient(opts.docker);
-    this.docker = this.client.api;
     this.owner = opts.owner ?? dirname(resolve(opts.runDir));
+  }
+
+  // Read through the client each time: it loads dockerode only when a container is first touched.
+  private get docker(): Docker {
+    return this.client.api;
   }
 
   /** Does an engine answer a ping within 1.5 s? Never throws. */

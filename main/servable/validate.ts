@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
-import type { ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ValidateFunction } from 'ajv';
 import { MetadataError } from '../errors.js';
 import type { MetadataProblem } from '../errors.js';
 import { assetPath } from './assets.js';
@@ -28,6 +28,8 @@ function withNameRules(schema: Record<string, unknown>): Record<string, unknown>
 /** The one ajv instance, compiled on first use: schemas/servable.json and the schemas it refers to. */
 function validators(): { servable: ValidateFunction; argument: ValidateFunction } {
   if (compiled) return compiled;
+  // Required here, not imported: loading ajv costs a fresh `dlhub search` or memo-hit `dlhub run` ~30 ms they never need.
+  const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
   // verbose puts the failing sub-schema on each error, where our `fix` annotations live.
   const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
   ajv.addKeyword({ keyword: 'fix', schemaType: 'string' });

@@ -241,7 +241,22 @@ describe('tasks, batches and hostile text through the CLI (host runtime)', () =>
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     expect(r.stderr).toContain('node_modules/better-sqlite3');
     expect(r.stderr).not.toContain('node_modules/dockerode');
+    // The metadata validator (ajv's compiler) and the image builder (tar-fs) are not on search's path either.
+    expect(r.stderr).not.toContain('node_modules/ajv/dist/ajv.js');
+    expect(r.stderr).not.toContain('node_modules/tar-fs');
     expect(existsSync(join(home, 'memo.db'))).toBe(false);
+  });
+
+  it('a fresh `dlhub run` answered from the memo cache loads no Docker client, image builder or metadata validator', async () => {
+    const first = json<{ cached: boolean }>(await runCli(['run', 'probe', '--input', '[7, 8]', '--json'], env));
+    expect(first.cached).toBe(false);
+    const r = await runCli(['run', 'probe', '--input', '[7, 8]', '--json'], { ...env, NODE_DEBUG: 'module' });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(json<{ output: unknown; cached: boolean }>(r)).toMatchObject({ output: [14, 16], cached: true });
+    expect(r.stderr).toContain('node_modules/better-sqlite3');
+    expect(r.stderr).not.toContain('node_modules/dockerode');
+    expect(r.stderr).not.toContain('node_modules/tar-fs');
+    expect(r.stderr).not.toContain('node_modules/ajv/dist/ajv.js');
   });
 
   it('search, ls, describe and model errors print no terminal escapes (issue 9 item 9)', async () => {
