@@ -37,11 +37,11 @@ def dice(x):
     return random.random()
 `;
 
-/** Write a one-method servable folder calling `fn` of ENGINE_APP. */
-export function engineServable(dir: string, name: string, fn: string, deterministic = true): string {
+/** Write a one-method servable folder calling `fn` of `app` (ENGINE_APP unless a suite brings its own). */
+export function engineServable(dir: string, name: string, fn: string, deterministic = true, app = ENGINE_APP): string {
   const folder = join(dir, name);
   mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'app.py'), ENGINE_APP);
+  writeFileSync(join(folder, 'app.py'), app);
   writeFileSync(join(folder, 'dlhub.json'), JSON.stringify({
     datacite: { titles: [{ title: name }], creators: [{ creatorName: 'Doe, Jane' }] },
     dlhub: { name, version: '1.0.0', files: { other: ['app.py'] } },

@@ -6,7 +6,7 @@ import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, tempDir } from '../helpers/cli.js';
-import { requireDocker, testBaseImage } from '../helpers/docker.js';
+import { homeWorkerContainers, requireDocker, testBaseImage } from '../helpers/docker.js';
 
 const PY = '/usr/bin/python3';
 const ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]];
@@ -121,8 +121,8 @@ print(json.dumps({"predict": m.predict(rows).tolist(), "proba": m.predict_proba(
   });
 
   it('leaves no container behind, and rm removes files, image and cached results', async () => {
-    const ps = execFileSync('docker', ['ps', '-aq', '--filter', 'label=org.dlhub.worker']).toString().trim();
-    expect(ps).toBe('');
+    // Only this suite's home: other suites and users share the engine.
+    expect(homeWorkerContainers(home)).toEqual([]);
     const r = json<{ imageRemoved: boolean; memoEntriesRemoved: number }>(await runCli(['rm', 'forest', '--json'], env));
     expect(r.imageRemoved).toBe(true);
     expect(r.memoEntriesRemoved).toBeGreaterThan(0);

@@ -1,11 +1,12 @@
 // The run path in one process, on both runtimes: warm workers, batching with the memo cache,
 // a model that raises, a runner that dies mid-call, idle stop, and non-deterministic servables.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dlhub } from '../../main/api/dlhub.js';
 import { ModelError, WorkerError } from '../../main/errors.js';
 import { tempDir } from '../helpers/cli.js';
+import { engineServable } from '../helpers/engine.js';
 import { homeWorkerContainers as workerContainers, requireDocker, testBaseImage } from '../helpers/docker.js';
 
 const APP = `
@@ -36,20 +37,7 @@ def dice(x):
 `;
 
 function servable(dir: string, name: string, fn: string, deterministic = true): string {
-  const folder = join(dir, name);
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'app.py'), APP);
-  writeFileSync(join(folder, 'dlhub.json'), JSON.stringify({
-    datacite: { titles: [{ title: name }], creators: [{ creatorName: 'Doe, Jane' }] },
-    dlhub: { name, version: '1.0.0', files: { other: ['app.py'] } },
-    servable: {
-      type: 'Python static method',
-      shim: 'python.PythonStaticMethodServable',
-      deterministic,
-      methods: { run: { input: { type: 'python object' }, output: { type: 'python object' }, method_details: { module: 'app', method_name: fn } } },
-    },
-  }));
-  return folder;
+  return engineServable(dir, name, fn, deterministic, APP);
 }
 
 
