@@ -443,7 +443,7 @@ export async function main(): Promise<void> {
     }
     console.log(`\nSequential requests over one keep-alive connection (node:http client), HTTP API on loopback vs Flask; ${WARMUP} warm-up calls each`);
     printCases(rows);
-    console.log('request = client-measured round trip; invocation = the answer\'s elapsedMs (engine time, server side); inference: the answer carries no model-only time (gap).');
+    console.log('request = client-measured round trip; invocation = the answer\'s elapsedMs (engine time, server side); inference = the answer\'s inferenceMs (the model call alone, timed by the runner; 0 on a memo hit).');
     const [flaskRow, noopOff, noopHit, irisOff, irisHit, pipeOff, pipeHit, floorRow] = rows.map((r) => summarize(r.request));
     const invOf = (i: number) => summarize(rows[i]?.invocation ?? []).p50;
     const cut = (off: number, on: number) => `${(100 * (1 - on / off)).toFixed(1)}%`;

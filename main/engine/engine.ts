@@ -37,6 +37,11 @@ export interface RunOutcome {
   /** Whether the memo cache answered (per input for a batch). */
   cached: boolean | boolean[];
   elapsedMs: number;
+  /**
+   * The model's own time inside the runner for the inputs computed in this call, in ms (0 when the memo cache
+   * answered them all); absent when a worker's runner predates the figure. At most elapsedMs.
+   */
+  inferenceMs?: number | undefined;
   /** Batch only, and only when some input failed: per input, the typed error it raised, or null. */
   errors?: (ErrorJSON | null)[] | undefined;
 }
@@ -134,6 +139,7 @@ export class Engine {
     const cached: boolean[] = new Array<boolean>(inputs.length).fill(false);
     const errors: (ErrorJSON | null)[] = new Array<ErrorJSON | null>(inputs.length).fill(null);
     let misses = inputs.map((_, i) => i);
+    let inferenceMs: number | undefined = 0;
 
     // A cached answer belongs to an image (or host build), not to a live engine: look it up before
     // probing any runtime, so a memo hit never pays for a ping or a worker.
@@ -152,6 +158,7 @@ export class Engine {
         if (!item) return;
         if (item.ok) {
           outputs[i] = item.output;
+          inferenceMs = inferenceMs === undefined || item.inferenceMs === undefined ? undefined : inferenceMs + item.inferenceMs;
           this.remember(prepared[i]?.key, servable.name, methodName, item.raw);
         } else {
           if (!batch) throw item.error;
@@ -167,6 +174,7 @@ export class Engine {
       cached: batch ? cached : cached[0] ?? false,
       elapsedMs: performance.now() - started,
     };
+    if (inferenceMs !== undefined) outcome.inferenceMs = inferenceMs;
     if (batch && errors.some((e) => e !== null)) outcome.errors = errors;
     return outcome;
   }

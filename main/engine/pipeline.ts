@@ -318,6 +318,8 @@ export async function runPipeline(
   const steps: StepOutcome[] = [];
   const rest = passThrough(req);
   let runtime: RuntimeName = 'host';
+  // The steps' model time added up; unknown as soon as one step's runner does not send it.
+  let inferenceMs: number | undefined = 0;
   const limit = budget?.timeoutMs !== undefined && budget.timeoutMs > 0 ? budget.timeoutMs : undefined;
   const overrun = (): DlhubError => timeoutError(name, limit ?? 0, budget?.fromSetting ?? false);
   for (const [index, step] of stepsOf(pipeline.metadata).entries()) {
@@ -375,6 +377,7 @@ export async function runPipeline(
       }
     });
     runtime = outcome.runtime;
+    inferenceMs = inferenceMs === undefined || outcome.inferenceMs === undefined ? undefined : inferenceMs + outcome.inferenceMs;
     steps.push({ step: index, servable: outcome.servable, method: outcome.method, runtime: outcome.runtime, cached: batch ? cached : cached[0] ?? false, elapsedMs: outcome.elapsedMs });
   }
   // The pipeline's answer counts as cached only where every step's was.
@@ -388,6 +391,7 @@ export async function runPipeline(
     elapsedMs: performance.now() - started,
     steps,
   };
+  if (inferenceMs !== undefined) outcome.inferenceMs = inferenceMs;
   if (errors.some((e) => e !== null)) outcome.errors = errors;
   return outcome;
 }

@@ -24,7 +24,7 @@ export interface GroupSource {
 }
 
 /** One item's answer: an output plus its stored frame, or the typed error it raised. */
-export type ItemResult = { ok: true; output: unknown; raw: Buffer } | { ok: false; error: DlhubError };
+export type ItemResult = { ok: true; output: unknown; raw: Buffer; inferenceMs?: number | undefined } | { ok: false; error: DlhubError };
 
 /** One call as the engine hands it to the pool. */
 export interface PoolCall {
@@ -296,19 +296,21 @@ export class WorkerPool {
     const inputs = jobs.flatMap((j) => j.call.inputs);
     if (jobs.length === 1 && first.call.single) {
       const r = await worker.connection.run(method, inputs[0], opts);
-      return [[{ ok: true, output: r.output, raw: r.raw }]];
+      return [[{ ok: true, output: r.output, raw: r.raw, inferenceMs: r.inferenceMs }]];
     }
     let items: ItemResult[];
     try {
       const r = await worker.connection.runBatch(method, inputs, opts);
-      items = r.outputs.map((output, i) => ({ ok: true as const, output, raw: r.raws[i] as Buffer }));
+      // The runner times the batch as a whole: each item carries an equal share, so the calls merged into it add up right.
+      const share = r.inferenceMs === undefined ? undefined : r.inferenceMs / inputs.length;
+      items = r.outputs.map((output, i) => ({ ok: true as const, output, raw: r.raws[i] as Buffer, inferenceMs: share }));
     } catch (err) {
       if (!isItemError(err)) throw err;
       items = [];
       for (const input of inputs) {
         try {
           const r = await worker.connection.run(method, input, opts);
-          items.push({ ok: true, output: r.output, raw: r.raw });
+          items.push({ ok: true, output: r.output, raw: r.raw, inferenceMs: r.inferenceMs });
         } catch (itemErr) {
           if (!isItemError(itemErr)) throw itemErr;
           items.push({ ok: false, error: toDlhubError(itemErr) });

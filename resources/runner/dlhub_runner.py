@@ -161,6 +161,16 @@ class Method(object):
     def __init__(self, name, fn, input_type, array_batch, autobatch):
         self.name, self.fn, self.array_batch, self.autobatch = name, fn, array_batch, autobatch
         self.np = _numpy() if input_type == "ndarray" or array_batch else None
+        # Seconds spent inside the model's own function since the request began (the run reply's inference_ms):
+        # decoding, coercion, joining/splitting batches and encoding the output are left out.
+        self.inference_s = 0.0
+
+    def _invoke(self, value, params):
+        start = time.perf_counter()
+        try:
+            return _invoke(self.fn, value, params)
+        finally:
+            self.inference_s += time.perf_counter() - start
 
     def coerce(self, value):
         if self.np is None or isinstance(value, self.np.ndarray):
@@ -173,15 +183,15 @@ class Method(object):
     def call(self, value, params):
         value = self.coerce(value)
         if self.autobatch:  # DLHub semantics: the input is a list, the function takes one item
-            return [_invoke(self.fn, v, params) for v in value]
-        return _invoke(self.fn, value, params)
+            return [self._invoke(v, params) for v in value]
+        return self._invoke(value, params)
 
     def call_batch(self, values, params):
         if self.array_batch and self.np is not None:
             joined = self._join([self.coerce(v) for v in values])
             if joined is not None:
                 arrays, counts = joined
-                split = _split(self.np, _invoke(self.fn, arrays, params), counts)
+                split = _split(self.np, self._invoke(arrays, params), counts)
                 if split is not None:
                     return split
         return [self.call(v, params) for v in values]
@@ -409,6 +419,7 @@ class Runner(object):
         if method is None:
             raise RunnerError("method", "servable has no method %r; its methods are: %s" % (header.get("method"), ", ".join(self.methods)), "KeyError")
         params = header.get("parameters") or {}
+        method.inference_s = 0.0
         start = time.perf_counter()
         if header.get("batch"):
             inputs = header.get("inputs")
@@ -423,7 +434,7 @@ class Runner(object):
             result = encode_value(output, out)
         except Exception as e:
             raise RunnerError("model", str(e), type(e).__name__, traceback.format_exc())
-        return {"id": rid, "ok": True, "result": result, "timing": {"invoke_ms": elapsed}}, out
+        return {"id": rid, "ok": True, "result": result, "timing": {"invoke_ms": elapsed, "inference_ms": method.inference_s * 1000.0}}, out
 
 
 class FrameError(RunnerError):

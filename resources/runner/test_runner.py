@@ -9,6 +9,7 @@ import pickle
 import random
 import shutil
 import struct
+import sys
 import tempfile
 import unittest
 from unittest import mock
@@ -208,6 +209,44 @@ class RunnerTest(unittest.TestCase):
 def raw_frame(header_bytes, body_tail=b""):
     """A frame whose header is given as bytes (it need not be valid JSON)."""
     return struct.pack(">II", 4 + len(header_bytes) + len(body_tail), len(header_bytes)) + header_bytes + body_tail
+
+
+class InferenceTimeTest(unittest.TestCase):
+    """The run reply's timing.inference_ms: the model's own time, inside the request's invoke_ms."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        make_servable(self.dir, {"nap": ("list", False), "naps": ("list", True)},
+                      "import time\n\ndef nap(x):\n    time.sleep(0.02)\n    return x\n\ndef naps(x):\n    time.sleep(0.02)\n    return x\n")
+        sys.modules.pop("app", None)  # another test's app.py may already be imported under that name
+        self.runner = r.Runner(self.dir)
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+        sys.modules.pop("app", None)
+
+    def timing(self, header):
+        (reply, _), _ = self.runner.handle(header, [])
+        self.assertTrue(reply["ok"], reply)
+        return reply["timing"]
+
+    def test_single_batch_and_autobatch_runs_report_the_model_time_within_the_invoke_time(self):
+        cases = (
+            ({"id": 1, "op": "run", "method": "nap", "input": [1]}, 1),
+            ({"id": 2, "op": "run", "method": "nap", "inputs": [[1], [2], [3]], "batch": True}, 3),
+            ({"id": 3, "op": "run", "method": "naps", "input": [1, 2]}, 2),
+        )
+        for header, calls in cases:
+            t = self.timing(header)
+            # Each model call sleeps 20 ms: the figure counts every call of the request, and no more than the request took.
+            self.assertGreaterEqual(t["inference_ms"], 20.0 * calls * 0.9, header)
+            self.assertLessEqual(t["inference_ms"], t["invoke_ms"], header)
+
+    def test_each_request_starts_from_zero(self):
+        self.timing({"id": 1, "op": "run", "method": "nap", "inputs": [[1], [2], [3], [4]], "batch": True})
+        t = self.timing({"id": 2, "op": "run", "method": "nap", "input": [1]})
+        self.assertLess(t["inference_ms"], 20.0 * 3)
+        self.assertLessEqual(t["inference_ms"], t["invoke_ms"])
 
 
 class HostileFrameTest(unittest.TestCase):

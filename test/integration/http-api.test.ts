@@ -15,6 +15,7 @@ import { NdArray } from '../../main/runtime/protocol/values.js';
 import { tempDir } from '../helpers/cli.js';
 
 const APP = `
+import time
 import numpy as np
 
 def make(x):
@@ -24,6 +25,10 @@ def make(x):
             "nested": [x, {"k": b"\\x00z"}, np.array([True, False])]}
 
 def echo(x):
+    return x
+
+def nap(x):
+    time.sleep(x)
     return x
 `;
 
@@ -38,7 +43,7 @@ function writeServable(dir: string): string {
   writeFileSync(join(dir, 'dlhub.json'), JSON.stringify({
     datacite: { titles: [{ title: 'Codec probe' }], creators: [{ creatorName: 'Test' }] },
     dlhub: { name: 'codec-probe', files: { other: ['app.py'] }, dependencies: { python: { numpy: '' } } },
-    servable: { type: 'Python static method', shim: 'python.PythonStaticMethodServable', methods: { run: method('make'), echo: method('echo') }, deterministic: true },
+    servable: { type: 'Python static method', shim: 'python.PythonStaticMethodServable', methods: { run: method('make'), echo: method('echo'), nap: method('nap') }, deterministic: true },
   }));
   return dir;
 }
@@ -121,6 +126,27 @@ describe('doors', () => {
     const inProcess = await dlhub.runServable(req);
     expect(Buffer.isBuffer((inProcess.output as { b: unknown }).b)).toBe(true);
     for (const ep of [sock, web]) expect((await callOp(ep, 'runServable', req)).output).toEqual(inProcess.output);
+  });
+
+  it('every door answers the model\'s own time (inferenceMs) inside the call\'s time, and 0 for a memo hit', async () => {
+    const call = { name: 'codec-probe', method: 'nap', noCache: true, runtime: 'host' as const };
+    const doors = [(r: typeof call & { input?: unknown; inputs?: unknown[] }) => dlhub.runServable(r), (r: typeof call) => callOp(sock, 'runServable', r), (r: typeof call) => callOp(web, 'runServable', r)];
+    for (const run of doors) {
+      // The model sleeps 30 ms (twice 20 ms for the batch): that is counted, and the figure never exceeds the whole call.
+      const one = await run({ ...call, input: 0.03 });
+      expect(one.inferenceMs).toBeGreaterThanOrEqual(27);
+      expect(one.inferenceMs).toBeLessThanOrEqual(one.elapsedMs);
+      const batch = await run({ ...call, inputs: [0.02, 0.02] });
+      expect(batch.inferenceMs).toBeGreaterThanOrEqual(36);
+      expect(batch.inferenceMs).toBeLessThanOrEqual(batch.elapsedMs);
+    }
+    const cachedCall = { name: 'codec-probe', method: 'nap', input: 0.001, runtime: 'host' as const };
+    await dlhub.runServable(cachedCall);
+    for (const run of doors) {
+      const hit = await run(cachedCall as never);
+      expect(hit.cached).toBe(true);
+      expect(hit.inferenceMs).toBe(0);
+    }
   });
 
   it('a model error is a ModelError, with its Python type and traceback, at every door', async () => {

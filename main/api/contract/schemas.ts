@@ -65,6 +65,7 @@ export const RunOutcome = Type.Object({
   output: Value,
   cached: Type.Union([Type.Boolean(), Type.Array(Type.Boolean())], { description: 'whether the memo cache answered (per input for a batch)' }),
   elapsedMs: Type.Number(),
+  inferenceMs: Opt(Type.Number({ minimum: 0, description: "the model's own time in the runner for the inputs computed in this call, in ms (at most elapsedMs; 0 when the memo cache answered them all; absent from a runner built before it was sent)" })),
   errors: Opt(Type.Array(Type.Union([ErrorBody, Type.Null()]), { description: 'for a batch: per input, its typed error (its output is then null) or null' })),
 });
 export type RunOutcome = Static<typeof RunOutcome>;

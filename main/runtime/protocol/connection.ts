@@ -23,6 +23,8 @@ export interface RunResult {
   /** encodeFrame({result}, buffers), built on first read; decode with decodeStoredResult. */
   readonly raw: Buffer;
   invokeMs: number;
+  /** The model's own time in the runner (timing.inference_ms); undefined from a runner built before it was sent. */
+  inferenceMs: number | undefined;
 }
 
 /** A batch's outputs, one per input, each also as a stored frame. */
@@ -30,6 +32,8 @@ export interface RunBatchResult {
   outputs: unknown[];
   readonly raws: Buffer[];
   invokeMs: number;
+  /** The model's own time for the whole batch (timing.inference_ms); undefined from an older runner. */
+  inferenceMs: number | undefined;
 }
 
 /** Options of a run. */
@@ -121,6 +125,7 @@ export class RunnerConnection {
         return raw;
       },
       invokeMs: invokeMs(frame),
+      inferenceMs: inferenceMs(frame),
     };
   }
 
@@ -144,6 +149,7 @@ export class RunnerConnection {
         return raws;
       },
       invokeMs: invokeMs(frame),
+      inferenceMs: inferenceMs(frame),
     };
   }
 
@@ -299,6 +305,12 @@ export class RunnerConnection {
 
 function params(opts: RunOptions): Record<string, unknown> {
   return opts.parameters ? { parameters: opts.parameters } : {};
+}
+
+// An image built before the runner sent inference_ms keeps its old runner: absent, not 0, so nobody reads it as free.
+function inferenceMs(frame: Frame): number | undefined {
+  const timing = frame.header['timing'] as { inference_ms?: unknown } | undefined;
+  return typeof timing?.inference_ms === 'number' ? timing.inference_ms : undefined;
 }
 
 function invokeMs(frame: Frame): number {
