@@ -1,6 +1,6 @@
 import { request, type Agent, type RequestOptions } from 'node:http';
 import { existsSync } from 'node:fs';
-import { ServiceError, errorFromJSON, errorMessage, type ErrorJSON } from '../errors.js';
+import { InputError, ServiceError, errorFromJSON, errorMessage, type ErrorJSON } from '../errors.js';
 import type { OpName, OpRequest, OpResponse } from './contract/operations.js';
 import { ROUTES } from './generated/routes.js';
 import { fromWire, toWire } from './codec.js';
@@ -23,6 +23,19 @@ interface Wire {
   body: string | undefined;
 }
 
+/**
+ * JSON turns NaN and Infinity into null without a word: refuse them here, as the in-process door does,
+ * so `1e999` is the same error through the service as without it.
+ */
+function refuseNonFinite(key: string, value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new InputError('INPUT_INVALID', `The request holds ${value}${key ? ` (at "${key}")` : ''}, which JSON cannot carry.`, {
+      hint: 'Send finite numbers; to send NaN or Infinity on purpose, put them in a float64 ndarray, which carries them exactly.',
+    });
+  }
+  return value;
+}
+
 /** The HTTP request of one operation, from its row of the table: path fields filled in, the rest as query or JSON body. */
 export function wireRequest(op: OpName, req: Record<string, unknown>): Wire {
   const { method, path } = ROUTES[op];
@@ -32,7 +45,7 @@ export function wireRequest(op: OpName, req: Record<string, unknown>): Wire {
     delete rest[field];
     return encodeURIComponent(typeof v === 'string' || typeof v === 'number' ? String(v) : '');
   });
-  if (method === 'POST') return { method, path: filled, body: JSON.stringify(toWire(rest)) };
+  if (method === 'POST') return { method, path: filled, body: JSON.stringify(toWire(rest), refuseNonFinite) };
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) query.set(k, typeof v === 'string' ? v : JSON.stringify(v));
   const qs = query.toString();

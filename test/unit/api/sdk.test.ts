@@ -107,6 +107,12 @@ describe.each(clients)('DLHubClient (%s)', (_door, make) => {
   beforeAll(() => {
     client = make();
   });
+
+  it('refuses a non-finite number (1e999) with INPUT_INVALID instead of sending null', async () => {
+    const err = await client.run('sdk-probe', [1, Number('1e999')], { noCache: true }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INPUT_INVALID' });
+    expect(String((err as Error).message)).toMatch(/Infinity/);
+  });
   afterAll(async () => client?.close());
   const opts = { runtime: 'host' as const };
 
