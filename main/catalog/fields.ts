@@ -1,12 +1,13 @@
 import type { CatalogDoc } from './record.js';
 
 /** The minisearch fields: what free text searches, with the boosts that rank title and people first. */
-export const TEXT_FIELDS = ['title', 'description', 'creators', 'domains', 'type', 'methods', 'inputTypes', 'outputTypes', 'tags'] as const;
+// `name` too: a user who knows a servable's name (iris_svm) types it.
+export const TEXT_FIELDS = ['title', 'description', 'creators', 'domains', 'type', 'methods', 'inputTypes', 'outputTypes', 'tags', 'name'] as const;
 /** One of the free-text fields. */
 export type TextField = (typeof TEXT_FIELDS)[number];
 /** Field boosts for ranking: a hit in the title counts more than one in the description. */
 export const BOOSTS: Record<TextField, number> = {
-  title: 3, creators: 2, domains: 2, type: 2, tags: 1.5, methods: 1.5, description: 1, inputTypes: 1, outputTypes: 1,
+  title: 3, name: 3, creators: 2, domains: 2, type: 2, tags: 1.5, methods: 1.5, description: 1, inputTypes: 1, outputTypes: 1,
 };
 
 /** A queryable field: its DLHub name, how to read its values from a record, and whether ranges compare numbers. */
@@ -29,7 +30,7 @@ export const FIELDS: readonly FieldSpec[] = [
   { name: 'datacite.publicationYear', numeric: true, values: (d) => num(d.year) },
   { name: 'datacite.identifier.identifier', numeric: false, values: (d) => one(d.doi) },
   { name: 'datacite.subjects.subject', numeric: false, textField: 'tags', values: (d) => d.tags },
-  { name: 'dlhub.name', numeric: false, values: (d) => one(d.name) },
+  { name: 'dlhub.name', numeric: false, textField: 'name', values: (d) => one(d.name) },
   { name: 'dlhub.owner', numeric: false, values: (d) => one(d.owner) },
   { name: 'dlhub.version', numeric: false, values: (d) => one(d.version) },
   { name: 'dlhub.domains', numeric: false, textField: 'domains', values: (d) => d.domains },

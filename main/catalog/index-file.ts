@@ -4,7 +4,7 @@ import { crc32 } from 'node:zlib';
 import { isProcessAlive } from '../storage/process-alive.js';
 
 const FORMAT = 'dlhub-catalog-index';
-const VERSION = 5;
+const VERSION = 6;
 
 interface Header {
   format: string;

@@ -53,7 +53,7 @@ export function rawValues(r: OracleRecord, field: string): string[] {
 
 /** The fields a bare word searches. */
 export const ORACLE_TEXT_FIELDS = ['datacite.titles.title', 'datacite.descriptions.description', 'datacite.creators.creatorName', 'dlhub.domains',
-  'servable.type', 'servable.methods', 'servable.methods.input.type', 'servable.methods.output.type', 'datacite.subjects.subject'];
+  'servable.type', 'servable.methods', 'servable.methods.input.type', 'servable.methods.output.type', 'datacite.subjects.subject', 'dlhub.name'];
 const NUMERIC = new Set(['datacite.publicationYear', 'dlhub.publication_date']);
 
 const words = (s: string): string[] => s.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];

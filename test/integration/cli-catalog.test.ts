@@ -159,6 +159,9 @@ describe('dlhub search and dlhub catalog with hostile input (issue 9)', () => {
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain('not built on this machine');
     expect(human.stdout).toMatch(/dlhub\.ecr_uri\s+039706667969\.dkr\.ecr/);
+    // Free text finds a servable by its name, as a user who knows it types it.
+    const found = json<{ hits: { servable: string }[] }>(await runCli(['search', 'iris_svm', '--json'], hub));
+    expect(found.hits.map((h) => h.servable)).toEqual(['dlhub_globusid/iris_svm']);
     const missing = await runCli(['describe', 'no-such-model'], hub);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('No servable named "no-such-model"');
