@@ -9,7 +9,7 @@ import { RuntimeRegistry } from '../runtime/registry.js';
 import { chooseBaseImage } from '../runtime/base-image.js';
 import { initServable, type InitResult } from '../servable/init.js';
 import { loadMetadataFile } from '../servable/validate.js';
-import { getLocal, listLocal, removeLocalFiles, writePrepared } from '../servable/registry.js';
+import { forgetLocalCached, getLocal, listLocal, removeLocalFiles, writePrepared } from '../servable/registry.js';
 import { ensureHome, homePaths, type HomePaths } from '../storage/home.js';
 import { NotFoundError, toDlhubError } from '../errors.js';
 import { Catalog } from '../catalog/catalog.js';
@@ -137,6 +137,7 @@ export class Dlhub implements Operations {
       force: req.force ?? false,
       onProgress: (p) => onProgress?.({ phase: 'build', step: p.step, total: p.totalSteps, message: p.message }),
     });
+    forgetLocalCached(this.paths, metadata.dlhub.name); // build.json changed: the next run must see the new image
     outcome.image = { tag: built.tag, imageId: built.imageId, rebuilt: built.rebuilt, seconds: built.seconds };
     return outcome;
   }

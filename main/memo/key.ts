@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import canonicalizeCjs from 'canonicalize';
 import { InputError } from '../errors.js';
 
@@ -19,14 +19,14 @@ const VERSION = Buffer.from('dlhub-memo-key-v1\0');
 
 /** sha256 over digest, method and the RFC 8785 canonical input, so key order and number spelling do not matter. */
 export function memoKey(parts: MemoKeyParts): Buffer {
-  const hash = createHash('sha256');
-  hash.update(VERSION);
-  updateWithLength(hash, Buffer.from(parts.digest, 'utf8'));
-  updateWithLength(hash, Buffer.from(parts.method, 'utf8'));
-  updateWithLength(hash, Buffer.from(canonicalJson(parts.input.json), 'utf8'));
-  hash.update(u64(parts.input.buffers.length));
-  for (const buf of parts.input.buffers) updateWithLength(hash, buf);
-  return hash.digest();
+  // One buffer hashed in one call: a Hash object fed piece by piece costs several µs more per run.
+  const chunks: Buffer[] = [VERSION];
+  withLength(chunks, Buffer.from(parts.digest, 'utf8'));
+  withLength(chunks, Buffer.from(parts.method, 'utf8'));
+  withLength(chunks, Buffer.from(canonicalJson(parts.input.json), 'utf8'));
+  chunks.push(u64(parts.input.buffers.length));
+  for (const buf of parts.input.buffers) withLength(chunks, buf);
+  return hash('sha256', Buffer.concat(chunks), 'buffer');
 }
 
 function canonicalJson(json: unknown): string {
@@ -43,9 +43,8 @@ function canonicalJson(json: unknown): string {
   return text ?? '';
 }
 
-function updateWithLength(hash: ReturnType<typeof createHash>, bytes: Buffer): void {
-  hash.update(u64(bytes.length));
-  hash.update(bytes);
+function withLength(chunks: Buffer[], bytes: Buffer): void {
+  chunks.push(u64(bytes.length), bytes);
 }
 
 function u64(n: number): Buffer {

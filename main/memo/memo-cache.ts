@@ -15,6 +15,10 @@ const FLUSH_EVERY = 256;
 const MAX_PENDING_TOUCHES = 16_384;
 /** Eviction frees space down to this share of the budget, so the next puts do not each evict again. */
 const EVICT_TO = 0.9;
+/** The in-memory copy of hot entries: at most this many (by default), this many bytes in all, and only values up to HOT_MAX_VALUE_BYTES. */
+const HOT_MAX_ENTRIES = 1024;
+const HOT_MAX_BYTES = 8 * 1024 * 1024;
+const HOT_MAX_VALUE_BYTES = 64 * 1024;
 
 /** What one cached answer belongs to; the value is an opaque encoded result frame. */
 export interface MemoEntry {
@@ -37,6 +41,8 @@ export interface MemoStats {
 export interface MemoCacheOptions {
   /** Budget for stored values in bytes; default `DLHUB_MEMO_BUDGET_BYTES` or 256 MiB. */
   budgetBytes?: number;
+  /** How many hot entries to keep in memory in front of SQLite; default 1024, 0 reads SQLite on every lookup. */
+  hotEntries?: number;
 }
 
 /** SQLite memo cache: answers repeated inputs at once, never serves a value whose checksum fails, evicts least recently used. */
@@ -47,16 +53,30 @@ export class MemoCache {
   private closed = false;
   private readonly flushTx: Database.Transaction<() => void>;
   private readonly putTx: Database.Transaction<(key: Buffer, entry: MemoEntry) => void>;
+  /**
+   * Verified values of recently used small entries, least recently used first, so a warm hit skips SQLite's
+   * read and the checksum. Trusted only while PRAGMA data_version is unchanged: it moves whenever another
+   * connection (another process's `cache clear`, `rm`, put, eviction or touch flush) commits to memo.db, and
+   * then the whole copy is dropped. This connection's own clear, eviction and damaged-row delete drop it too.
+   */
+  private readonly hot = new Map<string, Buffer>();
+  private hotBytes = 0;
+  private readonly dataVersionSql: Database.Statement<[], number>;
+  private seenDataVersion: number;
+  private evicted = false;
 
   private constructor(
     private readonly db: Database.Database,
     private readonly sql: MemoStatements,
     private readonly file: string,
     readonly budgetBytes: number,
+    private readonly hotEntries: number,
   ) {
     this.flushTx = db.transaction(() => this.writePending());
     // IMMEDIATE takes the write lock up front, so two writers wait on busy_timeout instead of failing to upgrade a read lock.
     this.putTx = db.transaction((key: Buffer, entry: MemoEntry) => this.writeEntry(key, entry));
+    this.dataVersionSql = db.prepare<[], number>('PRAGMA data_version').pluck();
+    this.seenDataVersion = this.dataVersionSql.get() ?? 0;
   }
 
   /** Open (creating if needed) a memo.db file; refuses a file written by a newer schema. */
@@ -71,7 +91,7 @@ export class MemoCache {
     let db: Database.Database | undefined;
     try {
       db = openDatabase(file, memoMigrations, { errorCode: 'CACHE_ERROR' });
-      return new MemoCache(db, prepareStatements(db), file, budget);
+      return new MemoCache(db, prepareStatements(db), file, budget, Math.max(0, opts.hotEntries ?? HOT_MAX_ENTRIES));
     } catch (err) {
       db?.close();
       if (err instanceof DlhubError) throw err;
@@ -85,14 +105,30 @@ export class MemoCache {
   /** The stored value for this key, or undefined; a value that fails its checksum is deleted, never returned. */
   get(key: Buffer): Buffer | undefined {
     this.assertOpen();
-    const row = this.guard('read', () => this.sql.get.get(key));
+    const id = key.toString('latin1');
+    const version = this.guard('read', () => this.dataVersionSql.get() ?? 0);
+    if (version !== this.seenDataVersion) {
+      this.dropHot();
+      this.seenDataVersion = version;
+    }
+    const held = this.hot.get(id);
     let value: Buffer | undefined;
-    if (row) {
-      if (checksum(row[0]).equals(row[1])) {
-        value = row[0];
-        this.pendingTouches.push({ key, at: stamp() });
-      } else {
-        this.guard('delete a damaged entry from', () => this.sql.deleteKey.run(key));
+    if (held) {
+      // A copy: decoded outputs may be views of it, and a caller that changes its output must not change the cache.
+      value = Buffer.from(held);
+      this.hot.delete(id);
+      this.hot.set(id, held);
+      this.pendingTouches.push({ key, at: stamp() });
+    } else {
+      const row = this.guard('read', () => this.sql.get.get(key));
+      if (row) {
+        if (checksum(row[0]).equals(row[1])) {
+          value = row[0];
+          this.pendingTouches.push({ key, at: stamp() });
+          this.holdHot(id, Buffer.from(value));
+        } else {
+          this.guard('delete a damaged entry from', () => this.sql.deleteKey.run(key));
+        }
       }
     }
     if (value) this.pendingHits += 1;
@@ -105,7 +141,13 @@ export class MemoCache {
   put(key: Buffer, entry: MemoEntry): void {
     this.assertOpen();
     if (entry.value.length > this.budgetBytes) return;
+    const id = key.toString('latin1');
+    this.forgetHot(id);
+    this.evicted = false;
     this.guard('write', () => this.putTx.immediate(key, entry));
+    // Eviction deletes by row id, so which held values went is not known here: drop them all.
+    if (this.evicted) this.dropHot();
+    this.holdHot(id, Buffer.from(entry.value));
   }
 
   /** Entries, bytes, budget, hit and miss counters, and a per-servable breakdown. */
@@ -123,6 +165,7 @@ export class MemoCache {
   clear(servable?: string): number {
     this.assertOpen();
     this.flush();
+    this.dropHot();
     const result = this.guard('clear', () => (servable === undefined ? this.sql.clearAll.run() : this.sql.clearServable.run(servable)));
     return result.changes;
   }
@@ -140,8 +183,33 @@ export class MemoCache {
       this.flush();
     } finally {
       this.closed = true;
+      this.dropHot();
       this.db.close();
     }
+  }
+
+  private holdHot(id: string, value: Buffer): void {
+    if (value.length > HOT_MAX_VALUE_BYTES || this.hotEntries === 0) return;
+    this.forgetHot(id);
+    this.hot.set(id, value);
+    this.hotBytes += value.length;
+    for (const [oldest, held] of this.hot) {
+      if (this.hot.size <= this.hotEntries && this.hotBytes <= HOT_MAX_BYTES) break;
+      this.hot.delete(oldest);
+      this.hotBytes -= held.length;
+    }
+  }
+
+  private forgetHot(id: string): void {
+    const held = this.hot.get(id);
+    if (!held) return;
+    this.hot.delete(id);
+    this.hotBytes -= held.length;
+  }
+
+  private dropHot(): void {
+    this.hot.clear();
+    this.hotBytes = 0;
   }
 
   private writePending(): void {
@@ -161,6 +229,7 @@ export class MemoCache {
     let total = this.sql.totalBytes.get() ?? 0;
     if (total <= this.budgetBytes) return;
     const target = Math.floor(this.budgetBytes * EVICT_TO);
+    this.evicted = true;
     while (total > target) {
       const victims = this.sql.oldest.all(key, 256);
       if (victims.length === 0) break;

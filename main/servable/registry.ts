@@ -52,6 +52,7 @@ export function writePrepared(paths: HomePaths, record: PreparedRecord): void {
   const file = join(servableRoot(paths, record.name), 'prepared.json');
   writeFileSync(`${file}.tmp`, JSON.stringify(record, null, 2));
   renameSync(`${file}.tmp`, file);
+  forgetLocalCached(paths, record.name);
 }
 
 function readJson<T>(file: string): T | undefined {
@@ -120,9 +121,22 @@ export function listLocal(paths: HomePaths): LocalServable[] {
 /** Delete a servable's prepared files; the caller removes its image. */
 export function removeLocalFiles(paths: HomePaths, name: string): void {
   rmSync(servableRoot(paths, name), { recursive: true, force: true });
+  forgetLocalCached(paths, name);
 }
 
-const cache = new Map<string, { stamp: string; servable: LocalServable }>();
+/**
+ * How long getLocalCached trusts its last look at a servable's record files without a stat. A build or `rm` in this
+ * process is seen at once (they call forgetLocalCached); one in another process (a CLI build while `dlhub serve` runs)
+ * is seen within this window. Two stats cost ~20 µs, a third of a warm memo hit.
+ */
+const RECHECK_MS = 100;
+
+const cache = new Map<string, { stamp: string; checkedAt: number; servable: LocalServable }>();
+
+/** Drop this process's cached record of a servable, after writing or removing its files. */
+export function forgetLocalCached(paths: HomePaths, name: string): void {
+  cache.delete(`${paths.servables}\0${name}`);
+}
 
 function stampOf(paths: HomePaths, name: string): string {
   const root = servableRoot(paths, name);
@@ -140,14 +154,20 @@ function stampOf(paths: HomePaths, name: string): string {
 
 /**
  * getLocal for the hot path: re-reads the records only when their files changed (a build from
- * another process rewrites them), so a warm call costs two stats instead of three JSON parses.
+ * another process rewrites them), and looks at them at most every RECHECK_MS, so most warm calls
+ * cost a map lookup instead of two stats or three JSON parses.
  */
 export function getLocalCached(paths: HomePaths, name: string): LocalServable {
   const key = `${paths.servables}\0${name}`;
-  const stamp = stampOf(paths, name);
   const hit = cache.get(key);
-  if (hit && hit.stamp === stamp) return hit.servable;
+  const now = performance.now();
+  if (hit && now - hit.checkedAt < RECHECK_MS) return hit.servable;
+  const stamp = stampOf(paths, name);
+  if (hit && hit.stamp === stamp) {
+    hit.checkedAt = now;
+    return hit.servable;
+  }
   const servable = getLocal(paths, name);
-  cache.set(key, { stamp, servable });
+  cache.set(key, { stamp, checkedAt: now, servable });
   return servable;
 }

@@ -53,4 +53,9 @@ describe('memoKey', () => {
     expect((caught as InputError).code).toBe('INPUT_INVALID');
     expect((caught as InputError).hint).toMatch(/NaN/);
   });
+
+  it('keeps the bytes of earlier versions, so a memo.db they filled still answers', () => {
+    // Written by the first release of memo key v1; a change here silently turns every stored answer into a miss.
+    expect(key({ b: [1, 2.5], a: 'x' }, [Buffer.from([1, 2, 3])], 'sha256:abc').toString('hex')).toBe('dbce70174d9c07edfcce2a44c0c03579f1e71237978c8238249e2d5ab0ec498b');
+  });
 });

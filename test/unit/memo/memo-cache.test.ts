@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -165,5 +166,58 @@ describe('MemoCache eviction', () => {
     cache.put(testKey('a', 3), { servable: 's', method: 'run', value: testValue('a', 3, 4096) });
     expect(cache.get(testKey('a', 3))?.length).toBe(4096);
     expect(cache.stats()).toMatchObject({ entries: 1, bytes: 4096 });
+  });
+});
+
+// Warm hits are answered from an in-memory copy; these are the ways it could go stale.
+describe('MemoCache in-memory copy of hot entries', () => {
+  const put = (c: MemoCache, who: string, i: number, size = 1000, servable = 's') => c.put(testKey(who, i), { servable, method: 'run', value: testValue(who, i, size) });
+
+  it('sees another connection clear, remove a servable, replace a value or evict, on the next lookup', () => {
+    const a = openCache();
+    const b = openCache(6000);
+    put(a, 'x', 1, 1000, 'one');
+    put(a, 'x', 2, 1000, 'two');
+    put(a, 'x', 3);
+    for (const i of [1, 2, 3]) expect(a.get(testKey('x', i))).toBeDefined();
+    b.clear('one');
+    expect(a.get(testKey('x', 1))).toBeUndefined();
+    expect(a.get(testKey('x', 2))).toBeDefined();
+    b.put(testKey('x', 2), { servable: 'two', method: 'run', value: testValue('new', 2, 1000) });
+    expect(a.get(testKey('x', 2))?.equals(testValue('new', 2, 1000))).toBe(true);
+    // b's budget is 6000: filling it evicts x3, the least recently used entry in the file.
+    for (let i = 10; i < 15; i++) put(b, 'y', i);
+    expect(a.get(testKey('x', 3))).toBeUndefined();
+    b.clear();
+    expect(a.get(testKey('x', 2))).toBeUndefined();
+    expect(a.get(testKey('y', 14))).toBeUndefined();
+  });
+
+  it('sees another process clear memo.db', () => {
+    const a = openCache();
+    put(a, 'p', 1);
+    expect(a.get(testKey('p', 1))).toBeDefined();
+    const script = `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(tmp.file)}); d.prepare('DELETE FROM entries').run(); d.close();`;
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: process.cwd(), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(a.get(testKey('p', 1))).toBeUndefined();
+  });
+
+  it('follows its own clear, replace and eviction, and a caller that changes a returned value changes nothing stored', () => {
+    const c = openCache(3000);
+    put(c, 'o', 1);
+    const got = c.get(testKey('o', 1));
+    got?.fill(0);
+    expect(c.get(testKey('o', 1))?.equals(testValue('o', 1, 1000))).toBe(true);
+    c.put(testKey('o', 1), { servable: 's', method: 'run', value: testValue('o2', 1, 1000) });
+    expect(c.get(testKey('o', 1))?.equals(testValue('o2', 1, 1000))).toBe(true);
+    put(c, 'o', 2);
+    put(c, 'o', 3);
+    put(c, 'o', 4); // over 3000: the oldest (o1, touched before o2 was written) goes
+    expect(c.get(testKey('o', 1))).toBeUndefined();
+    expect(c.get(testKey('o', 4))).toBeDefined();
+    c.clear();
+    expect(c.get(testKey('o', 4))).toBeUndefined();
+    expect(c.stats()).toMatchObject({ entries: 0 });
   });
 });
