@@ -70,6 +70,9 @@ describe('dlhub serve after a kill -9', () => {
       await new Promise((r) => first.child.once('close', r));
 
       second = await startServe(env);
+      // The service says so once it has taken the tasks over, just after it starts listening.
+      const said = Date.now() + 10_000;
+      while (!/resumed \d+ unfinished task/.test(second.log()) && Date.now() < said) await new Promise((r) => setTimeout(r, 50));
       expect(second.log()).toMatch(/resumed 1 unfinished task/);
       const detDone = await runCli(['task', det.id, '--wait', '--json'], env);
       expect(json<Task>(detDone)).toMatchObject({ status: 'succeeded', result: { output: 30 } });
