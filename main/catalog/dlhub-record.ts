@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { MetadataError } from '../errors.js';
+import { checkRecordDepth } from './record-depth.js';
 import { assetPath } from '../servable/assets.js';
 import { SHIM_TYPES } from '../servable/metadata.js';
 import type { ServableMetadata } from '../servable/metadata.js';
@@ -94,21 +95,6 @@ function normalizeArgument(arg: unknown, depth = 0): boolean {
   return changed;
 }
 
-/** Records nest far less than this; deeper ones are refused before any recursive step (clone, schema) could overflow the stack. */
-export const MAX_RECORD_DEPTH = 256;
-
-/** Is a JSON value nested deeper than `limit`? Recursion stops at the limit, so it cannot overflow. */
-function deeperThan(value: unknown, limit: number): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  if (limit <= 0) return true;
-  if (Array.isArray(value)) {
-    for (const v of value) if (deeperThan(v, limit - 1)) return true;
-  } else {
-    for (const k in value) if (deeperThan((value as Obj)[k], limit - 1)) return true;
-  }
-  return false;
-}
-
 /** Unwrap a Globus Search entry ({"content": {...}} or a gmeta result with one entry) to the record itself. */
 function unwrap(doc: unknown): unknown {
   if (isObj(doc) && !('dlhub' in doc)) {
@@ -126,9 +112,8 @@ function unwrap(doc: unknown): unknown {
  * object itself is normalized (no copy), for a caller that owns it.
  */
 export function normalizeDlhubRecord(input: unknown, opts: { inPlace?: boolean } = {}): NormalizedRecord {
-  if (deeperThan(input, MAX_RECORD_DEPTH)) {
-    throw new MetadataError(`The record is nested more than ${MAX_RECORD_DEPTH} levels deep.`, [{ field: '(record)', rule: 'depth', message: `the record is nested more than ${MAX_RECORD_DEPTH} levels deep`, fix: 'flatten the record; DLHub metadata nests only a few levels' }]);
-  }
+  // One depth rule for every record the catalog takes (record-depth.ts), checked before any recursive step.
+  checkRecordDepth(input);
   const source = unwrap(input);
   if (!isObj(source)) refuse('(record)', 'it is not a JSON object', 'write one metadata record (an object with datacite, dlhub and servable blocks) per line');
   let changed = source !== input;

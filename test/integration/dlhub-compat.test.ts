@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../../main/catalog/catalog.js';
 import { normalizeDlhubRecord, normalizeTimestamp } from '../../main/catalog/dlhub-record.js';
+import { MAX_RECORD_DEPTH } from '../../main/catalog/record-depth.js';
 import { MetadataError, WorkerError } from '../../main/errors.js';
 import { prepareContext } from '../../main/packager/context.js';
 import { HostRuntime } from '../../main/runtime/host.js';
@@ -213,7 +214,7 @@ describe('liberal import never fails untyped (fuzz)', () => {
     const rec = structuredClone(lines('search-records.jsonl')[0]) as { servable: { methods: { run: { input: unknown } } } };
     rec.servable.methods.run.input = t;
     expect(() => normalizeDlhubRecord(rec)).toThrow(MetadataError);
-    expect(() => normalizeDlhubRecord(rec)).toThrow(/nested more than 256 levels/);
+    expect(() => normalizeDlhubRecord(rec)).toThrow(new RegExp(`nested more than ${MAX_RECORD_DEPTH} levels`));
   });
 });
 
