@@ -117,15 +117,53 @@ function scoreSegment(seg: Segment, ctx: ScoreContext, allowed: number, mark: nu
   }
 }
 
+// Levenshtein distance of a and b when at most k (else -1), as SearchableMap.fuzzyGet counts it; rows stop early once
+// every cell passes k. Used over a loaded vocabulary, where building the radix tree for one query cost more than a scan.
+function editDistanceWithin(a: string, b: string, k: number, row: Int32Array, prev: Int32Array): number {
+  const n = a.length;
+  const m = b.length;
+  if (Math.abs(n - m) > k) return -1;
+  for (let j = 0; j <= n; j++) prev[j] = j;
+  for (let i = 1; i <= m; i++) {
+    row[0] = i;
+    let best = i;
+    const c = b.charCodeAt(i - 1);
+    for (let j = 1; j <= n; j++) {
+      const v = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a.charCodeAt(j - 1) === c ? 0 : 1));
+      row[j] = v;
+      if (v < best) best = v;
+    }
+    if (best > k) return -1;
+    for (let j = 0; j <= n; j++) prev[j] = row[j] as number;
+  }
+  const d = prev[n] as number;
+  return d <= k ? d : -1;
+}
+
+// The vocabulary of a loaded index, left as the file holds it: terms sorted, postings and document frequencies as
+// flat arrays. A term's Postings is made only when a query or an update needs it: making all 67,000 at open (with the
+// radix tree over them) was most of a fresh `dlhub search` at 100,000 records.
+interface SavedVocab {
+  terms: string[];
+  /** Indexes into terms in sorted order (the file stores them sorted; an older file's are sorted at load). */
+  order: Int32Array | null;
+  offsets: Int32Array;
+  slots: Int32Array;
+  ftf: Int32Array;
+  df: Int32Array;
+}
+
 /**
  * Ranked free-text index over the text fields. minisearch's radix tree (SearchableMap) holds the
  * vocabulary and answers prefix and fuzzy lookups; scores are BM25 summed into a typed array, because
  * MiniSearch.search builds an object per matching document, which is too slow at 100,000 records.
  */
 export class TextIndex {
+  // Words not in the loaded file (all of them for an index built here), for prefix and fuzzy lookups.
   private readonly vocab = new SearchableMap<Postings>();
-  // The same entries by exact word: a hash lookup is several times cheaper than a radix-tree walk when indexing.
+  // Entries by exact word: a hash lookup is several times cheaper than a radix-tree walk when indexing.
   private readonly byTerm = new Map<string, Postings>();
+  private saved: SavedVocab | null = null;
   private fieldLength = new Uint16Array(1024 * NF);
   private readonly totalLength: number[] = new Array<number>(NF).fill(0);
   private docCount = 0;
@@ -145,7 +183,7 @@ export class TextIndex {
       tf.clear();
       for (const t of tokens) tf.set(t, (tf.get(t) ?? 0) + 1);
       for (const [t, n] of tf) {
-        let entry = this.byTerm.get(t);
+        let entry = this.entry(t);
         if (!entry) {
           entry = { segments: [], df: new Array<number>(NF).fill(0) };
           this.byTerm.set(t, entry);
@@ -163,7 +201,7 @@ export class TextIndex {
     for (let f = 0; f < NF; f++) {
       this.totalLength[f] = (this.totalLength[f] as number) - (this.fieldLength[slot * NF + f] as number);
       for (const t of new Set(fieldTokens(doc, f))) {
-        const entry = this.byTerm.get(t);
+        const entry = this.entry(t);
         if (entry) entry.df[f] = Math.max(0, (entry.df[f] ?? 0) - 1);
       }
     }
@@ -179,12 +217,84 @@ export class TextIndex {
 
   /** Postings of one exact word, or undefined. */
   postings(term: string): Postings | undefined {
-    return this.byTerm.get(term);
+    return this.entry(term);
+  }
+
+  // A word's entry, made from the loaded file on first use.
+  private entry(term: string): Postings | undefined {
+    const known = this.byTerm.get(term);
+    if (known !== undefined || this.saved === null) return known;
+    const i = this.savedIndexOf(term);
+    return i < 0 ? undefined : this.materialize(i);
+  }
+
+  private materialize(i: number): Postings {
+    const s = this.saved as SavedVocab;
+    const term = s.terms[i] as string;
+    const known = this.byTerm.get(term);
+    if (known) return known;
+    const a = s.offsets[i] as number;
+    const b = s.offsets[i + 1] as number;
+    const entry: Postings = { segments: [{ slots: s.slots.subarray(a, b), ftf: s.ftf.subarray(a, b), n: b - a, owned: false }], df: Array.from(s.df.subarray(i * NF, (i + 1) * NF)) };
+    this.byTerm.set(term, entry);
+    return entry;
+  }
+
+  // Index in saved.terms of a word, by binary search over the sorted order; -1 when absent.
+  private savedIndexOf(term: string): number {
+    const s = this.saved as SavedVocab;
+    let lo = this.lowerBound(term);
+    if (lo >= s.terms.length) return -1;
+    lo = s.order ? (s.order[lo] as number) : lo;
+    return s.terms[lo] === term ? lo : -1;
+  }
+
+  // First sorted position whose word is >= term.
+  private lowerBound(term: string): number {
+    const s = this.saved as SavedVocab;
+    let lo = 0;
+    let hi = s.terms.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const t = s.terms[s.order ? (s.order[mid] as number) : mid] as string;
+      if (t < term) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  // Words starting with `prefix`, with their entries: the loaded vocabulary's, then those added since.
+  private *withPrefix(prefix: string): IterableIterator<[string, Postings]> {
+    const s = this.saved;
+    if (s) {
+      for (let k = this.lowerBound(prefix); k < s.terms.length; k++) {
+        const i = s.order ? (s.order[k] as number) : k;
+        if (!(s.terms[i] as string).startsWith(prefix)) break;
+        yield [s.terms[i] as string, this.materialize(i)];
+      }
+    }
+    yield* this.vocab.atPrefix(prefix);
+  }
+
+  // Words within `k` edits of `term`, with entries and distances: the loaded vocabulary by a scan, then those added since.
+  private withinEdits(term: string, k: number): [string, Postings, number][] {
+    const out: [string, Postings, number][] = [];
+    const s = this.saved;
+    if (s) {
+      const row = new Int32Array(term.length + 1);
+      const prev = new Int32Array(term.length + 1);
+      s.terms.forEach((t, i) => {
+        const d = editDistanceWithin(term, t, k, row, prev);
+        if (d >= 0) out.push([t, this.materialize(i), d]);
+      });
+    }
+    for (const [t, [p, d]] of this.vocab.fuzzyGet(term, k)) out.push([t, p, d]);
+    return out;
   }
 
   /** Mark in `out` the slots whose text field `f` holds `term` (or, with `prefix`, a word starting with it); removed records are left for the caller's live mask. */
   markInField(term: string, f: number, prefix: boolean, out: Uint8Array): void {
-    const lists = prefix ? [...this.vocab.atPrefix(term).values()] : [this.byTerm.get(term)];
+    const lists = prefix ? [...this.withPrefix(term)].map(([, p]) => p) : [this.entry(term)];
     for (const p of lists) {
       if (!p) continue;
       for (const { slots, ftf, n } of p.segments) {
@@ -199,11 +309,11 @@ export class TextIndex {
 
   private expand(t: TextTerm): [Postings, number][] {
     const out: [Postings, number][] = [];
-    const exact = this.byTerm.get(t.term);
+    const exact = this.entry(t.term);
     if (exact) out.push([exact, 1]);
     const seen = new Set<string>([t.term]);
     if (t.prefix) {
-      for (const [term, p] of this.vocab.atPrefix(t.term)) {
+      for (const [term, p] of this.withPrefix(t.term)) {
         if (seen.has(term)) continue;
         seen.add(term);
         out.push([p, (PREFIX_WEIGHT * term.length) / (term.length + 0.3 * (term.length - t.term.length))]);
@@ -211,7 +321,7 @@ export class TextIndex {
     }
     // Callers bound fuzzy words (search.ts fuzzOf); this guard keeps the quadratic edit-distance matrix bounded whoever calls.
     if (t.fuzzy > 0 && t.term.length <= QUERY_LIMITS.maxFuzzyWordLength) {
-      for (const [term, [p, distance]] of this.vocab.fuzzyGet(t.term, t.fuzzy)) {
+      for (const [term, p, distance] of this.withinEdits(t.term, t.fuzzy)) {
         if (seen.has(term)) continue;
         seen.add(term);
         out.push([p, (FUZZY_WEIGHT * term.length) / (term.length + distance)]);
@@ -273,12 +383,10 @@ export class TextIndex {
 
   /** Flatten for saving. */
   toSaved(slotCount: number): SavedText {
-    const terms: string[] = [];
-    const lists: Postings[] = [];
-    for (const [t, p] of this.byTerm) {
-      terms.push(t);
-      lists.push(p);
-    }
+    // Every loaded word gets its entry, and the words are saved sorted, which is what a load binary-searches.
+    if (this.saved) for (let i = 0; i < this.saved.terms.length; i++) this.materialize(i);
+    const terms = [...this.byTerm.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const lists = terms.map((t) => this.byTerm.get(t) as Postings);
     const total = lists.reduce((s, p) => s + postingCount(p), 0);
     const out: SavedText = {
       terms, docCount: this.docCount, totalLength: [...this.totalLength], offsets: new Int32Array(terms.length + 1),
@@ -306,13 +414,18 @@ export class TextIndex {
     s.totalLength.forEach((t, f) => (index.totalLength[f] = t));
     index.fieldLength = new Uint16Array(Math.max(1024 * NF, s.fieldLength.length));
     index.fieldLength.set(s.fieldLength);
-    s.terms.forEach((t, i) => {
-      const a = s.offsets[i] as number;
-      const b = s.offsets[i + 1] as number;
-      const entry = { segments: [{ slots: s.slots.subarray(a, b), ftf: s.ftf.subarray(a, b), n: b - a, owned: false }], df: Array.from(s.df.subarray(i * NF, (i + 1) * NF)) };
-      index.vocab.set(t, entry);
-      index.byTerm.set(t, entry);
-    });
+    let sorted = true;
+    for (let i = 1; i < s.terms.length && sorted; i++) sorted = (s.terms[i - 1] as string) < (s.terms[i] as string);
+    let order: Int32Array | null = null;
+    if (!sorted) {
+      order = Int32Array.from(s.terms.keys());
+      order.sort((x, y) => {
+        const a = s.terms[x] as string;
+        const b = s.terms[y] as string;
+        return a < b ? -1 : a > b ? 1 : 0;
+      });
+    }
+    index.saved = { terms: s.terms, order, offsets: s.offsets, slots: s.slots, ftf: s.ftf, df: s.df };
     return index;
   }
 }

@@ -167,6 +167,33 @@ describe('saved index', () => {
     }
   });
 
+  it('answers exact, as-you-type prefix and misspelt words from a loaded index, with words added since, as a rebuild does', () => {
+    const recs = testRecords(230);
+    let c = Catalog.open(home.paths);
+    for (const md of recs.slice(0, 200)) c.upsert(md);
+    c.close();
+    // Loaded, then new words arrive (a name sharing a prefix with loaded words, and one unlike any): both vocabularies answer.
+    c = Catalog.open(home.paths);
+    expect(c.indexStatus.source).toBe('loaded');
+    recs.slice(200).forEach((md, i) => c.upsert(version(md, md.dlhub.version ?? '1.0.0', { name: i % 2 === 0 ? `crystalloid-${i}` : `zqxwvut-${i}` })));
+    const texts = ['crystal', 'cryst', 'crystl', 'crystalloid', 'crystaloid', 'zqxwv', 'zqxwvu', 'zqxwvt ', 'perovskite', 'perovskit', 'prevoskite', 'energ', 'neural net', 'c'];
+    const shape = (q: string): [string, number][] => c.search(q, { allVersions: true, pageSize: 1000 }).hits.map((h) => [h.servable, +h.score.toFixed(9)]);
+    const loaded = texts.map(shape);
+    expect(loaded.filter((hits) => hits.length > 0).length).toBeGreaterThan(10);
+    expect(loaded[texts.indexOf('zqxwv')]!.map(([s]) => s).filter((s) => !s.includes('zqxwvut-'))).toEqual([]);
+    expect(loaded[texts.indexOf('zqxwv')]!.length).toBeGreaterThanOrEqual(15);
+    expect(loaded[texts.indexOf('crystaloid')]!.map(([s]) => s)).toEqual(expect.arrayContaining([expect.stringContaining('crystalloid-0')]));
+    c.close();
+    rmSync(home.paths.catalogIndex);
+    c = Catalog.open(home.paths);
+    try {
+      expect(c.indexStatus.source).toBe('rebuilt');
+      texts.forEach((q, i) => expect(loaded[i], q).toEqual(shape(q)));
+    } finally {
+      c.close();
+    }
+  });
+
   it('is not rewritten at close for a few changes: the next open replays them from the change log', () => {
     const recs = testRecords(120);
     let c = Catalog.open(home.paths);
