@@ -44,6 +44,8 @@ export interface RunOutcome {
   inferenceMs?: number | undefined;
   /** Batch only, and only when some input failed: per input, the typed error it raised, or null. */
   errors?: (ErrorJSON | null)[] | undefined;
+  /** A pipeline only: how each step went (pipeline.ts's StepOutcome). */
+  steps?: { step: number; servable: string; method: string; runtime: RuntimeName; cached: boolean | boolean[]; elapsedMs: number }[] | undefined;
 }
 
 /** Per-call options the engine adds to a request. */
@@ -419,7 +421,11 @@ export class Engine {
       };
       const outcome = await this.execute(req, { timeoutMs: r.timeoutMs ?? this.settings.timeoutMs, fromSetting: r.timeoutMs === undefined, signal: entry.controller.signal });
       const encoded = encodeValue(outcome.output);
-      const stored: StoredOutcome = { servable: outcome.servable, method: outcome.method, runtime: outcome.runtime, cached: outcome.cached, elapsedMs: outcome.elapsedMs, errors: outcome.errors };
+      const steps = outcome.steps;
+      const stored: StoredOutcome = {
+        servable: outcome.servable, method: outcome.method, runtime: outcome.runtime, cached: outcome.cached, elapsedMs: outcome.elapsedMs,
+        errors: outcome.errors, inferenceMs: outcome.inferenceMs, ...(steps ? { steps } : {}),
+      };
       store.succeed(task.id, stored, encodeResultFrame(encoded.json, encoded.buffers));
     } catch (err) {
       if (this.closing) {

@@ -4,6 +4,7 @@ import { TaskError, type ErrorJSON } from '../errors.js';
 import { openStateDb } from '../storage/state-db.js';
 import { isProcessAlive } from '../storage/process-alive.js';
 import type { TaskInfo, TaskStatus } from './task-types.js';
+import type { RunOutcome } from './engine.js';
 
 /** The request of a task as stored: everything but the input values, which travel as a stored frame. */
 export interface StoredRequest {
@@ -22,7 +23,10 @@ export interface StoredOutcome {
   runtime: string;
   cached: boolean | boolean[];
   elapsedMs: number;
+  inferenceMs?: number | undefined;
   errors?: (ErrorJSON | null)[] | undefined;
+  /** A pipeline's per-step account. */
+  steps?: RunOutcome['steps'];
 }
 
 interface Row {

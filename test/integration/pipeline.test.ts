@@ -11,7 +11,7 @@ import { DLHubClient } from '../../main/api/sdk.js';
 import type { PipelineOutcome } from '../../main/engine/pipeline.js';
 import { LimitError, MetadataError, ModelError, errorFromJSON, type ErrorJSON } from '../../main/errors.js';
 import { NdArray } from '../../main/runtime/protocol/values.js';
-import { tempDir } from '../helpers/cli.js';
+import { runCli, tempDir } from '../helpers/cli.js';
 import { requireDocker, testBaseImage } from '../helpers/docker.js';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'formation-enthalpy');
@@ -68,6 +68,15 @@ for (const runtime of ['docker', 'host'] as const) {
       }
     });
 
+    it('`dlhub run` prints the answer and how each step went', async () => {
+      await api.runServable({ name: 'formation-enthalpy', input: 'KCl', runtime });
+      const r = await runCli(['run', 'formation-enthalpy', '--input', '"KCl"', '--runtime', runtime], { DLHUB_HOME: join(work.dir, 'home'), DLHUB_NO_SERVICE: '1' });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(String(await byHand('KCl')));
+      expect(r.stdout).toMatch(/step 0 fe-parse\.run: memo cache hit/);
+      expect(r.stdout).toMatch(/step 2 fe-predict\.predict: memo cache hit/);
+    });
+
     it('answers a repeated composition from the memo cache, step by step', async () => {
       const first = (await api.runServable({ name: 'formation-enthalpy', input: 'Al2O3', runtime })) as PipelineOutcome;
       expect(first.cached).toBe(false);
@@ -114,6 +123,10 @@ for (const runtime of ['docker', 'host'] as const) {
       const client = DLHubClient.inProcess(api);
       const id = await client.submit('formation-enthalpy', 'MgO', { runtime });
       expect(await client.getResult(id, { waitMs: 60_000 })).toBe(await byHand('MgO'));
+      // The stored answer keeps the pipeline's account of its steps and the model time, as a direct run has them.
+      const stored = await api.getResult({ id });
+      expect(stored.steps?.map((st) => st.servable)).toEqual(['fe-parse', 'fe-features', 'fe-predict']);
+      expect(stored.inferenceMs).toBeGreaterThanOrEqual(0);
       const bad = await client.submit('formation-enthalpy', 'Mg(O', { runtime });
       const err = await client.getResult(bad, { waitMs: 60_000 }).then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(ModelError);

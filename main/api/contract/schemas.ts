@@ -67,6 +67,14 @@ export const RunOutcome = Type.Object({
   elapsedMs: Type.Number(),
   inferenceMs: Opt(Type.Number({ minimum: 0, description: "the model's own time in the runner for the inputs computed in this call, in ms (at most elapsedMs; 0 when the memo cache answered them all; absent from a runner built before it was sent)" })),
   errors: Opt(Type.Array(Type.Union([ErrorBody, Type.Null()]), { description: 'for a batch: per input, its typed error (its output is then null) or null' })),
+  steps: Opt(Type.Array(Type.Object({
+    step: Type.Integer({ minimum: 0 }),
+    servable: Type.String(),
+    method: Type.String(),
+    runtime: Type.String(),
+    cached: Type.Union([Type.Boolean(), Type.Array(Type.Boolean())]),
+    elapsedMs: Type.Number(),
+  }), { description: "a pipeline's answer: how each step went, in order" })),
 });
 export type RunOutcome = Static<typeof RunOutcome>;
 

@@ -66,7 +66,11 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
         const source = hits === total ? 'memo cache hit' : hits === 0 ? `computed on ${result.runtime}` : `${hits}/${total} from memo cache, rest on ${result.runtime}`;
         const failed = (result.errors ?? []).map((e, i) => (e ? `  inputs[${i}]: ${e.message}` : '')).filter(Boolean);
         const errors = failed.length > 0 ? `\n${failed.length} input(s) failed:\n${failed.join('\n')}` : '';
-        return `${renderValue(result.output)}${errors}\n(${result.method} · ${source} · ${result.elapsedMs.toFixed(1)} ms)`;
+        const steps = (result.steps ?? []).map((st) => {
+          const hit = Array.isArray(st.cached) ? st.cached.every(Boolean) : st.cached;
+          return `  step ${st.step} ${st.servable}.${st.method}: ${hit ? 'memo cache hit' : `computed on ${st.runtime}`}, ${st.elapsedMs.toFixed(1)} ms`;
+        });
+        return `${renderValue(result.output)}${errors}\n(${result.method} · ${source} · ${result.elapsedMs.toFixed(1)} ms)${steps.length > 0 ? `\n${steps.join('\n')}` : ''}`;
       });
     });
 
