@@ -41,7 +41,10 @@ function typed<T>(buf: Buffer | undefined, Ctor: { new (b: ArrayBufferLike, offs
  */
 export class SearchIndex {
   private readonly docs: (CatalogDoc | undefined)[] = [];
-  private readonly slotById = new Map<number, number>();
+  private readonly idSlots = new Map<number, number>();
+  // A loaded index's id -> slot map is filled on first use: a plain search never asks by id, and 100,000 map entries
+  // cost a fresh process tens of milliseconds at open.
+  private idsPending = false;
   private live = new Uint8Array(1024);
   private latest = new Uint8Array(1024);
   private readonly postingsCache = new PostingsCache();
@@ -77,11 +80,21 @@ export class SearchIndex {
     index.grow(cols.count);
     for (let slot = 0; slot < cols.count; slot++) {
       if (!cols.has(slot)) continue;
-      index.slotById.set(cols.id(slot), slot);
       index.live[slot] = 1;
       index.latest[slot] = cols.latest(slot) ? 1 : 0;
     }
+    index.idsPending = true;
     return index;
+  }
+
+  // Live records' slots by id, built from the loaded columns the first time it is needed.
+  private get slotById(): Map<number, number> {
+    if (this.idsPending) {
+      this.idsPending = false;
+      const cols = this.saved as DocColumns;
+      for (let slot = 0; slot < cols.count; slot++) if (cols.has(slot)) this.idSlots.set(cols.id(slot), slot);
+    }
+    return this.idSlots;
   }
 
   /** The saved form, for index-file.ts: text postings, facet columns and the live records as columns. */
