@@ -4,7 +4,7 @@ import type { ServableMetadata } from '../servable/metadata.js';
 import { validateMetadata } from '../servable/validate.js';
 import type { HomePaths } from '../storage/home.js';
 import { openStateDb } from '../storage/state-db.js';
-import { loadIndexFile, removeTornTemps, saveIndexFile } from './index-file.js';
+import { IndexDamagedError, loadIndexFile, removeTornTemps, saveIndexFile } from './index-file.js';
 import { QueryHelper } from './query-helper.js';
 import { checkRecordDepth } from './record-depth.js';
 import { recordVersion, servableKey, toCatalogDoc } from './record.js';
@@ -75,10 +75,12 @@ export class Catalog {
         generation = loaded.generation;
         savedGeneration = loaded.generation;
       } catch (err) {
-        // A checksummed file in a layout this build cannot read (written by another version): rebuild rather than fail.
-        reason = `unreadable layout: ${(err as Error).message}`;
+        // A damaged block, or a checksummed file in a layout this build cannot read (written by another version): rebuild rather than fail.
+        reason = err instanceof IndexDamagedError ? err.message : `unreadable layout: ${(err as Error).message}`;
+        loaded.payload.close();
       }
     } else {
+      if (loaded.ok) loaded.payload.close();
       reason = loaded.ok ? `saved at generation ${loaded.generation}, newer than the database's ${current}` : loaded.reason;
     }
     if (revived) index = revived;
@@ -87,7 +89,9 @@ export class Catalog {
       status = 'rebuilt';
     }
     const catalog = new Catalog(db, store, index, savedGeneration, paths.catalogIndex, { source: status, ms: 0 }, generation);
+    if (revived && loaded.ok) catalog.release = loaded.payload.close;
     if (catalog.sync() && status === 'loaded') status = 'caught-up';
+    if (catalog.indexStatus.source === 'rebuilt' && catalog.indexStatus.reason) ({ source: status, reason } = catalog.indexStatus);
     Object.assign(catalog.indexStatus, { source: status, ms: performance.now() - started, ...(reason ? { reason } : {}) });
     // Said on stderr under DLHUB_DEBUG: a saved index that never loads makes every search seconds slower, silently otherwise.
     if (process.env['DLHUB_DEBUG']) {
@@ -97,10 +101,36 @@ export class Catalog {
     return catalog;
   }
 
+  // Closes the saved index file a loaded index still reads from.
+  private release: (() => void) | null = null;
+
+  // A block of the saved index read after open failed its check: drop it and rebuild from the database (the truth),
+  // so a damaged file costs one rebuild, never a wrong answer. Anything else is rethrown.
+  private recover(err: unknown): void {
+    if (!(err instanceof IndexDamagedError)) throw err;
+    this.release?.();
+    this.release = null;
+    this.generation = this.store.generation();
+    this.index = SearchIndex.build(rowsToDocs(this.store.iterate()));
+    this.savedGeneration = -1;
+    Object.assign(this.indexStatus, { source: 'rebuilt', reason: err.message });
+  }
+
+  // Before the index changes or is saved: read what is still only in the file, so a damaged block is found before a change, not halfway through one.
+  private ready(): void {
+    try {
+      this.index.loadAll();
+    } catch (err) {
+      this.recover(err);
+    }
+  }
+
   /** Apply changes other processes committed since this index's generation; true when there were any. */
   private sync(): boolean {
     const current = this.store.generation();
     if (current === this.generation) return false;
+    this.ready();
+    if (current === this.generation) return true;
     const changes = this.store.changesSince(this.generation);
     for (const id of changes.removed) this.index.remove(id);
     for (const doc of rowsToDocs(changes.records)) this.index.put(doc);
@@ -122,6 +152,7 @@ export class Catalog {
   }
 
   private writeMany(items: { metadata: ServableMetadata; local: boolean; json?: string }[]): number[] {
+    this.ready();
     const result = this.store.putMany(items);
     this.applyWrite(result, items);
     return result.ids;
@@ -154,6 +185,7 @@ export class Catalog {
   /** Remove one version, or all versions when `version` is omitted; returns how many records went. */
   remove(servable: string, version?: string): number {
     this.sync();
+    this.ready();
     const result = this.store.remove(servable, version);
     if (result.ids.length === 0) return 0;
     if (result.generation !== this.generation + 1) this.sync();
@@ -178,7 +210,12 @@ export class Catalog {
   /** Search: free text by default, DLHub's field syntax with `advanced`; newest versions unless `allVersions`. */
   search(text: string, opts: SearchOptions = {}): SearchResult {
     this.sync();
-    return runSearch(this.index, text, opts);
+    try {
+      return runSearch(this.index, text, opts);
+    } catch (err) {
+      this.recover(err);
+      return runSearch(this.index, text, opts);
+    }
   }
 
   /** A query helper bound to this catalog (DLHub's `client.query`). */
@@ -189,12 +226,18 @@ export class Catalog {
   /** Number of records, all versions. */
   get size(): number {
     this.sync();
-    return this.index.size;
+    try {
+      return this.index.size;
+    } catch (err) {
+      this.recover(err);
+      return this.index.size;
+    }
   }
 
   /** The in-memory index, for tests and the bench. */
   get searchIndex(): SearchIndex {
     this.sync();
+    this.ready();
     return this.index;
   }
 
@@ -210,6 +253,7 @@ export class Catalog {
   async import(file: string, opts: { onProgress?: (p: ImportProgress) => void; local?: boolean } = {}): Promise<ImportReport> {
     const started = performance.now();
     this.sync();
+    this.ready();
     const local = opts.local ?? false;
     // Batches are written by a writer thread while this one parses, validates and indexes the next; at most one is
     // in flight, and each is indexed once committed, in order. Every batch is its own transaction: a kill loses no finished batch.
@@ -241,6 +285,8 @@ export class Catalog {
   flush(): boolean {
     this.sync();
     if (this.savedGeneration === this.generation) return false;
+    this.ready();
+    if (this.savedGeneration === this.generation) return false;
     saveIndexFile(this.indexFile, this.index.toPayload(), this.generation);
     this.savedGeneration = this.generation;
     return true;
@@ -254,6 +300,8 @@ export class Catalog {
     try {
       if (this.savedGeneration < 0 || this.store.changeCount(this.savedGeneration) > CATCH_UP_LIMIT) this.flush();
     } finally {
+      this.release?.();
+      this.release = null;
       this.db.close();
     }
   }

@@ -97,6 +97,9 @@ export interface DocSections {
   u8: (i: number) => Uint8Array;
   f64: (i: number) => Float64Array;
   i32: (i: number) => Int32Array;
+  /** Bytes [from, to) of section i, read when a record needs them. */
+  range: (i: number, from: number, to: number) => Buffer;
+  /** Section i whole. */
   bytes: (i: number) => Buffer;
 }
 
@@ -106,7 +109,9 @@ export class DocColumns {
   private readonly local: Uint8Array;
   private readonly latestFlags: Uint8Array;
   private readonly numbers: Float64Array[];
-  private readonly strings: { bytes: Buffer; offsets: Int32Array }[];
+  // Text columns are most of the file: a record's text is read from it when the record is decoded, not at open.
+  private readonly strings: { read: (from: number, to: number) => Buffer; offsets: Int32Array; section: number }[];
+  private readonly sections: DocSections;
   private readonly coded: { names: string[]; codes: Int32Array }[];
   private readonly lists: { names: string[]; offsets: Int32Array; values: Int32Array }[];
   readonly count: number;
@@ -118,7 +123,11 @@ export class DocColumns {
     this.local = s.u8(i++);
     this.latestFlags = s.u8(i++);
     this.numbers = NUMBER_FIELDS.map(() => s.f64(i++));
-    this.strings = STRING_FIELDS.map(() => ({ bytes: s.bytes(i++), offsets: s.i32(i++) }));
+    this.sections = s;
+    this.strings = STRING_FIELDS.map(() => {
+      const section = i++;
+      return { read: (from: number, to: number) => s.range(section, from, to), offsets: s.i32(i++), section };
+    });
     this.coded = CODED_FIELDS.map((f) => ({ names: json.dicts[f] ?? [], codes: s.i32(i++) }));
     this.lists = LIST_FIELDS.map((f) => ({ names: json.dicts[f] ?? [], offsets: s.i32(i++), values: s.i32(i++) }));
   }
@@ -139,8 +148,16 @@ export class DocColumns {
   }
 
   private str(k: number, slot: number): string {
-    const s = this.strings[k] as { bytes: Buffer; offsets: Int32Array };
-    return s.bytes.toString('utf8', s.offsets[slot], s.offsets[slot + 1]);
+    const s = this.strings[k] as (typeof this.strings)[number];
+    return s.read(s.offsets[slot] as number, s.offsets[slot + 1] as number).toString('utf8');
+  }
+
+  /** Read the text columns whole now, so nothing later reads the file (before a change or a save). */
+  loadAll(): void {
+    for (const s of this.strings) {
+      const whole = this.sections.bytes(s.section);
+      s.read = (from, to) => whole.subarray(from, to);
+    }
   }
 
   private code(k: number, slot: number): string {

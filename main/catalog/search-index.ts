@@ -68,12 +68,12 @@ export class SearchIndex {
     const i32 = (i: number): Int32Array => typed(sec[i], Int32Array);
     const text = TextIndex.fromSaved({
       terms: json.terms, docCount: json.docCount, totalLength: json.totalLength,
-      offsets: i32(0), slots: i32(1), ftf: i32(2), df: i32(3), fieldLength: typed(sec[4], Uint16Array),
-    });
+      offsets: i32(0), df: i32(3), fieldLength: typed(sec[4], Uint16Array),
+    }, (a, b) => ({ slots: typed(payload.range(1, a * 4, b * 4), Int32Array), ftf: typed(payload.range(2, a * 4, b * 4), Int32Array) }));
     const index = new SearchIndex(text);
     index.facets = FacetColumns.fromSaved(json.facetNames, Array.from({ length: FACET_SECTIONS }, (_, k) => i32(TEXT_SECTIONS + k)));
     const cols = new DocColumns(json.docs, {
-      u8: (i) => typed(sec[i], Uint8Array), f64: (i) => typed(sec[i], Float64Array), i32, bytes: (i) => sec[i] ?? Buffer.alloc(0),
+      u8: (i) => typed(sec[i], Uint8Array), f64: (i) => typed(sec[i], Float64Array), i32, bytes: (i) => sec[i] ?? Buffer.alloc(0), range: payload.range,
     }, TEXT_SECTIONS + FACET_SECTIONS);
     index.saved = cols;
     index.docs.length = cols.count;
@@ -95,6 +95,12 @@ export class SearchIndex {
       for (let slot = 0; slot < cols.count; slot++) if (cols.has(slot)) this.idSlots.set(cols.id(slot), slot);
     }
     return this.idSlots;
+  }
+
+  /** Read what is still only in the saved file now (before a change or a save): afterwards nothing reads the file. */
+  loadAll(): void {
+    this.text.loadAll();
+    this.saved?.loadAll();
   }
 
   /** The saved form, for index-file.ts: text postings, facet columns and the live records as columns. */

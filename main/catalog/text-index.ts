@@ -148,9 +148,9 @@ interface SavedVocab {
   /** Indexes into terms in sorted order (the file stores them sorted; an older file's are sorted at load). */
   order: Int32Array | null;
   offsets: Int32Array;
-  slots: Int32Array;
-  ftf: Int32Array;
   df: Int32Array;
+  /** Postings [a, b) of the flat lists, read from the file when a word first needs them. */
+  postings: (a: number, b: number) => { slots: Int32Array; ftf: Int32Array };
 }
 
 /**
@@ -235,7 +235,8 @@ export class TextIndex {
     if (known) return known;
     const a = s.offsets[i] as number;
     const b = s.offsets[i + 1] as number;
-    const entry: Postings = { segments: [{ slots: s.slots.subarray(a, b), ftf: s.ftf.subarray(a, b), n: b - a, owned: false }], df: Array.from(s.df.subarray(i * NF, (i + 1) * NF)) };
+    const { slots, ftf } = s.postings(a, b);
+    const entry: Postings = { segments: [{ slots, ftf, n: b - a, owned: false }], df: Array.from(s.df.subarray(i * NF, (i + 1) * NF)) };
     this.byTerm.set(term, entry);
     return entry;
   }
@@ -407,8 +408,16 @@ export class TextIndex {
     return out;
   }
 
-  /** Revive a saved index; postings stay views of the file until a term gets a new posting. */
-  static fromSaved(s: SavedText): TextIndex {
+  /** Read every loaded word's postings now, so nothing later reads the file (before a change or a save). */
+  loadAll(): void {
+    const s = this.saved;
+    if (!s) return;
+    const all = s.postings(0, s.offsets[s.terms.length] as number);
+    s.postings = (a, b) => ({ slots: all.slots.subarray(a, b), ftf: all.ftf.subarray(a, b) });
+  }
+
+  /** Revive a saved index; a word's postings are read (by `postings`) when first needed, and stay views until it gets a new posting. */
+  static fromSaved(s: Omit<SavedText, 'slots' | 'ftf'>, postings: SavedVocab['postings']): TextIndex {
     const index = new TextIndex();
     index.docCount = s.docCount;
     s.totalLength.forEach((t, f) => (index.totalLength[f] = t));
@@ -425,7 +434,7 @@ export class TextIndex {
         return a < b ? -1 : a > b ? 1 : 0;
       });
     }
-    index.saved = { terms: s.terms, order, offsets: s.offsets, slots: s.slots, ftf: s.ftf, df: s.df };
+    index.saved = { terms: s.terms, order, offsets: s.offsets, df: s.df, postings };
     return index;
   }
 }

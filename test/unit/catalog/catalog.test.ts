@@ -239,6 +239,41 @@ describe('saved index', () => {
     }
   });
 
+  it('finds a damaged block that is read only when a query needs it, rebuilds, answers right, and saves a sound file', () => {
+    // Enough records that the description column spans many blocks, the marked one in the middle of it.
+    const recs = testRecords(800);
+    const marked = structuredClone(recs[400]!);
+    marked.datacite.descriptions = [{ description: 'A zebrafish quokka marker study of grain boundaries.', descriptionType: 'Abstract' }];
+    recs[400] = marked;
+    let c = Catalog.open(home.paths);
+    for (const md of recs) c.upsert(md);
+    const expected = c.search('quokka', { pageSize: 1000 });
+    expect(expected.hits.map((h) => h.description)).toEqual(['A zebrafish quokka marker study of grain boundaries.']);
+    c.close();
+    // The description's text sits in a column a search reads only for the records it shows: the open cannot see this damage.
+    const file = readFileSync(home.paths.catalogIndex);
+    const at = file.indexOf('zebrafish quokka marker');
+    expect(at).toBeGreaterThan(0);
+    file[at + 3] = 'X'.charCodeAt(0);
+    writeFileSync(home.paths.catalogIndex, file);
+    c = Catalog.open(home.paths);
+    try {
+      expect(c.indexStatus.source).toBe('loaded');
+      expect(c.search('quokka', { pageSize: 1000 })).toEqual(expected);
+      expect(c.indexStatus.source).toBe('rebuilt');
+      expect(c.indexStatus.reason).toMatch(/checksum/);
+    } finally {
+      c.close();
+    }
+    c = Catalog.open(home.paths);
+    try {
+      expect(c.indexStatus.source).toBe('loaded');
+      expect(c.search('quokka', { pageSize: 1000 })).toEqual(expected);
+    } finally {
+      c.close();
+    }
+  });
+
   it.each([
     ['truncated', (b: Buffer) => b.subarray(0, Math.floor(b.length / 2)), /truncated/],
     ['one byte flipped', (b: Buffer) => { const c = Buffer.from(b); c[c.length - 10] = (c[c.length - 10]! + 1) % 256; return c; }, /checksum/],
