@@ -159,6 +159,7 @@ export function loadIndexFile(file: string): LoadedIndex {
       return { ok: false, reason: 'damaged header' };
     }
     if (header.format !== FORMAT || header.version !== VERSION) return { ok: false, reason: `unknown format ${String(header.format)} v${String(header.version)}` };
+    if (!Number.isSafeInteger(header.block) || header.block <= 0 || !Number.isSafeInteger(header.bytes) || header.bytes < 0) return { ok: false, reason: 'damaged header' };
     const blocks = Math.ceil(header.bytes / header.block);
     const tableBytes = blocks * 4 + ((8 - ((blocks * 4) % 8)) % 8);
     const bodyAt = nl + 1 + tableBytes;
@@ -173,9 +174,23 @@ export function loadIndexFile(file: string): LoadedIndex {
       at += n + ((8 - (n % 8)) % 8);
     }
     let open = true;
+    // Verified blocks a small read has used, kept: a page of records reads the same few blocks of a column many times.
+    const blockCache = new Map<number, Buffer>();
     // Bytes [from, to) of the body, read in whole blocks, each checked against its CRC.
     const body = (from: number, to: number): Buffer => {
       if (to <= from) return Buffer.alloc(0);
+      const first = Math.floor(from / header.block);
+      if (Math.ceil(to / header.block) - first === 1) {
+        let b = blockCache.get(first);
+        if (!b) {
+          b = readBlocks(first * header.block, Math.min(header.bytes, (first + 1) * header.block));
+          blockCache.set(first, b);
+        }
+        return b.subarray(from - first * header.block, to - first * header.block);
+      }
+      return readBlocks(from, to);
+    };
+    const readBlocks = (from: number, to: number): Buffer => {
       if (!open) throw new IndexDamagedError('the saved index was closed');
       const first = Math.floor(from / header.block);
       const end = Math.min(header.bytes, Math.ceil(to / header.block) * header.block);

@@ -229,6 +229,14 @@ export class SearchIndex {
     };
   }
 
+  /** What results are ordered by after score, for the record in a slot, without decoding the whole of a loaded record. */
+  orderKey(slot: number): { title: string; id: number } {
+    const doc = this.docs[slot];
+    if (doc !== undefined || this.saved === null) return { title: doc?.title ?? '', id: doc?.id ?? -1 };
+    const title = this.saved.field(slot, 'title');
+    return { title: typeof title === 'string' ? title : '', id: this.saved.id(slot) };
+  }
+
   /** Record at a slot. */
   docAt(slot: number): CatalogDoc | undefined {
     return this.hydrated(slot);

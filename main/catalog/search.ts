@@ -134,16 +134,18 @@ export function runSearch(index: SearchIndex, text: string, opts: SearchOptions 
   const { set, scores, slots } = matchSlots(index, text, opts);
   const k = page * pageSize;
   // Keep only the best k in order; a full sort of tens of thousands of matches would dominate the query.
-  const top: { slot: number; score: number; doc: CatalogDoc }[] = [];
-  const before = (a: { score: number; doc: CatalogDoc }, b: { score: number; doc: CatalogDoc }): boolean =>
-    a.score !== b.score ? a.score > b.score : a.doc.title !== b.doc.title ? a.doc.title < b.doc.title : a.doc.id < b.doc.id;
+  // Candidates carry only what ordering reads (title, id): an unranked query ties every match on score, and decoding each
+  // whole record to compare titles was most of a fresh advanced search; whole records are decoded for the page alone.
+  const top: { slot: number; score: number; title: string; id: number }[] = [];
+  const before = (a: (typeof top)[number], b: (typeof top)[number]): boolean =>
+    a.score !== b.score ? a.score > b.score : a.title !== b.title ? a.title < b.title : a.id < b.id;
   const matched = slots ?? listSlots(set);
   for (let j = 0; j < matched.length; j++) {
     const slot = matched[j] as number;
     const score = scores ? (scores[slot] as number) : 0;
     // Most matches score below the k-th best: skip them before building a candidate.
     if (top.length === k && score < (top[k - 1] as (typeof top)[number]).score) continue;
-    const cand = { slot, score, doc: index.docAt(slot) as CatalogDoc };
+    const cand = { slot, score, ...index.orderKey(slot) };
     if (top.length === k && !before(cand, top[k - 1] as typeof cand)) continue;
     let at = top.length;
     while (at > 0 && before(cand, top[at - 1] as typeof cand)) at--;
@@ -152,7 +154,7 @@ export function runSearch(index: SearchIndex, text: string, opts: SearchOptions 
   }
   return {
     query: text, advanced: opts.advanced ?? false, allVersions: opts.allVersions ?? false, total: matched.length, page, pageSize,
-    hits: top.slice((page - 1) * pageSize).map((c) => hitOf(c.doc, c.score)),
+    hits: top.slice((page - 1) * pageSize).map((c) => hitOf(index.docAt(c.slot) as CatalogDoc, c.score)),
     facets: index.facetCounts(matched),
   };
 }
