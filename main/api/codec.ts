@@ -28,15 +28,7 @@ export function toWire(value: unknown): unknown {
   const walk = (v: unknown, depth: number): unknown => {
     if (typeof v !== 'object' || v === null) return v;
     if (depth > MAX_WIRE_DEPTH) throw tooDeep();
-    if (Array.isArray(v)) {
-      let out: unknown[] | undefined;
-      for (let i = 0; i < v.length; i++) {
-        const item: unknown = v[i];
-        const w = walk(item, depth + 1);
-        if (w !== item) (out ??= v.slice())[i] = w;
-      }
-      return out ?? v;
-    }
+    if (Array.isArray(v)) return mapShared(v, walk, depth);
     if (v instanceof NdArray) return { $ndarray: { dtype: v.dtype, shape: [...v.shape], data: v.data.toString('base64') } };
     if (v instanceof Uint8Array && !(v instanceof Uint8ClampedArray)) return { $bytes: toBytes(v).toString('base64') };
     if (v instanceof ArrayBuffer) return { $bytes: Buffer.from(v).toString('base64') };
@@ -45,15 +37,32 @@ export function toWire(value: unknown): unknown {
       const toJSON = (v as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === 'function') return walk((toJSON as () => unknown).call(v), depth);
     }
-    let out: Record<string, unknown> | undefined;
-    for (const k of Object.keys(v)) {
-      const item = (v as Record<string, unknown>)[k];
-      const w = walk(item, depth + 1);
-      if (w !== item) (out ??= { ...(v as Record<string, unknown>) })[k] = w;
-    }
-    return out ?? v;
+    return mapShared(v as Record<string, unknown>, walk, depth);
   };
   return guarded(() => walk(value, 0));
+}
+
+/**
+ * `walk` applied one level down an array or plain object; the container is copied only when some child changed,
+ * so plain parts of a value are shared, not copied (both directions of the codec walk this way).
+ */
+function mapShared(v: unknown[] | Record<string, unknown>, walk: (child: unknown, depth: number) => unknown, depth: number): unknown {
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const item: unknown = v[i];
+      const w = walk(item, depth + 1);
+      if (w !== item) (out ??= v.slice())[i] = w;
+    }
+    return out ?? v;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const k of Object.keys(v)) {
+    const item = v[k];
+    const w = walk(item, depth + 1);
+    if (w !== item) (out ??= { ...v })[k] = w;
+  }
+  return out ?? v;
 }
 
 // A stack overflow on a value shallower than the limit (a small stack) is still a typed error.
@@ -84,15 +93,7 @@ export function fromWire(value: unknown): unknown {
   const walk = (v: unknown, depth: number): unknown => {
     if (typeof v !== 'object' || v === null) return v;
     if (depth > MAX_WIRE_DEPTH) throw tooDeep();
-    if (Array.isArray(v)) {
-      let out: unknown[] | undefined;
-      for (let i = 0; i < v.length; i++) {
-        const item: unknown = v[i];
-        const w = walk(item, depth + 1);
-        if (w !== item) (out ??= v.slice())[i] = w;
-      }
-      return out ?? v;
-    }
+    if (Array.isArray(v)) return mapShared(v, walk, depth);
     const obj = v as Record<string, unknown>;
     const keys = Object.keys(obj);
     if (keys.length === 1 && keys[0] === '$bytes') return bytesOf(obj['$bytes'], '$bytes');
@@ -104,13 +105,7 @@ export function fromWire(value: unknown): unknown {
       if (!Array.isArray(shape) || shape.length > 64 || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) throw badTag(`shape ${JSON.stringify(shape) ?? 'undefined'} is not a list of sizes`);
       return new NdArray(dtype, shape as number[], bytesOf(data, '$ndarray.data'));
     }
-    let out: Record<string, unknown> | undefined;
-    for (const k of keys) {
-      const item = obj[k];
-      const w = walk(item, depth + 1);
-      if (w !== item) (out ??= { ...obj })[k] = w;
-    }
-    return out ?? v;
+    return mapShared(obj, walk, depth);
   };
   return guarded(() => walk(value, 0));
 }
