@@ -96,6 +96,8 @@ export class WorkerPool {
   private readonly groups = new Map<string, Group>();
   private readonly counters = { started: 0, requests: 0, items: 0 };
   private closed = false;
+  /** Workers being stopped; stopAll waits for them too, so a closing process leaves no container behind. */
+  private readonly stopping = new Set<Promise<void>>();
 
   constructor(private readonly opts: PoolOptions) {}
 
@@ -236,7 +238,7 @@ export class WorkerPool {
       (worker) => {
         r.starting = undefined;
         if (r.stopped) {
-          void worker.stop().catch(() => undefined);
+          void this.track(worker.stop());
           return;
         }
         r.worker = worker;
@@ -354,7 +356,7 @@ export class WorkerPool {
     const worker = r.worker;
     r.worker = undefined;
     const stopping = worker ? worker.stop() : (r.starting?.then((w) => w.stop(), () => undefined) ?? Promise.resolve());
-    const done = stopping.catch(() => undefined);
+    const done = this.track(stopping);
     // Calls waiting behind this replica (or for a machine-wide slot) get a replacement.
     queueMicrotask(() => this.pumpAll());
     return done;
@@ -420,5 +422,15 @@ export class WorkerPool {
   async stopAll(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.groups.values()].map((g) => this.stopGroup(g, 'the engine closed')));
+    // Replicas dropped earlier (a cancel, a timeout, an idle stop) may still be shutting down.
+    while (this.stopping.size > 0) await Promise.all([...this.stopping]);
+  }
+
+  /** Remember a worker's stop until it settles; never rejects. */
+  private track(stop: Promise<void>): Promise<void> {
+    const done = stop.catch(() => undefined);
+    this.stopping.add(done);
+    void done.then(() => this.stopping.delete(done));
+    return done;
   }
 }

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LimitError, ModelError, TaskError, WorkerError } from '../../main/errors.js';
 import { buildEngineServables, openEngine } from '../helpers/engine.js';
-import { requireDocker, suiteHome, testBaseImage } from '../helpers/docker.js';
+import { homeWorkerContainers, requireDocker, suiteHome, testBaseImage } from '../helpers/docker.js';
 
 type Tagged = [number, string];
 
@@ -26,7 +26,10 @@ for (const runtime of ['host', 'docker'] as const) {
     });
     afterAll(async () => {
       await e.close();
+      // Closing the engine leaves none of this suite's workers behind, even after cancels and timeouts.
+      const left = homeWorkerContainers(suite.home);
       suite.cleanup();
+      expect(left).toEqual([]);
     });
 
     it('submit answers at once; the result comes later, and the task is listed as succeeded', async () => {
