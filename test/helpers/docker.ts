@@ -1,9 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import { buildImage } from '../../main/packager/build.js';
+import { prepareContext } from '../../main/packager/context.js';
+import type { ServableMetadata } from '../../main/servable/metadata.js';
+import { homePaths, type HomePaths } from '../../main/storage/home.js';
 
 const BUILD_SCRIPT = fileURLToPath(new URL('../../resources/base-image/build.sh', import.meta.url));
 
@@ -52,4 +56,28 @@ export function homeWorkerContainers(home: string): string[] {
 export function suiteHome(prefix: string): { home: string; dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, home: join(dir, 'home'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Build the image of a one-method Python servable (`run` of `app.py`) in a fresh temp folder, for
+ * suites that drive the Docker runtime directly; `tmp` holds the home and the sources, for cleanup.
+ */
+export async function buildProbeServable(docker: Docker, opts: { prefix: string; name: string; title: string; app: string }): Promise<{ tmp: string; home: HomePaths; image: string }> {
+  const tmp = mkdtempSync(join(tmpdir(), opts.prefix));
+  const home = homePaths(join(tmp, 'home'));
+  mkdirSync(home.run, { recursive: true });
+  const src = join(tmp, 'src');
+  mkdirSync(src);
+  writeFileSync(join(src, 'app.py'), opts.app);
+  const metadata: ServableMetadata = {
+    datacite: { titles: [{ title: opts.title }], creators: [{ creatorName: 'Tester' }] },
+    dlhub: { name: opts.name, version: '1', files: { other: ['app.py'] } },
+    servable: {
+      type: 'Python static method',
+      shim: 'python.PythonStaticMethodServable',
+      methods: { run: { input: { type: 'dict' }, output: { type: 'python object' }, method_details: { module: 'app', method_name: 'run' } } },
+    },
+  };
+  const ctx = await prepareContext(src, metadata, { home, baseImage: testBaseImage() });
+  return { tmp, home, image: (await buildImage(ctx, { docker })).tag };
 }

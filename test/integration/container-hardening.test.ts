@@ -1,17 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DlhubError } from '../../main/errors.js';
-import { buildImage } from '../../main/packager/build.js';
-import { prepareContext } from '../../main/packager/context.js';
 import { DockerRuntime } from '../../main/runtime/docker.js';
 import type { Worker, WorkerSpec } from '../../main/runtime/runtime.js';
-import type { ServableMetadata } from '../../main/servable/metadata.js';
-import { homePaths, type HomePaths } from '../../main/storage/home.js';
-import { requireDocker, testBaseImage } from '../helpers/docker.js';
+import type { HomePaths } from '../../main/storage/home.js';
+import { buildProbeServable, requireDocker } from '../helpers/docker.js';
 
 // Issue 9: what a hostile servable can do to the host from inside its container (items 4 and 14).
 
@@ -90,23 +86,7 @@ function hostFiles(): string[] {
 
 beforeAll(async () => {
   docker = await requireDocker();
-  tmp = mkdtempSync(join(tmpdir(), 'dlhub-harden-'));
-  home = homePaths(join(tmp, 'home'));
-  mkdirSync(home.run, { recursive: true });
-  const src = join(tmp, 'src');
-  mkdirSync(src);
-  writeFileSync(join(src, 'app.py'), APP);
-  const metadata: ServableMetadata = {
-    datacite: { titles: [{ title: 'Hostile probe' }], creators: [{ creatorName: 'Tester' }] },
-    dlhub: { name, version: '1', files: { other: ['app.py'] } },
-    servable: {
-      type: 'Python static method',
-      shim: 'python.PythonStaticMethodServable',
-      methods: { run: { input: { type: 'dict' }, output: { type: 'python object' }, method_details: { module: 'app', method_name: 'run' } } },
-    },
-  };
-  const ctx = await prepareContext(src, metadata, { home, baseImage: testBaseImage() });
-  image = (await buildImage(ctx, { docker })).tag;
+  ({ tmp, home, image } = await buildProbeServable(docker, { prefix: 'dlhub-harden-', name, title: 'Hostile probe', app: APP }));
   runtime = new DockerRuntime({ docker, runDir: home.run, defaults: { memoryBytes: LIMIT, pidsLimit: 64 } });
 }, 300_000);
 

@@ -1,17 +1,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DlhubError } from '../../main/errors.js';
-import { buildImage } from '../../main/packager/build.js';
-import { prepareContext } from '../../main/packager/context.js';
 import { DockerRuntime, HOME_LABEL } from '../../main/runtime/docker.js';
 import type { Worker, WorkerSpec } from '../../main/runtime/runtime.js';
-import type { ServableMetadata } from '../../main/servable/metadata.js';
-import { homePaths, type HomePaths } from '../../main/storage/home.js';
-import { homeWorkerContainers, requireDocker, testBaseImage } from '../helpers/docker.js';
+import type { HomePaths } from '../../main/storage/home.js';
+import { buildProbeServable, homeWorkerContainers, requireDocker, testBaseImage } from '../helpers/docker.js';
 
 const name = `it-runtime-${process.pid}`;
 const MB = 1024 * 1024;
@@ -72,23 +68,7 @@ async function call(worker: Worker, input: unknown): Promise<unknown> {
 
 beforeAll(async () => {
   docker = await requireDocker();
-  tmp = mkdtempSync(join(tmpdir(), 'dlhub-rt-'));
-  home = homePaths(join(tmp, 'home'));
-  mkdirSync(home.run, { recursive: true });
-  const src = join(tmp, 'src');
-  mkdirSync(src);
-  writeFileSync(join(src, 'app.py'), APP);
-  const metadata: ServableMetadata = {
-    datacite: { titles: [{ title: 'Probe' }], creators: [{ creatorName: 'Tester' }] },
-    dlhub: { name, version: '1', files: { other: ['app.py'] } },
-    servable: {
-      type: 'Python static method',
-      shim: 'python.PythonStaticMethodServable',
-      methods: { run: { input: { type: 'dict' }, output: { type: 'python object' }, method_details: { module: 'app', method_name: 'run' } } },
-    },
-  };
-  const ctx = await prepareContext(src, metadata, { home, baseImage: testBaseImage() });
-  image = (await buildImage(ctx, { docker })).tag;
+  ({ tmp, home, image } = await buildProbeServable(docker, { prefix: 'dlhub-rt-', name, title: 'Probe', app: APP }));
   runtime = new DockerRuntime({ docker, runDir: home.run, defaults: { memoryBytes: 256 * MB, pidsLimit: 64 } });
 });
 
