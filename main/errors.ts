@@ -203,6 +203,11 @@ export interface ErrorJSON {
   details?: Record<string, unknown> | undefined;
 }
 
+/** Did a wait for a task's result run out while the task goes on (TIMEOUT with limit "wait"), rather than the task failing? */
+export function isWaitTimeout(err: unknown): boolean {
+  return err instanceof DlhubError && err.code === 'TIMEOUT' && err.details?.['limit'] === 'wait';
+}
+
 /** Is `code` one this project defines? */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CLASSES, code);

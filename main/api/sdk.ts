@@ -3,7 +3,7 @@
 import { Agent } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ServiceError, errorFromJSON, type DlhubError } from '../errors.js';
+import { ServiceError, errorFromJSON, isWaitTimeout, type DlhubError } from '../errors.js';
 import type { OpName, OpRequest, OpResponse } from './contract/operations.js';
 import type { RunOutcome, ServableDescription } from './contract/schemas.js';
 import type { TaskInfo } from '../engine/task-types.js';
@@ -67,10 +67,6 @@ function defined(opts: CallOptions): Omit<CallOptions, never> {
   return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
 }
 
-function isWaitTimeout(err: unknown): boolean {
-  const e = err as DlhubError;
-  return e?.code === 'TIMEOUT' && e.details?.['limit'] === 'wait';
-}
 
 /** The in-process transport: every call validated against the table, then answered by the API object. */
 export function inProcessTransport(api: Operations & { close?: () => Promise<void> }): Transport {

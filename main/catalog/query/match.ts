@@ -76,7 +76,8 @@ export function valueMatches(value: string, term: CompiledTerm): boolean {
   if (term.glob !== null) {
     const lower = value.toLowerCase();
     if (term.literal !== '' && !lower.includes(term.literal)) return false;
-    return globMatches(term, lower) || tokenize(value).some((t) => globMatches(term, t));
+    // The literal is known to be in `lower`: match the whole value directly, then its words (each checked for it).
+    return globMatch(term.glob, lower) || tokenize(value).some((t) => globMatches(term, t));
   }
   if (term.tokens.length === 0) return false;
   return containsRun(tokenize(value), term.tokens);

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { UsageError, errorFromJSON, type DlhubError } from '../../errors.js';
+import { UsageError, errorFromJSON, isWaitTimeout } from '../../errors.js';
 import type { TaskInfo } from '../../engine/task-types.js';
 import type { OpResponse } from '../../api/operations.js';
 import type { CliContext } from '../context.js';
@@ -11,10 +11,6 @@ function taskLine(t: TaskInfo): string {
   return `${t.id}  ${t.status}  ${t.servable}${t.method ? `.${t.method}` : ''}${t.batch ? ' (batch)' : ''}  ${when}`;
 }
 
-function isWaitTimeout(err: unknown): boolean {
-  const e = err as DlhubError;
-  return e?.code === 'TIMEOUT' && e.details?.['limit'] === 'wait';
-}
 
 /** `dlhub submit`, `dlhub task`, `dlhub tasks`, `dlhub cancel`, `dlhub status`. */
 export function registerTaskCommands(program: Command, ctx: CliContext): void {
@@ -48,7 +44,6 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
     .action(async (id: string, o: { wait?: boolean }, cmd: Command) => {
       const out = ctx.output(cmd);
       const ops = await ctx.ops();
-      let info = await ops.getTask({ id });
       let outcome: OpResponse<'getResult'> | undefined;
       for (;;) {
         try {
@@ -58,7 +53,8 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
           if (!isWaitTimeout(err) || !o.wait) break;
         }
       }
-      info = await ops.getTask({ id });
+      // Read after the wait (an unknown id fails here with TASK_NOT_FOUND), so the status matches the outcome.
+      const info = await ops.getTask({ id });
       out.result({ ...info, ...(outcome ? { result: outcome } : {}) }, () => {
         const lines = [taskLine(info)];
         if (outcome) lines.push(renderValue(outcome.output));
