@@ -4,7 +4,6 @@ import type { Dlhub } from '../api/dlhub.js';
 import { callOp, serviceAnswers, type Endpoint } from '../api/http-client.js';
 import type { OpName } from '../api/contract/operations.js';
 import { ROUTES } from '../api/generated/routes.js';
-import { invoke } from '../api/door.js';
 import type { Operations, ProgressEvent } from '../api/operations.js';
 import { homePaths } from '../storage/home.js';
 import { makeOutput, type Output } from './output.js';
@@ -60,7 +59,11 @@ export function createContext(): CliContext {
     }
     return catalogOnly as unknown as Operations;
   };
-  const local = generatedOps(async (op, req, onProgress) => invoke(op === 'searchCatalog' && !dlhub ? await lightSearch() : await api(), op, req, onProgress));
+  // The door (and its generated validators) loads only for work done in this process, not for a call the service answers.
+  const local = generatedOps(async (op, req, onProgress) => {
+    const { invoke } = await import('../api/door.js');
+    return invoke(op === 'searchCatalog' && !dlhub ? await lightSearch() : await api(), op, req, onProgress);
+  });
   return {
     api,
     async ops() {
