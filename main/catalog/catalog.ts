@@ -298,7 +298,10 @@ export class Catalog {
    */
   close(): void {
     try {
-      if (this.savedGeneration < 0 || this.store.changeCount(this.savedGeneration) > CATCH_UP_LIMIT) this.flush();
+      // A process that had to catch up has already read the whole file (sync loads every block), so it saves: otherwise
+      // every later fresh search would read it all again until a writer passed CATCH_UP_LIMIT.
+      const caughtUp = this.indexStatus.source === 'caught-up';
+      if (caughtUp || this.savedGeneration < 0 || this.store.changeCount(this.savedGeneration) > CATCH_UP_LIMIT) this.flush();
     } finally {
       this.release?.();
       this.release = null;

@@ -212,6 +212,15 @@ describe('saved index', () => {
     } finally {
       c.close();
     }
+    // The reader that caught up saved what it had read whole, so the next fresh open loads the file as it is.
+    expect(statSync(home.paths.catalogIndex).mtimeMs).toBeGreaterThan(saved);
+    c = Catalog.open(home.paths);
+    try {
+      expect(c.indexStatus.source).toBe('loaded');
+      expect(c.search('crystal OR servable.type:"Keras Model"', { advanced: true, allVersions: true, pageSize: 1000 })).toEqual(expected);
+    } finally {
+      c.close();
+    }
   });
 
   it('catches up when another process changed the catalog after the index was saved', () => {
