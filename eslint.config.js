@@ -6,9 +6,11 @@ import tseslint from 'typescript-eslint';
 /**
  * Layering inside main/, as data: each folder (main/errors.ts counts as `errors`) may import only
  * the folders listed for it, all below it: cli -> api -> {engine, catalog, hub, provenance} ->
- * {runtime, packager, memo} -> servable -> storage -> errors. A folder may always import itself.
+ * {runtime, packager, memo} -> servable -> storage -> contract -> errors. A folder may always import
+ * itself. The contract (wire types, the operations table, the value codec) sits at the bottom so
+ * every layer and the renderer can take their wire types from it.
  */
-const BELOW_SERVABLE = ['storage', 'errors'];
+const BELOW_SERVABLE = ['storage', 'contract', 'errors'];
 const BELOW_RUNTIME = ['servable', ...BELOW_SERVABLE];
 const BELOW_ENGINE = ['runtime', 'packager', 'memo', ...BELOW_RUNTIME];
 const BELOW_API = ['engine', 'catalog', 'hub', 'provenance', ...BELOW_ENGINE];
@@ -23,7 +25,8 @@ export const LAYERS = {
   packager: BELOW_RUNTIME,
   memo: BELOW_RUNTIME,
   servable: BELOW_SERVABLE,
-  storage: ['errors'],
+  storage: ['contract', 'errors'],
+  contract: ['errors'],
   errors: [],
 };
 

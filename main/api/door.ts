@@ -1,6 +1,6 @@
 import { toDlhubError } from '../errors.js';
-import type { OpName, OpResponse } from './contract/operations.js';
-import type { ProgressEvent } from './contract/schemas.js';
+import type { OpName, OpResponse } from '../contract/operations.js';
+import type { ProgressEvent } from '../contract/schemas.js';
 import type { Operations } from './operations.js';
 import { validateRequest } from './validate.js';
 

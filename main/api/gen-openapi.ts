@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildOpenApi } from './contract/openapi.js';
+import { buildOpenApi } from '../contract/openapi.js';
 import { generatedContractFiles } from './gen-contract.js';
 
 /** Write the generated OpenAPI document and door files under the repository `root`. */

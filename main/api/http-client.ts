@@ -1,7 +1,7 @@
 import { request, type Agent, type RequestOptions } from 'node:http';
 import { existsSync } from 'node:fs';
 import { InputError, ServiceError, errorFromJSON, errorMessage, type ErrorJSON } from '../errors.js';
-import type { OpName, OpRequest, OpResponse } from './contract/operations.js';
+import type { OpName, OpRequest, OpResponse } from '../contract/operations.js';
 import { ROUTES } from './generated/routes.js';
 import { fromWire, toWire } from './codec.js';
 

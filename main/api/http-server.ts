@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import { HTTP_STATUS, ServiceError, UsageError, InputError, errorMessage, toDlhubError, type DlhubError } from '../errors.js';
-import type { OpName } from './contract/operations.js';
+import type { OpName } from '../contract/operations.js';
 import { ROUTES as OP_ROUTES } from './generated/routes.js';
 import { fromWire, toWire } from './codec.js';
 import { invoke } from './door.js';
@@ -190,7 +190,7 @@ export function createDoor(api: Operations, guard?: DoorGuard): RunningDoor {
       if (path === '/openapi.json' && method === 'GET') {
         if (guard) checkGuard(req, guard, false);
         // Built on first request: serving calls never loads TypeBox.
-        openapi ??= JSON.stringify((await import('./contract/openapi.js')).buildOpenApi());
+        openapi ??= JSON.stringify((await import('../contract/openapi.js')).buildOpenApi());
         send(res, 200, openapi);
         return;
       }

@@ -1,10 +1,10 @@
-import type { OpName, OpRequest, OpResponse } from './contract/operations.js';
-import type { ProgressEvent } from './contract/schemas.js';
+import type { OpName, OpRequest, OpResponse } from '../contract/operations.js';
+import type { ProgressEvent } from '../contract/schemas.js';
 
 export type {
   BuildOutcome, BuildRequest, CacheStats, InitRequest, ProgressEvent, RemoveOutcome, SearchRequest, ServableDescription, ServableSummary, BatchItem,
-} from './contract/schemas.js';
-export type { OpName, OpRequest, OpResponse } from './contract/operations.js';
+} from '../contract/schemas.js';
+export type { OpName, OpRequest, OpResponse } from '../contract/operations.js';
 
 /**
  * Every operation of the contract as a method: what the composition root (`Dlhub`) implements and

@@ -1,6 +1,6 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { UsageError } from '../errors.js';
-import type { OpName, OpRequest } from './contract/operations.js';
+import type { OpName, OpRequest } from '../contract/operations.js';
 // Compiled from the operations table by `npm run gen:openapi` (ajv standalone code): a fresh process
 // loads neither TypeBox nor the ajv compiler to check a request.
 import * as bodyValidators from './generated/validate-body.js';

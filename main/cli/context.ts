@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Dlhub } from '../api/dlhub.js';
 import { callOp, serviceAnswers, type Endpoint } from '../api/http-client.js';
-import type { OpName } from '../api/contract/operations.js';
+import type { OpName } from '../contract/operations.js';
 import { ROUTES } from '../api/generated/routes.js';
 import type { Operations, ProgressEvent } from '../api/operations.js';
 import { homePaths } from '../storage/home.js';

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OPERATIONS, OP_NAMES, buildOpenApi } from '../../../main/api/contract/index.js';
+import { OPERATIONS, OP_NAMES, buildOpenApi } from '../../../main/contract/index.js';
 import { validateRequest } from '../../../main/api/validate.js';
 import { UsageError } from '../../../main/errors.js';
 
@@ -42,8 +42,8 @@ describe('operations table', () => {
         visit(resolve(file, '..', spec.replace(/\.js$/, '.ts')));
       }
     };
-    visit(resolve('main/api/contract/index.ts'));
-    const outside = [...seen].filter((f) => !f.includes('/main/api/contract/') && !f.endsWith('/main/errors.ts'));
+    visit(resolve('main/contract/index.ts'));
+    const outside = [...seen].filter((f) => !f.includes('/main/contract/') && !f.endsWith('/main/errors.ts'));
     expect(seen.size).toBeGreaterThan(3);
     expect(outside).toEqual([]);
   });
@@ -85,7 +85,7 @@ describe('request validation', () => {
 
 describe('runtime names', () => {
   it('the contract lists exactly the runtimes of the registry', async () => {
-    const { RUNTIME_CHOICES } = await import('../../../main/api/contract/schemas.js');
+    const { RUNTIME_CHOICES } = await import('../../../main/contract/schemas.js');
     const { RUNTIME_NAMES } = await import('../../../main/runtime/registry.js');
     expect([...RUNTIME_CHOICES].sort()).toEqual([...RUNTIME_NAMES].sort());
   });

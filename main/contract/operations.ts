@@ -2,7 +2,7 @@
 // HTTP API, the CLI's service proxy, the SDK's HTTP transport) are generated from it; none lists
 // operations by hand.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type { ErrorCode } from '../../errors.js';
+import type { ErrorCode } from '../errors.js';
 import * as S from './schemas.js';
 
 /** How an operation answers: once, with progress events before the answer, or as a stream of items. */

@@ -1,11 +1,11 @@
 // Schemas of every request and answer, as data: TypeBox values that are JSON Schema at run time and
 // TypeScript types through Static<>. Type-only imports keep this module free of engine code.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type { InitResult } from '../../servable/init.js';
-import type { ArgumentType, ServableMetadata, MethodMetadata } from '../../servable/metadata.js';
-import type { SearchResult } from '../../catalog/search.js';
-import type { ImportReport } from '../../catalog/transfer.js';
-import type { EngineStatus, TaskInfo as EngineTaskInfo } from '../../engine/task-types.js';
+import type { InitResult } from '../servable/init.js';
+import type { ArgumentType, ServableMetadata, MethodMetadata } from '../servable/metadata.js';
+import type { SearchResult } from '../catalog/search.js';
+import type { ImportReport } from '../catalog/transfer.js';
+import type { EngineStatus, TaskInfo as EngineTaskInfo } from '../engine/task-types.js';
 
 import { RUNTIME_CHOICES } from './runtimes.js';
 

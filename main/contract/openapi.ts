@@ -1,4 +1,4 @@
-import { HTTP_STATUS } from '../../errors.js';
+import { HTTP_STATUS } from '../errors.js';
 import { OPERATIONS, OP_NAMES } from './operations.js';
 import { ErrorEnvelope, ProgressEvent } from './schemas.js';
 
