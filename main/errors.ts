@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'IMPORT_INVALID'
   | 'PATH_UNSAFE'
   | 'LIMIT_EXCEEDED'
+  | 'BUSY'
   | 'RATE_LIMITED'
   | 'TIMEOUT'
   | 'CANCELLED'
@@ -154,6 +155,7 @@ const ERROR_CLASSES: Record<ErrorCode, new (code: ErrorCode, message: string, op
   IMPORT_INVALID: DlhubError,
   PATH_UNSAFE: PathError,
   LIMIT_EXCEEDED: LimitError,
+  BUSY: LimitError,
   RATE_LIMITED: LimitError,
   TIMEOUT: LimitError,
   CANCELLED: TaskError,
@@ -184,6 +186,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   IMPORT_INVALID: 400,
   PATH_UNSAFE: 400,
   LIMIT_EXCEEDED: 413,
+  // The process is at its concurrency cap: the same call succeeds later (the HTTP door adds Retry-After).
+  BUSY: 503,
   RATE_LIMITED: 429,
   TIMEOUT: 504,
   CANCELLED: 409,
