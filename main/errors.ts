@@ -29,7 +29,9 @@ export type ErrorCode =
   | 'SERVICE_UNAVAILABLE'
   | 'UNAUTHORIZED'
   | 'INTERNAL'
-  | 'USAGE';
+  | 'USAGE'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED';
 
 /** Base of every error this project throws on purpose. */
 export class DlhubError extends Error {
@@ -164,6 +166,8 @@ const ERROR_CLASSES: Record<ErrorCode, new (code: ErrorCode, message: string, op
   UNAUTHORIZED: ServiceError,
   INTERNAL: DlhubError,
   USAGE: UsageError,
+  NOT_FOUND: NotFoundError,
+  METHOD_NOT_ALLOWED: UsageError,
 };
 
 /** HTTP status of each code, for the local service and the HTTP API (one map, used by every HTTP door). */
@@ -196,6 +200,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   UNAUTHORIZED: 401,
   INTERNAL: 500,
   USAGE: 400,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
 };
 
 /** The wire shape of an error at every door: `DlhubError.toJSON()`. */
