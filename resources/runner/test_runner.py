@@ -1,4 +1,4 @@
-"""Runner-side tests of dlhub_runner.py: values, frames, coercion, batching, and no unpickling of inputs.
+"""Runner-side tests of the dlhub_runner package: values, frames, coercion, batching, and no unpickling of inputs.
 
 Run with: /usr/bin/python3 -m unittest test_runner  (from resources/runner; needs numpy).
 """
@@ -16,12 +16,14 @@ from unittest import mock
 
 import numpy as np
 
-import dlhub_runner as r
+import dlhub_runner
+from dlhub_runner import main, methods, runner, values, wire
+from dlhub_runner.errors import RunnerError
 
 
 def frame(header, buffers=()):
     out = io.BytesIO()
-    r.write_frame(out, dict(header), list(buffers))
+    wire.write_frame(out, dict(header), list(buffers))
     return out.getvalue()
 
 
@@ -50,40 +52,41 @@ class ValuesTest(unittest.TestCase):
         for dtype in ("float64", "float32", "int64", "uint8", "bool", "float16"):
             a = (np.arange(6) % 2 if dtype == "bool" else np.arange(6)).astype(dtype).reshape(2, 3)
             out = []
-            ref = r.encode_value(a, out)
+            ref = values.encode_value(a, out)
             self.assertEqual(ref, {"$ndarray": {"dtype": dtype, "shape": [2, 3], "buffer": 0}})
             self.assertEqual(bytes(out[0]), a.astype(np.dtype(dtype).newbyteorder("<")).tobytes())
-            back = r.decode_value(ref, [memoryview(bytearray(out[0]))])
+            back = values.decode_value(ref, [memoryview(bytearray(out[0]))])
             np.testing.assert_array_equal(back, a)
             self.assertEqual(back.dtype.name, dtype)
 
     def test_big_endian_and_non_contiguous_arrays_are_sent_little_endian_c_order(self):
         a = np.arange(12, dtype=">i4").reshape(3, 4).T
         out = []
-        ref = r.encode_value(a, out)
+        ref = values.encode_value(a, out)
         self.assertEqual(ref["$ndarray"]["shape"], [4, 3])
         self.assertEqual(bytes(out[0]), np.ascontiguousarray(a).astype("<i4").tobytes())
 
     def test_outputs_become_json(self):
         out = []
-        value = (np.float32(1.5), np.int64(3), {"t": (1, 2)}, b"raw", float("nan"), np.array(["a", "b"]))
-        self.assertEqual(r.encode_value(value, out), [1.5, 3, {"t": [1, 2]}, {"$bytes": {"buffer": 0}}, None, ["a", "b"]])
+        value = (np.float32(1.5), np.int64(3), {"t": (1, 2)}, b"raw", np.array(["a", "b"]))
+        self.assertEqual(values.encode_value(value, out), [1.5, 3, {"t": [1, 2]}, {"$bytes": {"buffer": 0}}, ["a", "b"]])
         self.assertEqual(out, [b"raw"])
-        with self.assertRaises(TypeError):
-            r.encode_value(object(), [])
+        with self.assertRaises(values.OutputError) as e:
+            values.encode_value({"a": [1, object()]}, [])
+        self.assertEqual((e.exception.type, e.exception.where()), ("TypeError", "output.a[1]"))
 
     def test_without_numpy_arrays_decode_to_nested_lists(self):
         data = struct.pack("<4d", 1, 2, 3, 4)
-        with mock.patch.object(r, "_numpy", lambda: None):
-            value = r.decode_value({"$ndarray": {"dtype": "float64", "shape": [2, 2], "buffer": 0}}, [memoryview(data)])
+        with mock.patch.object(values, "numpy", lambda: None):
+            value = values.decode_value({"$ndarray": {"dtype": "float64", "shape": [2, 2], "buffer": 0}}, [memoryview(data)])
         self.assertEqual(value, [[1.0, 2.0], [3.0, 4.0]])
 
     def test_bad_references_are_input_errors(self):
-        with self.assertRaises(r.RunnerError) as e:
-            r.decode_value({"$bytes": {"buffer": 5}}, [b"x"])
+        with self.assertRaises(RunnerError) as e:
+            values.decode_value({"$bytes": {"buffer": 5}}, [b"x"])
         self.assertEqual(e.exception.kind, "input")
-        with self.assertRaises(r.RunnerError) as e:
-            r.decode_value({"$ndarray": {"dtype": "float64", "shape": [3], "buffer": 0}}, [b"12345678"])
+        with self.assertRaises(RunnerError) as e:
+            values.decode_value({"$ndarray": {"dtype": "float64", "shape": [3], "buffer": 0}}, [b"12345678"])
         self.assertIn("needs 24 bytes", e.exception.message)
 
 
@@ -92,25 +95,25 @@ class FrameTest(unittest.TestCase):
         data = frame({"id": 3, "op": "run"}, [b"ab", memoryview(b"cde")])
         size, header_len = struct.unpack_from(">II", data)
         self.assertEqual(size, len(data) - 4)
-        header, buffers = r.read_frame(io.BytesIO(data), 1 << 20)
+        header, buffers = wire.read_frame(io.BytesIO(data), 1 << 20)
         self.assertEqual(header, {"id": 3, "op": "run", "buffers": [2, 3]})
         self.assertEqual([bytes(b) for b in buffers], [b"ab", b"cde"])
 
     def test_oversize_frame_is_a_protocol_error(self):
         data = frame({"id": 1}, [b"x" * 100])
-        with self.assertRaises(r.RunnerError) as e:
-            r.read_frame(io.BytesIO(data), 50)
+        with self.assertRaises(RunnerError) as e:
+            wire.read_frame(io.BytesIO(data), 50)
         self.assertEqual(e.exception.kind, "protocol")
 
     def test_clean_end_of_stream(self):
-        self.assertIsNone(r.read_frame(io.BytesIO(b""), 100))
+        self.assertIsNone(wire.read_frame(io.BytesIO(b""), 100))
 
 
 class MethodTest(unittest.TestCase):
     def test_ndarray_input_is_coerced_and_lists_pass_through(self):
         seen = []
-        as_array = r.Method("m", lambda x: seen.append(type(x)) or 0, "ndarray", False, False)
-        as_list = r.Method("m", lambda x: seen.append(type(x)) or 0, "list", False, False)
+        as_array = methods.Method("m", lambda x: seen.append(type(x)) or 0, "ndarray", False, False)
+        as_list = methods.Method("m", lambda x: seen.append(type(x)) or 0, "list", False, False)
         as_array.call([[1, 2]], {})
         as_list.call([[1, 2]], {})
         self.assertEqual(seen, [np.ndarray, list])
@@ -121,7 +124,7 @@ class MethodTest(unittest.TestCase):
         def predict(x):
             calls.append(x.shape)
             return x.sum(axis=1)
-        m = r.Method("predict", predict, "ndarray", True, False)
+        m = methods.Method("predict", predict, "ndarray", True, False)
         inputs = [[[1, 2], [3, 4]], [[5, 6]], np.array([[7, 8], [9, 10], [0, 1]])]
         outputs = m.call_batch(inputs, {})
         self.assertEqual(calls, [(6, 2)])
@@ -129,19 +132,19 @@ class MethodTest(unittest.TestCase):
         self.assertEqual([o.tolist() for o in outputs], [s.tolist() for s in singles])
 
     def test_batch_falls_back_to_one_call_per_input_when_rows_do_not_line_up(self):
-        m = r.Method("total", lambda x: float(np.sum(x)), "ndarray", True, False)
+        m = methods.Method("total", lambda x: float(np.sum(x)), "ndarray", True, False)
         self.assertEqual(m.call_batch([[1, 2], [3, 4, 5]], {}), [3.0, 12.0])
         self.assertEqual(m.call_batch([[[1]], [[2]]], {}), [1.0, 2.0])  # a scalar output cannot be split by rows
 
     def test_autobatch_maps_the_function_over_a_list_input(self):
-        m = r.Method("f", lambda x, k=1: x * k, "list", False, True)
+        m = methods.Method("f", lambda x, k=1: x * k, "list", False, True)
         self.assertEqual(m.call([1, 2, 3], {"k": 10}), [10, 20, 30])
 
     def test_model_exception_carries_type_and_traceback(self):
         def boom(x):
             raise KeyError("missing")
-        with self.assertRaises(r.RunnerError) as e:
-            r.Method("b", boom, "list", False, False).call(1, {})
+        with self.assertRaises(RunnerError) as e:
+            methods.Method("b", boom, "list", False, False).call(1, {})
         self.assertEqual((e.exception.kind, e.exception.type), ("model", "KeyError"))
         self.assertIn("boom", e.exception.tb)
 
@@ -151,17 +154,17 @@ class RunnerTest(unittest.TestCase):
         self.dir = tempfile.mkdtemp()
         make_servable(self.dir, {"echo": ("list", False), "fail": ("list", False)},
                       "def echo(x):\n    return x\n\ndef fail(x):\n    raise ValueError('no')\n")
-        self.runner = r.Runner(self.dir)
+        self.runner = runner.Runner(self.dir)
 
     def tearDown(self):
         shutil.rmtree(self.dir)
 
     def serve(self, requests):
         out = io.BytesIO()
-        code = r.serve(self.runner, io.BytesIO(b"".join(frame(h, b) for h, b in requests)), out, 1 << 20)
+        code = main.serve(self.runner, io.BytesIO(b"".join(frame(h, b) for h, b in requests)), out, 1 << 20)
         stream, responses = io.BytesIO(out.getvalue()), []
         while True:
-            got = r.read_frame(stream, 1 << 20)
+            got = wire.read_frame(stream, 1 << 20)
             if got is None:
                 return code, responses
             responses.append(got)
@@ -174,9 +177,13 @@ class RunnerTest(unittest.TestCase):
         self.assertTrue(header["ok"])
         self.assertEqual(bytes(buffers[0]), payload)
         self.assertFalse(os.path.exists(marker))
-        # Nothing in the runner unpickles wire data: the only pickle use is the model file loader.
-        with open(r.__file__) as f:
-            self.assertNotIn("pickle.loads", f.read())
+        # Nothing in the runner unpickles wire data: the only pickle use is the model file loaders.
+        package = os.path.dirname(dlhub_runner.__file__)
+        for folder, _dirs, files in os.walk(package):
+            for name in files:
+                if name.endswith(".py"):
+                    with open(os.path.join(folder, name)) as f:
+                        self.assertNotIn("pickle.loads", f.read(), name)
 
     def test_serves_until_shutdown_and_keeps_going_after_errors(self):
         code, responses = self.serve([
@@ -200,8 +207,8 @@ class RunnerTest(unittest.TestCase):
             with open(os.path.join(self.dir, "dlhub.json"), "w") as f:
                 json.dump({"dlhub": {"name": "k"}, "servable": {"shim": shim, "files": {"model": "app.py"}, "methods": {}}}, f)
             with mock.patch("sys.stderr", io.StringIO()):
-                runner = r.Runner(self.dir)
-            (header, _), _ = runner.handle({"id": 1, "op": "hello", "protocol": 1}, [])
+                loaded = runner.Runner(self.dir)
+            (header, _), _ = loaded.handle({"id": 1, "op": "hello", "protocol": 1}, [])
             self.assertEqual(header["error"]["kind"], "load")
             self.assertIn(expected, header["error"]["message"])
 
@@ -219,7 +226,7 @@ class InferenceTimeTest(unittest.TestCase):
         make_servable(self.dir, {"nap": ("list", False), "naps": ("list", True)},
                       "import time\n\ndef nap(x):\n    time.sleep(0.02)\n    return x\n\ndef naps(x):\n    time.sleep(0.02)\n    return x\n")
         sys.modules.pop("app", None)  # another test's app.py may already be imported under that name
-        self.runner = r.Runner(self.dir)
+        self.runner = runner.Runner(self.dir)
 
     def tearDown(self):
         shutil.rmtree(self.dir)
@@ -257,17 +264,17 @@ class HostileFrameTest(unittest.TestCase):
         # Same module as RunnerTest: the runner imports it as "app", which Python caches.
         make_servable(self.dir, {"echo": ("list", False), "fail": ("list", False)},
                       "def echo(x):\n    return x\n\ndef fail(x):\n    raise ValueError('no')\n")
-        self.runner = r.Runner(self.dir)
+        self.runner = runner.Runner(self.dir)
 
     def tearDown(self):
         shutil.rmtree(self.dir)
 
     def serve_bytes(self, data, max_bytes=1 << 20):
         out = io.BytesIO()
-        code = r.serve(self.runner, io.BytesIO(data), out, max_bytes)
+        code = main.serve(self.runner, io.BytesIO(data), out, max_bytes)
         stream, responses = io.BytesIO(out.getvalue()), []
         while True:
-            got = r.read_frame(stream, 1 << 30)
+            got = wire.read_frame(stream, 1 << 30)
             if got is None:
                 return code, [h for h, _ in responses]
             responses.append(got)
@@ -291,7 +298,7 @@ class HostileFrameTest(unittest.TestCase):
 
         def step(x):  # two frames per level: 900 levels pass the 1,000-frame limit
             return walk(x)
-        self.runner.methods["echo"] = r.Method("echo", walk, "list", False, False)
+        self.runner.methods["echo"] = methods.Method("echo", walk, "list", False, False)
         deep = b'{"id":1,"op":"run","method":"echo","input":' + b"[" * 900 + b"]" * 900 + b"}"
         code, headers = self.serve_bytes(raw_frame(deep) + self.echo(2, [[1]]))
         self.assertEqual([h["id"] for h in headers], [1, 2])
@@ -304,7 +311,7 @@ class HostileFrameTest(unittest.TestCase):
             for _ in range(5000):
                 v = [v]
             return v
-        self.runner.methods["echo"] = r.Method("echo", deep, "list", False, False)
+        self.runner.methods["echo"] = methods.Method("echo", deep, "list", False, False)
         code, headers = self.serve_bytes(self.echo(1) + frame({"id": 2, "op": "hello", "protocol": 1}))
         self.assertEqual(code, 0)
         self.assertEqual([h["id"] for h in headers], [1, 2])

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 
 const RUNNER_DIR = fileURLToPath(new URL('../../../resources/runner', import.meta.url));
 
-describe('dlhub_runner.py (Python side)', () => {
+describe('the dlhub_runner package (Python side)', () => {
   it('passes its unittest suite under Debian\'s Python with numpy', () => {
-    const run = spawnSync('/usr/bin/python3', ['-m', 'unittest', '-v', 'test_runner'], {
+    const run = spawnSync('/usr/bin/python3', ['-m', 'unittest', '-v', 'test_runner', 'test_values'], {
       cwd: RUNNER_DIR,
       env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
       encoding: 'utf8',
