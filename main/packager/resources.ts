@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BuildError } from '../errors.js';
 
-/** Files copied from resources/runner into every build context. */
-export const RUNNER_FILES = ['dlhub_runner.py', 'ensure_deps.py'] as const;
+/** Files a runner folder must have (the whole folder is copied into every build context): the entry point, its package, the dependency check. */
+export const RUNNER_FILES = ['dlhub_runner.py', 'dlhub_runner/main.py', 'ensure_deps.py'] as const;
 
 /**
  * The project's resources/runner folder, found from this module whether it runs from source

@@ -96,6 +96,8 @@ export function checkInput(value: unknown, type: ArgumentType, path = 'input'): 
       checkNdarray(value, type, path);
       return;
     case 'list':
+      // An ndarray reaches a method that takes a list as lists of numbers: how NaN and Infinity get there.
+      if ((ndarrayShape(value)?.length ?? 0) > 0) return;
       if (!Array.isArray(value)) reject(`${path} is ${kindOf(value)}, but the method expects a list`);
       if (type.item_type) {
         const itemType = type.item_type;
@@ -104,6 +106,7 @@ export function checkInput(value: unknown, type: ArgumentType, path = 'input'): 
       return;
     case 'tuple': {
       const types = type.element_types ?? [];
+      if (ndarrayShape(value)?.[0] === types.length) return;
       if (!Array.isArray(value)) reject(`${path} is ${kindOf(value)}, but the method expects a tuple of ${types.length} items`);
       if (value.length !== types.length) reject(`${path} has ${value.length} item${value.length === 1 ? '' : 's'}, but the method expects a tuple of ${types.length} (${types.map((t) => t.type).join(', ')})`);
       types.forEach((t, i) => checkInput(value[i], t, `${path}[${i}]`));
@@ -122,7 +125,8 @@ export function checkInput(value: unknown, type: ArgumentType, path = 'input'): 
       return;
     case 'number':
     case 'float':
-      if (typeof value !== 'number') reject(`${path} is ${kindOf(value)}, but the method expects a number`);
+      // A 0-d float ndarray is how a NaN or Infinity is sent; the method gets a Python float.
+      if (typeof value !== 'number' && ndarrayShape(value)?.length !== 0) reject(`${path} is ${kindOf(value)}, but the method expects a number`);
       return;
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) reject(`${path} is ${kindOf(value)}, but the method expects an integer`);

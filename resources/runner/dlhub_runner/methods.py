@@ -7,7 +7,7 @@ from .values import numpy
 
 # Declared input types whose methods take plain Python values: arrays in their input arrive as lists
 # and numbers (values.to_plain), which is how NaN and Infinity reach a method that takes a list.
-PLAIN_TYPES = frozenset(("list", "tuple", "float", "number", "integer"))
+PLAIN_TYPES = frozenset(("list", "tuple", "float", "number"))
 
 
 class Method(object):

@@ -31,6 +31,8 @@ beforeEach(() => {
   mkdirSync(src);
   mkdirSync(runnerDir);
   writeFileSync(join(runnerDir, 'dlhub_runner.py'), 'print("runner")\n');
+  mkdirSync(join(runnerDir, 'dlhub_runner'));
+  writeFileSync(join(runnerDir, 'dlhub_runner', 'main.py'), 'def main(argv):\n    return 0\n');
   writeFileSync(join(runnerDir, 'ensure_deps.py'), 'print("deps")\n');
   writeFileSync(join(src, 'app.py'), 'def run(x):\n    return x\n');
   writeFileSync(join(src, 'dlhub.json'), '{}');
@@ -49,7 +51,7 @@ describe('prepareContext', () => {
     const ctx = await prepare(metadata({ deps: { numpy: '>=1.20' } }));
     expect(ctx.dir).toBe(join(home.servables, 'demo', 'context'));
     expect(ctx.files).toEqual([
-      'Dockerfile', 'requirements.json', 'runner/dlhub_runner.py', 'runner/ensure_deps.py',
+      'Dockerfile', 'requirements.json', 'runner/dlhub_runner.py', 'runner/dlhub_runner/main.py', 'runner/ensure_deps.py',
       'servable/app.py', 'servable/data/table.csv', 'servable/dlhub.json',
     ]);
     expect(readFileSync(join(ctx.dir, 'servable', 'app.py'), 'utf8')).toContain('def run');

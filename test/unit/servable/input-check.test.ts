@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../main/errors.js';
 import { checkInput, checkInputSize } from '../../../main/servable/input-check.js';
 import type { ArgumentType } from '../../../main/servable/metadata.js';
+import { NdArray } from '../../../main/runtime/protocol/values.js';
 
 function errorOf(fn: () => void): InputError {
   try {
@@ -98,5 +99,23 @@ describe('checkInputSize', () => {
     expect(err.code).toBe('INPUT_TOO_LARGE');
     expect(err.message).toBe('The input is 6.2 MB (6500000 bytes), more than the limit of 5.0 MB (5242880 bytes).');
     expect(err.hint).toContain('DLHUB_MAX_INPUT_BYTES');
+  });
+});
+
+describe('checkInput with ndarrays for methods that take lists or numbers', () => {
+  const nd = (shape: number[]) => new NdArray('float64', shape, Buffer.alloc(8 * shape.reduce((a, b) => a * b, 1)));
+
+  it('lets a float64 ndarray stand for a list, a tuple of its length, or (0-d) a number: how NaN and Infinity are sent', () => {
+    expect(() => checkInput(nd([3]), { type: 'list', item_type: { type: 'float' } })).not.toThrow();
+    expect(() => checkInput([1, nd([]), 3], { type: 'list', item_type: { type: 'float' } })).not.toThrow();
+    expect(() => checkInput(nd([2]), { type: 'tuple', element_types: [{ type: 'float' }, { type: 'float' }] })).not.toThrow();
+    expect(() => checkInput(nd([]), { type: 'float' })).not.toThrow();
+    expect(() => checkInput({ $ndarray: { dtype: 'float64', shape: [], data: 'AAAAAAAA+H8=' } }, { type: 'number' })).not.toThrow();
+  });
+
+  it('still refuses an ndarray of the wrong rank', () => {
+    expect(errorOf(() => checkInput(nd([]), { type: 'list' })).message).toContain('expects a list');
+    expect(errorOf(() => checkInput(nd([3]), { type: 'float' })).message).toContain('expects a number');
+    expect(errorOf(() => checkInput(nd([3]), { type: 'tuple', element_types: [{ type: 'float' }] })).message).toContain('tuple of 1');
   });
 });
