@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
-import { Engine, type RunOutcome, type RunRequest } from '../engine/engine.js';
+import { Engine } from '../engine/engine.js';
+import type { RunOutcome, RunRequest } from '../contract/index.js';
 import { isPipeline, PIPELINE_NO_IMAGE, preparePipeline } from '../engine/pipeline.js';
 import { loadSettings, type Settings } from '../engine/settings.js';
 import { MemoCache } from '../memo/memo-cache.js';
@@ -22,7 +23,7 @@ import { join, resolve } from 'node:path';
 import type {
   BatchItem, BuildOutcome, BuildRequest, CacheStats, InitRequest, Operations, OpRequest, OpResponse, ProgressEvent, RemoveOutcome, SearchRequest, ServableDescription, ServableSummary,
 } from './operations.js';
-import type { TaskInfo } from '../engine/task-types.js';
+import type { TaskInfo } from '../engine/types.js';
 
 /** How to build a DLHub instance; everything has a default. */
 export interface DlhubOptions {
@@ -169,7 +170,7 @@ export class Dlhub implements Operations {
 
   /** Recent tasks, optionally of one status. */
   async listTasks(req: OpRequest<'listTasks'> = {}): Promise<TaskInfo[]> {
-    return this.engine.tasks(req);
+    return this.engine.tasks.list(req);
   }
 
   /** Workers, queue, tasks and limits, plus the memo cache's figures. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ServiceError, errorFromJSON, isWaitTimeout, type DlhubError } from '../errors.js';
 import type { OpName, OpRequest, OpResponse } from '../contract/operations.js';
 import type { RunOutcome, ServableDescription } from '../contract/schemas.js';
-import type { TaskInfo } from '../engine/task-types.js';
+import type { TaskInfo } from '../engine/types.js';
 import type { SearchResult } from '../catalog/search.js';
 import { QueryHelper } from '../catalog/query-helper.js';
 import type { MethodMetadata } from '../servable/metadata.js';

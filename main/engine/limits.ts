@@ -40,9 +40,9 @@ export function timeoutError(servable: string, ms: number, fromSetting: boolean)
   });
 }
 
-/** The error for a call refused because the process answers as many calls as it may. */
-export function concurrencyError(max: number): LimitError {
-  return new LimitError('LIMIT_EXCEEDED', `Too many calls at once: this process answers at most ${max} calls concurrently.`, {
+/** The error for a call refused because the process answers as many calls as it may: retry shortly. */
+export function busyError(max: number): LimitError {
+  return new LimitError('BUSY', `Busy: this process answers at most ${max} calls at once; retry shortly.`, {
     hint: 'Retry shortly, send inputs as one batch, submit them as tasks (they queue), or raise DLHUB_MAX_CONCURRENCY.',
     details: { limit: 'concurrency', max, setting: 'DLHUB_MAX_CONCURRENCY' },
   });

@@ -15,10 +15,9 @@ import type { MethodMetadata, PipelineStep, ServableMetadata, ValueMapping } fro
 import { getLocal, getLocalCached, listLocal, servableRoot, writePrepared, type LocalServable } from '../servable/registry.js';
 import type { HomePaths } from '../storage/home.js';
 import { NdArray } from '../runtime/protocol/values.js';
-import type { RunOutcome, RunRequest } from './engine.js';
 import { timeoutError } from './limits.js';
-
-type RuntimeName = RunOutcome['runtime'];
+import { callInputs, chooseMethod } from './request.js';
+import type { RunOutcome, RunRequest } from '../contract/index.js';
 
 /** The only method of a pipeline, as DLHub calls a servable by default. */
 export const PIPELINE_METHOD = 'run';
@@ -32,7 +31,7 @@ export interface StepOutcome {
   step: number;
   servable: string;
   method: string;
-  runtime: RuntimeName;
+  runtime: string;
   /** Per input for a batch. */
   cached: boolean | boolean[];
   elapsedMs: number;
@@ -191,11 +190,10 @@ export function checkPipeline(paths: HomePaths, metadata: ServableMetadata): voi
   }
 }
 
-/** The method a step calls, as the engine resolves it: the one named, else `run`, else the first declared. */
+/** The method a step calls, as the engine resolves it. */
 function stepMethod(target: LocalServable, step: PipelineStep): MethodMetadata | undefined {
   const methods = target.metadata.servable.methods ?? {};
-  const names = Object.keys(methods);
-  const chosen = step.method ?? (names.includes(PIPELINE_METHOD) ? PIPELINE_METHOD : names[0]);
+  const chosen = chooseMethod(Object.keys(methods), step.method);
   return chosen === undefined ? undefined : methods[chosen];
 }
 
@@ -302,22 +300,18 @@ export async function runPipeline(
     throw new MetadataError(`Pipeline "${name}" leads back to itself: ${cycle}.`,
       [{ field: 'servable.steps', rule: 'acyclic', message: `the steps lead back to "${name}": ${cycle}`, fix: `rebuild "${name}" with \`dlhub build DIR\`, which refuses a pipeline that includes itself` }]);
   }
-  const batch = req.inputs !== undefined;
-  if (batch && (req.inputs ?? []).length === 0) {
-    throw new InputError('INPUT_INVALID', 'The batch is empty.', { hint: 'Give at least one input in the batch.' });
-  }
+  // Each step's run applies the batch size limit; here only the empty batch is refused.
+  const { batch, inputs } = callInputs(req, Number.POSITIVE_INFINITY);
   const inputType = methods[methodName]?.input;
-  if (inputType) {
-    if (batch) (req.inputs ?? []).forEach((v, i) => checkInput(v, inputType, `inputs[${i}]`));
-    else checkInput(req.input, inputType, 'input');
-  }
+  if (inputType) inputs.forEach((v, i) => checkInput(v, inputType, batch ? `inputs[${i}]` : 'input'));
 
-  const values: unknown[] = batch ? [...(req.inputs ?? [])] : [req.input];
+  const values: unknown[] = [...inputs];
   // Batch items that failed at some step leave the batch there, with their error, as in any batch.
   const errors: (ErrorJSON | null)[] = values.map(() => null);
   const steps: StepOutcome[] = [];
   const rest = passThrough(req);
-  let runtime: RuntimeName = 'host';
+  // The runtime of the last step that ran; none when every input failed before the first step.
+  let runtime = 'none';
   // The steps' model time added up; unknown as soon as one step's runner does not send it.
   let inferenceMs: number | undefined = 0;
   const limit = budget?.timeoutMs !== undefined && budget.timeoutMs > 0 ? budget.timeoutMs : undefined;

@@ -1,6 +1,6 @@
 import { InputError, ModelError, TaskError, WorkerError, toDlhubError, type DlhubError } from '../errors.js';
-import type { Runtime, Worker, WorkerSpec } from '../runtime/runtime.js';
-import type { WorkerStatus } from './task-types.js';
+import type { Runtime, Worker, WorkerSpecBase } from '../runtime/runtime.js';
+import type { WorkerStatus } from './types.js';
 
 /** How the pool sizes and feeds its workers. */
 export interface PoolOptions {
@@ -20,7 +20,7 @@ export interface GroupSource {
   /** Servable name (for stopServable and status). */
   servable: string;
   runtime: Runtime;
-  spec: WorkerSpec;
+  spec: WorkerSpecBase;
 }
 
 /** One item's answer: an output plus its stored frame, or the typed error it raised. */
@@ -375,17 +375,6 @@ export class WorkerPool {
   /** Stop only the workers of servable `name` (e.g. for `dlhub rm`); other servables' calls go on. */
   async stopServable(name: string, why = 'its servable was stopped'): Promise<void> {
     await Promise.all([...this.groups.values()].filter((g) => g.source.servable === name).map((g) => this.stopGroup(g, why)));
-  }
-
-  /** Stop the worker of key `key` (e.g. after it misbehaved). */
-  async stopKey(key: string): Promise<void> {
-    const g = this.groups.get(key);
-    if (g) await this.stopGroup(g, 'stopped');
-  }
-
-  /** Keys of the groups that have a running worker. */
-  running(): string[] {
-    return [...this.groups.values()].filter((g) => g.replicas.some((r) => r.worker)).map((g) => g.key);
   }
 
   /** Every worker, for `dlhub status`. */

@@ -1,3 +1,5 @@
+import { parseWorkspaces } from '../storage/door-paths.js';
+
 /** Limits and timings the engine runs with; each can be set from the environment. */
 export interface Settings {
   /** Idle workers stop after this long without a call. */
@@ -16,12 +18,16 @@ export interface Settings {
   batchMax: number;
   /** Longest a queued call is held back to fill a batch (DLHUB_BATCH_DELAY_MS); never applies when a worker is idle. */
   batchDelayMs: number;
-  /** Calls answered at once by this process; more are refused with LIMIT_EXCEEDED (DLHUB_MAX_CONCURRENCY). */
+  /** Calls answered at once by this process; more are refused with BUSY (DLHUB_MAX_CONCURRENCY). */
   maxConcurrency: number;
+  /** Most inputs in one batch (a run's or a task's `inputs`); more are refused with LIMIT_EXCEEDED (DLHUB_MAX_BATCH_ITEMS). */
+  maxBatchItems: number;
   /** Per-call time limit when a call names none (DLHUB_TIMEOUT_SECONDS; 0 means none). */
   timeoutMs: number | undefined;
   /** Client-side rate limit at the SDK and CLI doors (DLHUB_RATE_LIMIT="20/10" or "off"). */
   rateLimit: { calls: number; perSeconds: number } | undefined;
+  /** Folders a network caller (HTTP API, browser mode, gRPC) may read and write besides $DLHUB_HOME/staging (DLHUB_WORKSPACE, a path-list). */
+  workspaces: string[];
 }
 
 const MB = 1024 * 1024;
@@ -72,7 +78,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     batchMax: Math.max(1, intFromEnv(env, 'DLHUB_BATCH_MAX', 64)),
     batchDelayMs: intFromEnv(env, 'DLHUB_BATCH_DELAY_MS', 0),
     maxConcurrency: Math.max(1, intFromEnv(env, 'DLHUB_MAX_CONCURRENCY', 256)),
+    maxBatchItems: Math.max(1, intFromEnv(env, 'DLHUB_MAX_BATCH_ITEMS', 100_000)),
     timeoutMs: timeoutSeconds > 0 ? timeoutSeconds * 1000 : undefined,
     rateLimit: parseRateLimit(env['DLHUB_RATE_LIMIT']),
+    workspaces: parseWorkspaces(env['DLHUB_WORKSPACE']),
   };
 }

@@ -3,31 +3,35 @@ import type Database from 'better-sqlite3';
 import { TaskError, type ErrorJSON } from '../errors.js';
 import { openStateDb } from '../storage/state-db.js';
 import { isProcessAlive } from '../storage/process-alive.js';
-import type { TaskInfo, TaskStatus } from './task-types.js';
-import type { RunOutcome } from './engine.js';
+import type { ClaimedTask, StoredOutcome, StoredRequest, TaskInfo, TaskStatus } from './types.js';
 
-/** The request of a task as stored: everything but the input values, which travel as a stored frame. */
-export interface StoredRequest {
-  name: string;
-  method?: string | undefined;
-  noCache?: boolean | undefined;
-  runtime?: string | undefined;
-  parameters?: Record<string, unknown> | undefined;
-  timeoutMs?: number | undefined;
-}
-
-/** What a finished task's outcome keeps besides its output frame. */
-export interface StoredOutcome {
-  servable: string;
-  method: string;
+/** Answers a task's worker gave before the task ended (see saveParts). */
+export interface StoredPart {
+  items: number[];
   runtime: string;
-  cached: boolean | boolean[];
   elapsedMs: number;
-  inferenceMs?: number | undefined;
-  errors?: (ErrorJSON | null)[] | undefined;
-  /** A pipeline's per-step account. */
-  steps?: RunOutcome['steps'];
+  answer: Buffer;
 }
+
+/** A task whose process is gone, as recovery sees it: what it was, and the answers its worker had given. */
+export interface Orphan {
+  id: string;
+  servable: string;
+  method: string | undefined;
+  ownerPid: number | null;
+  status: TaskStatus;
+  deterministic: boolean;
+  batch: boolean;
+  parts: StoredPart[];
+  /** The task's stored input frame (read only when asked). */
+  input: () => Buffer;
+}
+
+/** Recovery's verdict on one orphan: finish it with answers kept, fail it, or run it (again) here. */
+export type OrphanVerdict =
+  | { kind: 'succeed'; outcome: StoredOutcome; output: Buffer }
+  | { kind: 'fail'; error: ErrorJSON }
+  | { kind: 'rerun' };
 
 interface Row {
   id: string;
@@ -46,14 +50,6 @@ interface Row {
   output: Buffer | null;
   error: string | null;
   restarts: number;
-}
-
-/** A claimed task, ready to run. */
-export interface ClaimedTask {
-  id: string;
-  request: StoredRequest;
-  batch: boolean;
-  input: Buffer;
 }
 
 const FINISHED: readonly TaskStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -146,29 +142,53 @@ export class TaskStore {
     return { id, request: JSON.parse(row.request) as StoredRequest, batch: row.batch === 1, input: row.input };
   }
 
+  /** Keep answers a worker gave for a task this process runs, at once, before the task ends. */
+  savePart(id: string, part: StoredPart): boolean {
+    return this.db
+      .prepare(`INSERT INTO task_parts (task_id, seq, items, runtime, elapsed_ms, answer)
+                SELECT ?, (SELECT COUNT(*) FROM task_parts WHERE task_id = ?), ?, ?, ?, ?
+                WHERE EXISTS (SELECT 1 FROM tasks WHERE id = ? AND status = 'running' AND owner_pid = ?)`)
+      .run(id, id, JSON.stringify(part.items), part.runtime, part.elapsedMs, part.answer, id, this.pid).changes === 1;
+  }
+
+  /** The answers kept for a task that has not finished, in the order they were given. */
+  parts(id: string): StoredPart[] {
+    const rows = this.db.prepare('SELECT items, runtime, elapsed_ms, answer FROM task_parts WHERE task_id = ? ORDER BY seq').all(id) as { items: string; runtime: string; elapsed_ms: number; answer: Buffer }[];
+    return rows.map((r) => ({ items: JSON.parse(r.items) as number[], runtime: r.runtime, elapsedMs: r.elapsed_ms, answer: r.answer }));
+  }
+
+  /** Change a task's row and drop its kept parts in one transaction; true when the row changed. */
+  private settle(id: string, sql: string, args: unknown[]): boolean {
+    return this.db.transaction(() => {
+      const changed = this.db.prepare(sql).run(...args).changes === 1;
+      if (changed) this.db.prepare('DELETE FROM task_parts WHERE task_id = ?').run(id);
+      return changed;
+    }).immediate();
+  }
+
   /** Store the answer of a task this process runs; a task cancelled meanwhile stays cancelled. */
   succeed(id: string, outcome: StoredOutcome, output: Buffer): boolean {
-    return this.db
-      .prepare(`UPDATE tasks SET status = 'succeeded', finished_at = ?, outcome = ?, output = ? WHERE id = ? AND status = 'running' AND owner_pid = ?`)
-      .run(new Date().toISOString(), JSON.stringify(outcome), output, id, this.pid).changes === 1;
+    return this.settle(id, `UPDATE tasks SET status = 'succeeded', finished_at = ?, outcome = ?, output = ? WHERE id = ? AND status = 'running' AND owner_pid = ?`,
+      [new Date().toISOString(), JSON.stringify(outcome), output, id, this.pid]);
   }
 
   /** Store the typed error of a task this process runs. */
   fail(id: string, error: ErrorJSON): boolean {
-    return this.db
-      .prepare(`UPDATE tasks SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status IN ('pending', 'running') AND owner_pid = ?`)
-      .run(new Date().toISOString(), JSON.stringify(error), id, this.pid).changes === 1;
+    return this.settle(id, `UPDATE tasks SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status IN ('pending', 'running') AND owner_pid = ?`,
+      [new Date().toISOString(), JSON.stringify(error), id, this.pid]);
   }
 
   /** Cancel a task that has not finished; returns false when it had already finished. */
   cancel(id: string, error: ErrorJSON): boolean {
     this.row(id);
-    return this.db
-      .prepare(`UPDATE tasks SET status = 'cancelled', finished_at = ?, error = ? WHERE id = ? AND status IN ('pending', 'running')`)
-      .run(new Date().toISOString(), JSON.stringify(error), id).changes === 1;
+    return this.settle(id, `UPDATE tasks SET status = 'cancelled', finished_at = ?, error = ? WHERE id = ? AND status IN ('pending', 'running')`,
+      [new Date().toISOString(), JSON.stringify(error), id]);
   }
 
-  /** Give a task this process holds back to whoever opens the home next (this process is closing). */
+  /**
+   * Give a task this process holds back to whoever opens the home next (this process is closing).
+   * Its kept parts stay: the next process finishes it from them when they answer every input.
+   */
   release(id: string, restarted: boolean): void {
     this.db
       .prepare(`UPDATE tasks SET status = 'pending', owner_pid = NULL, started_at = NULL, restarts = restarts + ? WHERE id = ? AND status IN ('pending', 'running') AND owner_pid = ?`)
@@ -176,35 +196,43 @@ export class TaskStore {
   }
 
   /**
-   * Tasks whose owner is gone (killed, or closed and released them). A task that never started, or
-   * that ran a deterministic servable, is taken over to run (again) when `adopt`; a non-deterministic
-   * one that was running is marked failed with the reason, since running it twice could give another answer.
-   * Returns the ids taken over.
+   * Tasks whose owner is gone (killed, or closed and released them). `decide` gives each its fate
+   * from what it was and the answers its worker had kept: finished from those answers, failed, or
+   * run (again); a rerun is taken over only when `adopt`. Of two processes recovering at once,
+   * exactly one wins each task (one atomic UPDATE guarded by status and owner). Returns the ids taken
+   * over (now pending, owned here) and those finished or failed here.
    */
-  recover(adopt: boolean, failure: (row: { id: string; servable: string; ownerPid: number | null }) => ErrorJSON): string[] {
+  recover(adopt: boolean, decide: (orphan: Orphan) => OrphanVerdict): { adopted: string[]; settled: string[] } {
     const rows = this.db
-      .prepare(`SELECT id, servable, status, deterministic, owner_pid FROM tasks WHERE status IN ('pending', 'running') AND (owner_pid IS NULL OR owner_pid != ?)`)
-      .all(this.pid) as Pick<Row, 'id' | 'servable' | 'status' | 'deterministic' | 'owner_pid'>[];
+      .prepare(`SELECT id, servable, method, status, deterministic, batch, owner_pid FROM tasks WHERE status IN ('pending', 'running') AND (owner_pid IS NULL OR owner_pid != ?)`)
+      .all(this.pid) as Pick<Row, 'id' | 'servable' | 'method' | 'status' | 'deterministic' | 'batch' | 'owner_pid'>[];
     const adopted: string[] = [];
+    const settled: string[] = [];
     for (const r of rows) {
       if (r.owner_pid !== null && isProcessAlive(r.owner_pid)) continue;
       const owner = r.owner_pid;
       const same = owner === null ? 'owner_pid IS NULL' : 'owner_pid = ?';
       const args = owner === null ? [] : [owner];
-      if (r.status === 'running' && r.deterministic === 0) {
-        this.db
-          .prepare(`UPDATE tasks SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'running' AND ${same}`)
-          .run(new Date().toISOString(), JSON.stringify(failure({ id: r.id, servable: r.servable, ownerPid: owner })), r.id, ...args);
+      const verdict = decide({
+        id: r.id, servable: r.servable, method: r.method ?? undefined, ownerPid: owner, status: r.status, deterministic: r.deterministic === 1, batch: r.batch === 1,
+        parts: this.parts(r.id), input: () => this.row(r.id).input,
+      });
+      if (verdict.kind === 'succeed') {
+        if (this.settle(r.id, `UPDATE tasks SET status = 'succeeded', finished_at = ?, outcome = ?, output = ? WHERE id = ? AND status = ? AND ${same}`,
+          [new Date().toISOString(), JSON.stringify(verdict.outcome), verdict.output, r.id, r.status, ...args])) settled.push(r.id);
+        continue;
+      }
+      if (verdict.kind === 'fail') {
+        if (this.settle(r.id, `UPDATE tasks SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = ? AND ${same}`,
+          [new Date().toISOString(), JSON.stringify(verdict.error), r.id, r.status, ...args])) settled.push(r.id);
         continue;
       }
       if (!adopt) continue;
-      // One atomic UPDATE per task: of two processes recovering at once, exactly one wins it.
-      const won = this.db
-        .prepare(`UPDATE tasks SET status = 'pending', owner_pid = ?, started_at = NULL, restarts = restarts + ? WHERE id = ? AND status = ? AND ${same}`)
-        .run(this.pid, r.status === 'running' ? 1 : 0, r.id, r.status, ...args).changes === 1;
+      const won = this.settle(r.id, `UPDATE tasks SET status = 'pending', owner_pid = ?, started_at = NULL, restarts = restarts + ? WHERE id = ? AND status = ? AND ${same}`,
+        [this.pid, r.status === 'running' ? 1 : 0, r.id, r.status, ...args]);
       if (won) adopted.push(r.id);
     }
-    return adopted;
+    return { adopted, settled };
   }
 
   /** Close the database handle. */

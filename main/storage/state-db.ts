@@ -66,6 +66,24 @@ export const stateMigrations: readonly Migration[] = [
       CREATE INDEX tasks_status ON tasks (status, created_at);
     `,
   },
+  {
+    version: 3,
+    name: 'task parts',
+    // Answers of a running task, written as soon as its worker gives them (a batch is answered in
+    // parts): a process killed before the task's end leaves them for the next one to keep. `items`
+    // is the JSON list of the answered inputs' indices; `answer` a stored frame of {outputs, errors}.
+    up: `
+      CREATE TABLE task_parts (
+        task_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        items TEXT NOT NULL,
+        runtime TEXT NOT NULL,
+        elapsed_ms REAL NOT NULL,
+        answer BLOB NOT NULL,
+        PRIMARY KEY (task_id, seq)
+      );
+    `,
+  },
 ];
 
 /** Open state.db at the newest schema. */

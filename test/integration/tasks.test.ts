@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LimitError, ModelError, TaskError, WorkerError } from '../../main/errors.js';
 import { buildEngineServables, openEngine } from '../helpers/engine.js';
+import { waitFor } from '../helpers/wait.js';
 import { homeWorkerContainers, requireDocker, suiteHome, testBaseImage } from '../helpers/docker.js';
 
 type Tagged = [number, string];
@@ -39,7 +40,23 @@ for (const runtime of ['host', 'docker'] as const) {
       const out = await e.engine.result(info.id, { waitMs: 60_000 });
       expect((out.output as Tagged)[0]).toBe(5);
       expect(e.engine.task(info.id)).toMatchObject({ status: 'succeeded', restarts: 0 });
-      expect(e.engine.tasks({ status: 'succeeded' }).map((t) => t.id)).toContain(info.id);
+      expect(e.engine.tasks.list({ status: 'succeeded' }).map((t) => t.id)).toContain(info.id);
+    });
+
+    it('tells a subscriber every state a task goes through, until it unsubscribes', async () => {
+      const seen: { id: string; status: string }[] = [];
+      const unsubscribe = e.engine.tasks.subscribe((t) => seen.push({ id: t.id, status: t.status }));
+      const done = e.engine.submit({ name: 'tagged', input: { i: 6 }, runtime, noCache: true });
+      await e.engine.result(done.id, { waitMs: 60_000 });
+      const stopped = e.engine.submit({ name: 'tagged', input: { i: 7, s: 30 }, runtime, noCache: true });
+      await waitFor('the long task to run', () => seen.some((t) => t.id === stopped.id && t.status === 'running'));
+      e.engine.cancel(stopped.id);
+      unsubscribe();
+      const later = e.engine.submit({ name: 'tagged', input: { i: 8 }, runtime, noCache: true });
+      await e.engine.result(later.id, { waitMs: 60_000 });
+      expect(seen.filter((t) => t.id === done.id).map((t) => t.status)).toEqual(['pending', 'running', 'succeeded']);
+      expect(seen.filter((t) => t.id === stopped.id).map((t) => t.status)).toEqual(['pending', 'running', 'cancelled']);
+      expect(seen.filter((t) => t.id === later.id)).toEqual([]);
     });
 
     it('re-raises the servable\'s own error class from a failed task', async () => {

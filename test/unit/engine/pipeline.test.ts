@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyMapping, checkPipeline, isPipeline, preparePipeline, runPipeline, stepError } from '../../../main/engine/pipeline.js';
-import type { RunOutcome, RunRequest } from '../../../main/engine/engine.js';
+import type { RunOutcome, RunRequest } from '../../../main/contract/index.js';
 import { InputError, LimitError, MetadataError, ModelError, NotFoundError, TaskError, WorkerError, errorFromJSON, type DlhubError } from '../../../main/errors.js';
 import type { ServableMetadata } from '../../../main/servable/metadata.js';
 import { getLocal, writePrepared } from '../../../main/servable/registry.js';

@@ -3,22 +3,32 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskStore } from '../../../main/engine/task-store.js';
-import { tempDir } from '../../helpers/cli.js';
+import { orphanVerdict } from '../../../main/engine/task-scheduler.js';
+import { decodeStoredResult, encodeResultFrame, encodeValue } from '../../../main/runtime/protocol/values.js';
+import { tempDir } from '../../helpers/home.js';
 
-const dirs: { cleanup: () => void }[] = [];
-afterEach(() => dirs.splice(0).forEach((d) => d.cleanup()));
+const dirs: { remove: () => void }[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
 
 function db(): string {
   const d = tempDir('dlhub-taskstore-');
   dirs.push(d);
-  return join(d.dir, 'state.db');
+  return join(d.path, 'state.db');
 }
 
 const deadPid = (): number => spawnSync('true').pid ?? 999_999;
-const failure = (r: { id: string }) => ({ code: 'RUNNER_DIED', message: `orphan ${r.id}` });
+function frame(value: unknown): Buffer {
+  const e = encodeValue(value);
+  return encodeResultFrame(e.json, e.buffers);
+}
 
-function insert(store: TaskStore, deterministic: boolean) {
-  return store.insert({ servable: 's', method: 'run', batch: false, deterministic, request: { name: 's' }, input: Buffer.from('x') });
+function insert(store: TaskStore, deterministic: boolean, inputs?: unknown[]) {
+  return store.insert({ servable: 's', method: 'run', batch: inputs !== undefined, deterministic, request: { name: 's' }, input: frame(inputs ?? 'x') });
+}
+
+/** What a worker's answer for `items` leaves in state.db the moment it arrives. */
+function answered(store: TaskStore, id: string, items: number[], outputs: unknown[]): void {
+  expect(store.savePart(id, { items, runtime: 'host', elapsedMs: 5, answer: frame({ outputs, errors: outputs.map(() => null) }) })).toBe(true);
 }
 
 describe('TaskStore', () => {
@@ -30,8 +40,8 @@ describe('TaskStore', () => {
     dead.close();
     const a = new TaskStore(file, process.pid);
     const b = new TaskStore(file, process.ppid);
-    const gotA = a.recover(true, failure);
-    const gotB = b.recover(true, failure);
+    const gotA = a.recover(true, orphanVerdict).adopted;
+    const gotB = b.recover(true, orphanVerdict).adopted;
     expect([...gotA, ...gotB].sort()).toEqual([...ids].sort());
     expect(gotA.filter((id) => gotB.includes(id))).toEqual([]);
     // The ones that were running count a restart; the pending ones never started.
@@ -52,8 +62,8 @@ describe('TaskStore', () => {
     dead.claim(running);
     dead.close();
     const s = new TaskStore(file);
-    expect(s.recover(true, failure)).toEqual([pending]);
-    expect(s.get(running)).toMatchObject({ status: 'failed', error: { code: 'RUNNER_DIED', message: `orphan ${running}` } });
+    expect(s.recover(true, orphanVerdict)).toEqual({ adopted: [pending], settled: [running] });
+    expect(s.get(running)).toMatchObject({ status: 'failed', error: { code: 'RUNNER_DIED', message: expect.stringContaining(running) as string } });
     s.close();
   });
 
@@ -63,11 +73,63 @@ describe('TaskStore', () => {
     const id = insert(owner, true).id;
     owner.claim(id);
     const other = new TaskStore(file, process.pid);
-    expect(other.recover(true, failure)).toEqual([]);
+    expect(other.recover(true, orphanVerdict)).toEqual({ adopted: [], settled: [] });
     expect(other.cancel(id, { code: 'CANCELLED', message: 'cancelled' })).toBe(true);
     expect(owner.succeed(id, { servable: 's', method: 'run', runtime: 'host', cached: false, elapsedMs: 1 }, Buffer.from('y'))).toBe(false);
     expect(other.get(id).status).toBe('cancelled');
     owner.close();
     other.close();
+  });
+
+  it('keeps the answer of a non-deterministic task whose worker had answered when its process died', () => {
+    const file = db();
+    const dead = new TaskStore(file, deadPid());
+    const id = insert(dead, false).id;
+    dead.claim(id);
+    answered(dead, id, [0], [0.25]);
+    dead.close();
+    const s = new TaskStore(file);
+    expect(s.recover(true, orphanVerdict)).toEqual({ adopted: [], settled: [id] });
+    const { info, outcome, output } = s.result(id);
+    expect(info.status).toBe('succeeded');
+    expect(outcome).toMatchObject({ servable: 's', method: 'run', runtime: 'host', cached: false });
+    expect(decodeStoredResult(output as Buffer)).toBe(0.25);
+    s.close();
+  });
+
+  it('keeps the answered part of a non-deterministic batch and fails only the inputs no worker answered', () => {
+    const file = db();
+    const dead = new TaskStore(file, deadPid());
+    const id = insert(dead, false, [1, 2, 3, 4]).id;
+    dead.claim(id);
+    answered(dead, id, [0, 1], ['a', 'b']);
+    dead.close();
+    const s = new TaskStore(file);
+    s.recover(true, orphanVerdict);
+    const { info, outcome, output } = s.result(id);
+    expect(info.status).toBe('succeeded');
+    expect(decodeStoredResult(output as Buffer)).toEqual(['a', 'b', null, null]);
+    expect(outcome?.errors?.map((e) => e?.code ?? null)).toEqual([null, null, 'RUNNER_DIED', 'RUNNER_DIED']);
+    s.close();
+  });
+
+  it('finishes a deterministic task from its kept answers instead of running it again, and reruns one half answered', () => {
+    const file = db();
+    const dead = new TaskStore(file, deadPid());
+    const done = insert(dead, true, [1, 2]).id;
+    const half = insert(dead, true, [1, 2]).id;
+    dead.claim(done);
+    dead.claim(half);
+    answered(dead, done, [0], ['x']);
+    answered(dead, done, [1], ['y']);
+    answered(dead, half, [1], ['y']);
+    dead.close();
+    const s = new TaskStore(file);
+    expect(s.recover(true, orphanVerdict)).toEqual({ adopted: [half], settled: [done] });
+    expect(decodeStoredResult(s.result(done).output as Buffer)).toEqual(['x', 'y']);
+    expect(s.get(half)).toMatchObject({ status: 'pending', restarts: 1 });
+    // A rerun starts afresh: the answers kept from the first run are not mixed into the second.
+    expect(s.parts(half)).toEqual([]);
+    s.close();
   });
 });

@@ -1,0 +1,212 @@
+// The run path: from a request to an answer. Memo lookup first, then a warm worker of the chosen
+// runtime through the pool; a batch goes to the worker in parts, so each part's answers are written
+// to the memo (and handed to a task's store) as soon as the worker gives them.
+import type { MemoCache } from '../memo/memo-cache.js';
+import { memoKey } from '../memo/key.js';
+import { DlhubError, TaskError, errorMessage, type ErrorJSON } from '../errors.js';
+import type { HomePaths } from '../storage/home.js';
+import { getLocalCached, type LocalServable } from '../servable/registry.js';
+import { checkInput, checkInputSize } from '../servable/input-check.js';
+import type { ArgumentType } from '../servable/metadata.js';
+import { decodeStoredResult, encodeValue } from '../runtime/protocol/values.js';
+import type { RuntimeRegistry, RuntimeRecord } from '../runtime/registry.js';
+import type { ItemResult, WorkerPool } from './pool.js';
+import { isPipeline, runPipeline } from './pipeline.js';
+import type { Settings } from './settings.js';
+import { timeoutError } from './limits.js';
+import { callInputs, resolveMethod } from './request.js';
+import type { RunOutcome, RunRequest } from '../contract/index.js';
+import type { Exec } from './types.js';
+
+interface Prepared {
+  key: Buffer | undefined;
+  encoded: { json: unknown; buffers: Buffer[] };
+  bytes: number;
+}
+
+/** A batch goes to the worker in parts of at most this many items ... */
+const PART_ITEMS = 1024;
+/** ... and at most about this many bytes of encoded input, so neither side holds a huge batch twice. */
+const PART_BYTES = 8 * 1024 * 1024;
+
+/** The error for a call whose caller left (its signal aborted) before it was answered. */
+export function cancelledError(): TaskError {
+  return new TaskError('CANCELLED', 'The call was cancelled.', { hint: 'Run it again if you still need the answer.' });
+}
+
+/** Runs one request: memo, runtime choice, worker calls in parts, and the outcome. */
+export class RunPath {
+  constructor(
+    private readonly paths: HomePaths,
+    private readonly settings: Settings,
+    private readonly memo: MemoCache,
+    private readonly runtimes: RuntimeRegistry,
+    private readonly pool: WorkerPool,
+  ) {}
+
+  /** Refuse a request now that would be refused when it runs: unknown servable or method, bad or oversized inputs. */
+  check(req: RunRequest): { servable: LocalServable; method: string; batch: boolean } {
+    const servable = getLocalCached(this.paths, req.name);
+    const [method, meta] = resolveMethod(servable, req.method);
+    const { batch, inputs } = callInputs(req, this.settings.maxBatchItems);
+    inputs.forEach((input, i) => this.prepare(input, meta.input, batch ? `inputs[${i}]` : 'input'));
+    return { servable, method, batch };
+  }
+
+  /** Run one input or a batch; repeated inputs of deterministic servables come from the memo cache. */
+  async execute(req: RunRequest, exec: Exec): Promise<RunOutcome> {
+    const started = performance.now();
+    if (exec.signal?.aborted) throw cancelledError();
+    const servable = getLocalCached(this.paths, req.name);
+    if (isPipeline(servable.metadata)) {
+      // Each step is an ordinary run; the pipeline's answer is one part, given when the last step ends.
+      return runPipeline((r, timeoutMs) => this.execute(r, { ...exec, timeoutMs, onPart: undefined }), servable, req, exec);
+    }
+    const [methodName, method] = resolveMethod(servable, req.method);
+    const { batch, inputs } = callInputs(req, this.settings.maxBatchItems);
+    const useMemo = !req.noCache && servable.metadata.servable.deterministic !== false && req.parameters === undefined;
+    const prepared: (Prepared | undefined)[] = inputs.map((input, i) => this.prepare(input, method.input, batch ? `inputs[${i}]` : 'input'));
+    const outputs: unknown[] = new Array<unknown>(inputs.length).fill(null);
+    const cached: boolean[] = new Array<boolean>(inputs.length).fill(false);
+    const errors: (ErrorJSON | null)[] = new Array<ErrorJSON | null>(inputs.length).fill(null);
+    let misses = inputs.map((_, i) => i);
+    let inferenceMs: number | undefined = 0;
+    const warnings: string[] = [];
+
+    // A cached answer belongs to an image (or host build), not to a live engine: look it up before
+    // probing any runtime, so a memo hit never pays for a ping or a worker.
+    let record = this.runtimes.guess(servable, req.runtime);
+    if (useMemo) misses = await this.lookup(servable, record, methodName, prepared, misses, outputs, cached);
+    if (misses.length > 0) {
+      const chosen = await this.runtimes.select(servable, req.runtime);
+      if (useMemo && chosen !== record) misses = await this.lookup(servable, chosen, methodName, prepared, misses, outputs, cached);
+      record = chosen;
+    }
+
+    for (const part of batch ? partsOf(misses, prepared) : [misses]) {
+      if (part.length === 0) continue;
+      if (exec.signal?.aborted) throw cancelledError();
+      const items = await this.callWorker(servable, record, methodName, part.map((i) => inputs[i]), !batch, req.parameters, exec);
+      part.forEach((i, j) => {
+        const item = items[j];
+        if (!item) return;
+        if (item.ok) {
+          outputs[i] = item.output;
+          inferenceMs = inferenceMs === undefined || item.inferenceMs === undefined ? undefined : inferenceMs + item.inferenceMs;
+          const key = prepared[i]?.key;
+          if (key && warnings.length === 0) this.remember(key, servable.name, methodName, item.raw, warnings);
+        } else {
+          if (!batch) throw item.error;
+          errors[i] = item.error.toJSON() as unknown as ErrorJSON;
+        }
+      });
+      // The stored frames are in the memo now; the inputs' encodings are no longer needed either.
+      items.length = 0;
+      for (const i of part) prepared[i] = undefined;
+      exec.onPart?.({ indices: part, outputs: part.map((i) => outputs[i]), errors: part.map((i) => errors[i] ?? null), runtime: record.name, elapsedMs: performance.now() - started });
+    }
+    const outcome: RunOutcome = {
+      servable: servable.name,
+      method: methodName,
+      runtime: record.name,
+      output: batch ? outputs : outputs[0],
+      cached: batch ? cached : cached[0] ?? false,
+      elapsedMs: performance.now() - started,
+    };
+    if (inferenceMs !== undefined) outcome.inferenceMs = inferenceMs;
+    if (batch && errors.some((e) => e !== null)) outcome.errors = errors;
+    if (warnings.length > 0) outcome.warnings = warnings;
+    return outcome;
+  }
+
+  private async callWorker(
+    servable: LocalServable,
+    record: RuntimeRecord,
+    method: string,
+    inputs: unknown[],
+    single: boolean,
+    parameters: Record<string, unknown> | undefined,
+    exec: Exec,
+  ): Promise<ItemResult[]> {
+    const digest = await record.digest(servable);
+    const key = `${record.name}:${servable.name}:${digest}`;
+    const spec = await record.workerSpec(servable, { memoryBytes: this.settings.workerMemoryBytes, pidsLimit: this.settings.workerPidsLimit });
+    const timeoutMs = exec.timeoutMs;
+    return this.pool.call(key, { servable: servable.name, runtime: record.runtime, spec }, {
+      method,
+      inputs,
+      single,
+      parameters,
+      timeoutMs,
+      onTimeout: () => timeoutError(servable.name, timeoutMs ?? 0, exec.fromSetting),
+      signal: exec.signal,
+    });
+  }
+
+  /** Fill in memo hits among `indices` under the digest of `record`; returns the misses. */
+  private async lookup(
+    servable: LocalServable,
+    record: RuntimeRecord,
+    method: string,
+    prepared: (Prepared | undefined)[],
+    indices: number[],
+    outputs: unknown[],
+    cached: boolean[],
+  ): Promise<number[]> {
+    const digest = await record.digest(servable);
+    const misses: number[] = [];
+    for (const i of indices) {
+      const p = prepared[i];
+      if (!p) continue;
+      p.key = memoKey({ digest, method, input: p.encoded });
+      const hit = this.memo.get(p.key);
+      if (hit) {
+        outputs[i] = decodeStoredResult(hit);
+        cached[i] = true;
+      } else {
+        misses.push(i);
+      }
+    }
+    return misses;
+  }
+
+  /**
+   * Keep an answer in the memo. A write that fails (a full disk, a read-only file) must not cost the
+   * caller the answer the model gave: the outcome says it was not cached, and this call stops trying.
+   */
+  private remember(key: Buffer, servable: string, method: string, value: Buffer, warnings: string[]): void {
+    try {
+      this.memo.put(key, { servable, method, value });
+    } catch (err) {
+      if (!(err instanceof DlhubError)) throw err;
+      warnings.push(`The answer was not saved in the memo cache (${errorMessage(err)}); the next call with this input runs the model again.`);
+    }
+  }
+
+  private prepare(input: unknown, type: ArgumentType | undefined, path: string): Prepared {
+    if (type) checkInput(input, type, path);
+    const encoded = encodeValue(input);
+    const bytes = Buffer.byteLength(JSON.stringify(encoded.json) ?? '') + encoded.buffers.reduce((n: number, b: Buffer) => n + b.length, 0);
+    checkInputSize(bytes, this.settings.maxInputBytes);
+    return { encoded, key: undefined, bytes };
+  }
+}
+
+/** Split a batch's misses into parts of at most PART_ITEMS items and about PART_BYTES of input. */
+function partsOf(indices: number[], prepared: (Prepared | undefined)[]): number[][] {
+  const parts: number[][] = [];
+  let part: number[] = [];
+  let bytes = 0;
+  for (const i of indices) {
+    const size = prepared[i]?.bytes ?? 0;
+    if (part.length > 0 && (part.length >= PART_ITEMS || bytes + size > PART_BYTES)) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(i);
+    bytes += size;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
+}
