@@ -1,4 +1,5 @@
 // The contract, importable by a renderer: schemas, the operations table and the OpenAPI builder, no engine code.
 export * from './operations.js';
 export * from './schemas.js';
+export * from './upload.js';
 export { buildOpenApi } from './openapi.js';

@@ -4,6 +4,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ErrorCode } from '../errors.js';
 import * as S from './schemas.js';
+import { UploadOutcome, UploadRequest } from './upload.js';
 
 /** How an operation answers: once, with progress events before the answer, or as a stream of items. */
 export type OperationKind = 'answer' | 'progress' | 'stream';
@@ -125,6 +126,11 @@ export const OPERATIONS = {
     summary: 'The state of many tasks; finished ones carry their outcome or typed error',
     kind: 'answer', request: S.BatchResultRequest, response: S.BatchResult, errors: [],
     http: { method: 'POST', path: '/v1/batches/results' }, cli: 'service',
+  },
+  uploadFolder: {
+    summary: 'Upload a folder\'s files into a new folder under $DLHUB_HOME/staging, for initServable and buildServable over a network door (a folder dropped on the window in browser mode)',
+    kind: 'answer', request: UploadRequest, response: UploadOutcome, errors: ['PATH_UNSAFE', 'LIMIT_EXCEEDED', 'INPUT_INVALID'],
+    http: { method: 'POST', path: '/v1/uploads' }, cli: 'service',
   },
 } as const satisfies Record<string, OperationSpec>;
 

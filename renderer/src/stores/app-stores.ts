@@ -1,0 +1,36 @@
+// Every store of the window, built once over one `Ops` and handed to components through context.
+import type { StoreApi } from 'zustand/vanilla';
+import type { Ops } from '../client/ops.js';
+import { createCatalogStore, type CatalogState } from './catalog.js';
+import { createConnectionStore, type ConnectionState } from './connection.js';
+import { createNavStore, type NavState } from './nav.js';
+import { createPublishStore, type PublishState } from './publish.js';
+import { createServableStore, type ServableState } from './servable.js';
+import { createSettingsStore, type SettingsState } from './settings.js';
+import { createTasksStore, type TasksState } from './tasks.js';
+
+/** One store per concern. */
+export interface AppStores {
+  connection: StoreApi<ConnectionState>;
+  nav: StoreApi<NavState>;
+  catalog: StoreApi<CatalogState>;
+  servable: StoreApi<ServableState>;
+  publish: StoreApi<PublishState>;
+  tasks: StoreApi<TasksState>;
+  settings: StoreApi<SettingsState>;
+}
+
+/** Build the stores; failures anywhere reach the connection store (service down, signed out). */
+export function createAppStores(ops: Ops, hash: string, setHash: (h: string) => void): AppStores {
+  const connection = createConnectionStore(ops);
+  const report = (err: unknown): void => connection.getState().report(err);
+  return {
+    connection,
+    nav: createNavStore(hash, setHash),
+    catalog: createCatalogStore(ops, report),
+    servable: createServableStore(ops, report),
+    publish: createPublishStore(ops, report),
+    tasks: createTasksStore(ops, { report }),
+    settings: createSettingsStore(ops, report),
+  };
+}
