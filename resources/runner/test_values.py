@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import random
 import shutil
 import struct
 import sys
@@ -206,6 +207,93 @@ class ValueUnitTest(unittest.TestCase):
         wire.write_frame(out, {"id": 1, "ok": True, "result": {"d": "NaN handling", "x": float("nan"), "l": [math.inf, 1]}}, [])
         header, _ = wire.read_frame(io.BytesIO(out.getvalue()), 1 << 20)
         self.assertEqual(header["result"], {"d": "NaN handling", "x": None, "l": [None, 1]})
+
+
+class OutputFuzzTest(unittest.TestCase):
+    """Random outputs: what can be sent survives a real frame exactly; what cannot fails as an OutputError naming where."""
+
+    SPECIAL = (float("nan"), math.inf, -math.inf, 1e308, -0.5, 0.0)
+    KEYS = ("a", "$bytes", "$ndarray", "buffers", "1", "")
+
+    def value(self, rng, depth):
+        kind = rng.randrange(9 if depth < 4 else 5)
+        if kind == 0:
+            return rng.choice((None, True, False, "NaN", "s\u00e9"))
+        if kind == 1:
+            return rng.choice((rng.randrange(-10 ** 6, 10 ** 6), 2 ** 63, -(2 ** 70)))
+        if kind == 2:
+            return rng.choice(self.SPECIAL + (rng.uniform(-1e6, 1e6),))
+        if kind == 3:
+            return bytes(rng.randrange(256) for _ in range(rng.randrange(5)))
+        if kind == 4:
+            shape = [rng.randrange(3) for _ in range(rng.randrange(3))]
+            dtype = rng.choice(("float64", "float32", "int16", "bool", "uint8"))
+            return (np.arange(int(np.prod(shape)) if shape else 1) * 1.5).astype(dtype).reshape(shape)
+        if kind in (5, 6):
+            return [self.value(rng, depth + 1) for _ in range(rng.randrange(4))]
+        if kind == 7:
+            return tuple(self.value(rng, depth + 1) for _ in range(rng.randrange(3)))
+        return {rng.choice(self.KEYS): self.value(rng, depth + 1) for _ in range(rng.randrange(4))}
+
+    def reserved_at(self, value, path=()):
+        """Path of the first object whose only key is reserved, in the order the encoder walks."""
+        if isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                found = self.reserved_at(v, path + (i,))
+                if found is not None:
+                    return found
+        if isinstance(value, dict):
+            for k, v in value.items():
+                found = self.reserved_at(v, path + (k,))
+                if found is not None:
+                    return found
+            if len(value) == 1 and next(iter(value)) in values.RESERVED_KEYS:
+                return path
+        return None
+
+    def same(self, sent, got):
+        if isinstance(sent, float) and not math.isfinite(sent):
+            self.assertIsInstance(got, np.ndarray)
+            self.assertEqual((got.shape, got.dtype.name), ((), "float64"))
+            self.assertTrue(math.isnan(float(got)) if math.isnan(sent) else float(got) == sent)
+        elif isinstance(sent, np.ndarray):
+            self.assertEqual((got.shape, got.dtype.name), (sent.shape, sent.dtype.name))
+            np.testing.assert_array_equal(got, sent)
+        elif isinstance(sent, (list, tuple)):
+            self.assertEqual(len(got), len(sent))
+            for a, b in zip(sent, got):
+                self.same(a, b)
+        elif isinstance(sent, dict):
+            self.assertEqual(list(got), list(sent))
+            for k in sent:
+                self.same(sent[k], got[k])
+        else:
+            self.assertEqual(got, sent)
+            self.assertEqual(type(got), type(sent))
+
+    def test_random_outputs(self):
+        rng = random.Random(12)
+        refused = 0
+        for _ in range(400):
+            value = self.value(rng, 0)
+            out = []
+            reserved = self.reserved_at(value)
+            try:
+                encoded = values.encode_value(value, out)
+            except values.OutputError as e:
+                self.assertIsNotNone(reserved, value)
+                self.assertEqual(e.where(), values.OutputError("", "", "").where() + "".join(
+                    "[%d]" % k if isinstance(k, int) else ".%s" % k for k in reserved))
+                refused += 1
+                continue
+            self.assertIsNone(reserved, value)
+            data = io.BytesIO()
+            wire.write_frame(data, {"id": 1, "ok": True, "result": encoded}, out)
+            (header_len,) = struct.unpack_from(">I", data.getvalue(), 4)
+            json.loads(data.getvalue()[8:8 + header_len], parse_constant=self.fail)  # strict JSON: no NaN or Infinity literal
+            header, buffers = wire.read_frame(io.BytesIO(data.getvalue()), 1 << 24)
+            self.same(value, values.decode_value(header["result"], buffers))
+        self.assertGreater(refused, 5)  # the generator does reach reserved shapes
 
 
 if __name__ == "__main__":
