@@ -40,6 +40,14 @@ export function timeoutError(servable: string, ms: number, fromSetting: boolean)
   });
 }
 
+/** The error for a call whose worker was replaced because a later call ran out of time waiting behind it. */
+export function stuckError(servable: string, ranMs: number, limitMs: number): LimitError {
+  return new LimitError('TIMEOUT', `The call to "${servable}" was stopped after ${Math.round(ranMs / 100) / 10} s: a call waiting for its worker ran out of its ${limitMs / 1000} s limit, so the stuck worker was replaced.`, {
+    hint: 'Give this call a time limit of its own (timeoutMs, or --timeout) if it needs that long, or find why the model hangs on this input.',
+    details: { limit: 'timeout', ranMs: Math.round(ranMs), waitingLimitMs: limitMs },
+  });
+}
+
 /** The error for a call refused because the process answers as many calls as it may: retry shortly. */
 export function busyError(max: number): LimitError {
   return new LimitError('BUSY', `Busy: this process answers at most ${max} calls at once; retry shortly.`, {

@@ -1,5 +1,6 @@
 import { InputError, ModelError, TaskError, WorkerError, toDlhubError, type DlhubError } from '../errors.js';
 import type { Runtime, Worker, WorkerSpecBase } from '../runtime/runtime.js';
+import { stuckError } from './limits.js';
 import type { WorkerStatus } from './types.js';
 
 /** How the pool sizes and feeds its workers. */
@@ -56,6 +57,8 @@ interface Replica {
   starting: Promise<Worker> | undefined;
   /** Jobs of the request it is answering now; empty when idle. */
   current: Job[];
+  /** When it was sent the request it is answering now. */
+  busySince: number;
   calls: number;
   startedAt: Date;
   idleTimer: NodeJS.Timeout | undefined;
@@ -137,17 +140,24 @@ export class WorkerPool {
           call.signal?.removeEventListener('abort', onAbort);
         },
       };
-      const giveUp = (err: DlhubError): void => {
-        if (job.done) return;
+      const giveUp = (err: DlhubError): boolean => {
+        if (job.done) return false;
         job.reject(err);
         const queued = g.queue.indexOf(job);
         if (queued >= 0) g.queue.splice(queued, 1);
         this.abandonIfUnwanted(g);
+        return queued >= 0;
       };
-      const onAbort = (): void => giveUp(cancelledError());
+      const onAbort = (): void => {
+        giveUp(cancelledError());
+      };
       call.signal?.addEventListener('abort', onAbort, { once: true });
       if (call.timeoutMs !== undefined && call.timeoutMs > 0) {
-        const t = setTimeout(() => giveUp(call.onTimeout?.() ?? cancelledError()), call.timeoutMs);
+        const limit = call.timeoutMs;
+        const t = setTimeout(() => {
+          const error = call.onTimeout?.() ?? cancelledError();
+          if (giveUp(error)) this.replaceStuck(g, limit);
+        }, limit);
         t.unref();
         timers.push(t);
       }
@@ -160,6 +170,22 @@ export class WorkerPool {
   private abandonIfUnwanted(g: Group): void {
     for (const r of g.replicas) {
       if (r.current.length > 0 && r.current.every((j) => j.done)) void this.dropReplica(g, r);
+    }
+  }
+
+  /**
+   * A call ran out of time while still queued: every replica was busy all along. A replica that has
+   * been answering one request for longer than that call's whole limit is stuck by the caller's own
+   * measure (a hung model, or a call whose caller left without cancelling): stop and replace it, so
+   * the calls behind it are not stuck too. Its own callers get TIMEOUT saying why.
+   */
+  private replaceStuck(g: Group, limitMs: number): void {
+    const now = performance.now();
+    for (const r of [...g.replicas]) {
+      if (r.current.length === 0 || now - r.busySince < limitMs) continue;
+      const error = stuckError(g.source.servable, now - r.busySince, limitMs);
+      for (const j of r.current) j.reject(error);
+      void this.dropReplica(g, r);
     }
   }
 
@@ -230,7 +256,7 @@ export class WorkerPool {
   }
 
   private startReplica(g: Group): void {
-    const r: Replica = { index: g.nextIndex++, worker: undefined, starting: undefined, current: [], calls: 0, startedAt: new Date(), idleTimer: undefined, stopped: false };
+    const r: Replica = { index: g.nextIndex++, worker: undefined, starting: undefined, current: [], busySince: 0, calls: 0, startedAt: new Date(), idleTimer: undefined, stopped: false };
     g.replicas.push(r);
     this.counters.started += 1;
     r.starting = g.source.runtime.start(g.source.spec);
@@ -242,10 +268,12 @@ export class WorkerPool {
           return;
         }
         r.worker = worker;
-        void worker.exited.then(() => {
-          // A crashed worker is forgotten at once; the next call starts a replacement.
+        // A crashed worker, or one whose connection failed (a forged frame), is forgotten at once; the next call starts a replacement.
+        const gone = (): void => {
           if (!r.stopped) void this.dropReplica(g, r);
-        });
+        };
+        void worker.exited.then(gone);
+        void worker.connection.closed.then(gone);
         this.dispatch(g);
         if (r.current.length === 0) this.armIdle(g, r);
       },
@@ -271,6 +299,7 @@ export class WorkerPool {
       r.idleTimer = undefined;
     }
     r.current = jobs;
+    r.busySince = performance.now();
     r.calls += jobs.length;
     this.counters.requests += 1;
     this.counters.items += jobs.length;
@@ -279,6 +308,9 @@ export class WorkerPool {
       (err: unknown) => {
         const error = toDlhubError(err);
         for (const j of jobs) j.reject(error);
+        // The worker itself failed (died, broke the protocol): its connection answers every later call with
+        // the same error, so it must not take the next one; the queue goes to a replacement.
+        if (error instanceof WorkerError) void this.dropReplica(g, r);
       },
     ).finally(() => {
       r.current = [];

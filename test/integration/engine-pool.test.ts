@@ -4,11 +4,36 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dlhub } from '../../main/api/dlhub.js';
 import type { Engine } from '../../main/engine/engine.js';
-import { LimitError, ModelError } from '../../main/errors.js';
-import { buildEngineServables, openEngine } from '../helpers/engine.js';
+import { LimitError, ModelError, TaskError } from '../../main/errors.js';
+import { buildEngineServables, engineServable, openEngine } from '../helpers/engine.js';
 import { homeWorkerContainers, requireDocker, suiteHome, testBaseImage } from '../helpers/docker.js';
+import { waitFor } from '../helpers/wait.js';
 
 type Tagged = [number, string];
+
+// A model that, given "forge", writes a frame of its own onto the runner's connection (as a hostile
+// model can): a response to a request nobody sent.
+const FORGING_APP = `
+import os, time
+
+def forge(x):
+    if x == "forge":
+        header = b'{"id":99999,"ok":true}'
+        frame = (4 + len(header)).to_bytes(4, "big") + len(header).to_bytes(4, "big") + header
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                if os.readlink("/proc/self/fd/" + fd).startswith("socket:"):
+                    os.write(int(fd), frame)
+            except OSError:
+                pass
+        time.sleep(1)
+    return x
+`;
+
+/** Wait until `e` has sent `n` requests to its workers in all. */
+function sent(e: Engine, n = 1): Promise<true> {
+  return waitFor(`${n} request(s) on a worker`, () => e.pool.stats().requests >= n);
+}
 
 for (const runtime of ['host', 'docker'] as const) {
   describe(`worker pool on the ${runtime} runtime`, () => {
@@ -46,7 +71,7 @@ for (const runtime of ['host', 'docker'] as const) {
       const e = engine({ replicas: { default: 1, perServable: {} }, batchMax: 64 });
       const first = e.run({ name: 'tagged', input: { i: 0, s: 0.5 }, runtime, noCache: true });
       // Wait until the first call is on the worker, so the next five queue behind it.
-      while (e.pool.stats().requests === 0) await new Promise((r) => setTimeout(r, 10));
+      await sent(e);
       const before = e.pool.stats();
       const rest = await Promise.all([1, 2, 3, 4, 5].map((i) => e.run({ name: 'tagged', input: { i }, runtime, noCache: true })));
       await first;
@@ -59,7 +84,7 @@ for (const runtime of ['host', 'docker'] as const) {
     it('gives each batched single call its own answer or its own error', async () => {
       const e = engine({ replicas: { default: 1, perServable: {} }, batchMax: 64 });
       const first = e.run({ name: 'double', input: { s: 0.5 }, runtime, noCache: true });
-      while (e.pool.stats().requests === 0) await new Promise((r) => setTimeout(r, 10));
+      await sent(e);
       const settled = await Promise.allSettled([1, -1, 3].map((x) => e.run({ name: 'double', input: x, runtime, noCache: true })));
       await first;
       // The three went to the worker as one request.
@@ -73,7 +98,7 @@ for (const runtime of ['host', 'docker'] as const) {
     it('sends them one by one when DLHUB_BATCH_MAX is 1', async () => {
       const e = engine({ replicas: { default: 1, perServable: {} }, batchMax: 1 });
       const first = e.run({ name: 'tagged', input: { i: 0, s: 0.3 }, runtime, noCache: true });
-      while (e.pool.stats().requests === 0) await new Promise((r) => setTimeout(r, 10));
+      await sent(e);
       await Promise.all([first, ...[1, 2, 3].map((i) => e.run({ name: 'tagged', input: { i }, runtime, noCache: true }))]);
       expect(e.pool.stats().requests).toBe(4);
     });
@@ -116,32 +141,82 @@ for (const runtime of ['host', 'docker'] as const) {
     it('lets calls in flight finish when closed with a drain time (SIGINT to serve), and stops them without one', async () => {
       const graceful = openEngine(suite.home);
       const inFlight = graceful.engine.run({ name: 'tagged', input: { i: 9, s: 0.8 }, runtime, noCache: true });
-      while (graceful.engine.pool.stats().requests === 0) await new Promise((r) => setTimeout(r, 10));
+      await sent(graceful.engine);
       await graceful.engine.close({ drainMs: 30_000 });
       expect(((await inFlight).output as Tagged)[0]).toBe(9);
       await graceful.close();
 
       const abrupt = openEngine(suite.home);
       const cut = abrupt.engine.run({ name: 'tagged', input: { i: 9, s: 5 }, runtime, noCache: true }).catch((x: unknown) => x);
-      while (abrupt.engine.pool.stats().requests === 0) await new Promise((r) => setTimeout(r, 10));
+      await sent(abrupt.engine);
       await abrupt.close();
       expect(await cut).toMatchObject({ code: 'RUNNER_DIED' });
     });
 
-    it('refuses calls over the concurrency cap with LIMIT_EXCEEDED naming DLHUB_MAX_CONCURRENCY', async () => {
+    it('refuses calls over the concurrency cap with BUSY (retry later) naming DLHUB_MAX_CONCURRENCY', async () => {
       const e = engine({ maxConcurrency: 2 });
       const slow = [1, 2].map((i) => e.run({ name: 'tagged', input: { i, s: 0.5 }, runtime, noCache: true }));
       const err = await e.run({ name: 'echo', input: 1, runtime, noCache: true }).catch((x: unknown) => x);
       expect(err).toBeInstanceOf(LimitError);
-      expect((err as LimitError).code).toBe('LIMIT_EXCEEDED');
+      expect((err as LimitError).code).toBe('BUSY');
       expect((err as LimitError).hint).toContain('DLHUB_MAX_CONCURRENCY');
       await Promise.all(slow);
       await expect(e.run({ name: 'echo', input: 1, runtime, noCache: true })).resolves.toMatchObject({ output: 1 });
     });
+
+    it('drops a queued call whose caller left and abandons a running one: the hung worker is replaced and the dropped call never runs', async () => {
+      const e = engine({ replicas: { default: 1, perServable: {} }, batchMax: 1 });
+      const warm = await e.run({ name: 'tagged', input: { i: 0 }, runtime, noCache: true });
+      const hungCaller = new AbortController();
+      const hung = e.run({ name: 'tagged', input: { i: 1, s: 60 }, runtime, noCache: true }, { signal: hungCaller.signal }).catch((x: unknown) => x);
+      await sent(e, 2);
+      const queuedCaller = new AbortController();
+      const queued = e.run({ name: 'tagged', input: { i: 2 }, runtime, noCache: true }, { signal: queuedCaller.signal }).catch((x: unknown) => x);
+      await waitFor('the second call to queue', () => e.pool.queued() === 1);
+      queuedCaller.abort();
+      expect(await queued).toBeInstanceOf(TaskError);
+      expect(e.pool.queued()).toBe(0);
+      hungCaller.abort();
+      expect(await hung).toMatchObject({ code: 'CANCELLED' });
+      // A fresh worker answers at once; the old one (still asleep for a minute) would not have.
+      const next = await e.run({ name: 'tagged', input: { i: 3 }, runtime, noCache: true, timeoutMs: 30_000 });
+      expect((next.output as Tagged)[1]).not.toBe((warm.output as Tagged)[1]);
+      // The dropped call was never sent to a worker: three calls went out (warm-up, hung, next).
+      expect(e.pool.stats().calls).toBe(3);
+      expect(e.status().workers.filter((w) => w.servable === 'tagged')).toHaveLength(1);
+    });
+
+    it('replaces a stuck worker when a call times out waiting in the queue behind it', async () => {
+      const e = engine({ replicas: { default: 1, perServable: {} }, batchMax: 1 });
+      const warm = await e.run({ name: 'tagged', input: { i: 0 }, runtime, noCache: true });
+      // A caller that left without cancelling: nobody stops this call.
+      const stuck = e.run({ name: 'tagged', input: { i: 1, s: 60 }, runtime, noCache: true }).catch((x: unknown) => x);
+      await sent(e, 2);
+      const waiting = await e.run({ name: 'tagged', input: { i: 2 }, runtime, noCache: true, timeoutMs: 500 }).catch((x: unknown) => x);
+      expect(waiting).toMatchObject({ code: 'TIMEOUT' });
+      const stopped = await stuck;
+      expect(stopped).toBeInstanceOf(LimitError);
+      expect((stopped as LimitError).message).toMatch(/stuck worker was replaced/);
+      const next = await e.run({ name: 'tagged', input: { i: 3 }, runtime, noCache: true, timeoutMs: 30_000 });
+      expect((next.output as Tagged)[0]).toBe(3);
+      expect((next.output as Tagged)[1]).not.toBe((warm.output as Tagged)[1]);
+    });
+
+    it('gives a forged frame\'s PROTOCOL_ERROR to the call it broke only: the next call gets a fresh worker and its answer', async () => {
+      const api = new Dlhub({ home: suite.home, baseImage: testBaseImage() });
+      try {
+        await api.buildServable({ dir: engineServable(suite.dir, 'forger', 'forge', true, FORGING_APP), runtime: runtime === 'host' ? 'host' : undefined });
+      } finally {
+        await api.close();
+      }
+      const e = engine({ replicas: { default: 1, perServable: {} } });
+      await expect(e.run({ name: 'forger', input: 'forge', runtime, noCache: true })).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
+      await expect(e.run({ name: 'forger', input: 'plain', runtime, noCache: true })).resolves.toMatchObject({ output: 'plain' });
+    });
   });
 }
 
-describe('dlhub rm with calls in flight (issue 9 item 5)', () => {
+describe('dlhub rm with calls in flight', () => {
   const suite = suiteHome('dlhub-rm-');
   afterAll(() => suite.cleanup());
 
@@ -153,7 +228,7 @@ describe('dlhub rm with calls in flight (issue 9 item 5)', () => {
       await api.runServable({ name: 'gone', input: 1, runtime: 'docker', noCache: true });
       expect(homeWorkerContainers(suite.home)).toHaveLength(1);
       const inFlight = api.runServable({ name: 'slow', input: { i: 7, s: 2 }, runtime: 'docker', noCache: true });
-      while (homeWorkerContainers(suite.home).length < 2) await new Promise((r) => setTimeout(r, 50));
+      await waitFor('the second servable\'s worker', () => homeWorkerContainers(suite.home).length >= 2);
       await api.removeServable({ name: 'gone' });
       const out = await inFlight;
       expect((out.output as Tagged)[0]).toBe(7);
