@@ -23,6 +23,7 @@ RESERVED_KEYS = ("$ndarray", "$bytes")
 _FLOAT64 = struct.Struct("<d")
 # Integers below this pass without a look; at or above it, float() says whether a float64 holds them.
 _SAFE_INT = 2 ** 1023
+_NEG_SAFE_INT = -_SAFE_INT
 
 
 def numpy():
@@ -143,7 +144,7 @@ def encode_value(value, out):
     if t is str or t is bool or value is None:
         return value
     if t is int:
-        return value if -_SAFE_INT < value < _SAFE_INT else _big_int(value)
+        return value if value < _SAFE_INT and value > _NEG_SAFE_INT else _big_int(value)
     if t is float:
         return value if value - value == 0.0 else _non_finite(value, out)
     if t is list or t is tuple:
@@ -211,18 +212,26 @@ def _failing_index(items):
 
 
 def _encode_dict(value, out):
-    result = {}
-    for k, v in value.items():
-        key = k if type(k) is str else str(k)
-        try:
-            result[key] = encode_value(v, out)
-        except OutputError as e:
-            e.path.append(key)
-            raise
-    if len(result) == 1 and key in RESERVED_KEYS:
-        raise OutputError('is an object whose only key is "%s", which the runner protocol reserves for binary values' % key,
-                          "rename the key or add another key to the object", "ValueError")
+    try:
+        result = {k if type(k) is str else str(k): encode_value(v, out) for k, v in value.items()}
+    except OutputError as e:
+        e.path.append(_failing_key(value))
+        raise
+    if len(result) == 1:
+        key = next(iter(result))
+        if key in RESERVED_KEYS:
+            raise OutputError('is an object whose only key is "%s", which the runner protocol reserves for binary values' % key,
+                              "rename the key or add another key to the object", "ValueError")
     return result
+
+
+def _failing_key(value):
+    for k, v in value.items():
+        try:
+            encode_value(v, [])
+        except OutputError:
+            return str(k)
+    return "?"
 
 
 def _encode_ndarray(np, arr, out):
