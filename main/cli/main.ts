@@ -7,6 +7,7 @@ import { registerRunCommands } from './commands/run.js';
 import { registerServableCommands } from './commands/servable.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTaskCommands } from './commands/tasks.js';
+import { registerUserCommands } from './commands/users.js';
 
 /** Build the `dlhub` command tree. */
 export function buildProgram(ctx = createContext()): Command {
@@ -22,6 +23,7 @@ export function buildProgram(ctx = createContext()): Command {
   registerManageCommands(program, ctx);
   registerCatalogCommands(program, ctx);
   registerServeCommand(program, ctx);
+  registerUserCommands(program, ctx);
   // Every command but `serve` (which drains on its own) stops its workers on Ctrl-C before exiting.
   program.hook('preAction', (_root, action) => {
     if (action.name() !== 'serve') stopOnSignals(ctx);

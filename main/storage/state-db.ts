@@ -84,6 +84,20 @@ export const stateMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'users',
+    // Local accounts for instruments (the gRPC door). `password` is `scrypt$N$r$p$salt$key` (storage/users.ts);
+    // `servables` is a JSON list of the servables the account may use, NULL for every one.
+    up: `
+      CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        password TEXT NOT NULL,
+        servables TEXT,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Open state.db at the newest schema. */

@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { createDoor, listenOnSocket, listenOnTcp, type DoorGuard, type RunningDoor } from '../../api/http-server.js';
-import { serviceAnswers } from '../../api/http-client.js';
+import { createHttpDoor, listenOnSocket, listenOnTcp, type HttpGuard, type RunningDoor } from '../../api/doors/http-door.js';
+import { serviceAnswers } from '../../api/doors/socket-transport.js';
+import { createBrowserMode, rendererRoot } from '../../api/doors/browser-mode.js';
 import { UsageError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { serviceSocketPath } from '../context.js';
+import { checkGrpcOptions, startGrpcDoorFromOptions, type GrpcServeOptions } from './serve-grpc.js';
 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
@@ -27,7 +29,7 @@ export function parseHttpAddress(raw: string, allowRemote: boolean): { host: str
   return { host, port };
 }
 
-function guardFor(host: string, port: number, anyHost: boolean): DoorGuard {
+function guardFor(host: string, port: number, anyHost: boolean): HttpGuard {
   const names = new Set([...LOOPBACK_NAMES, host]);
   const hosts = new Set([...names].map((h) => `${h}:${port}`));
   // Forced beyond loopback, clients name the machine as they know it; the token still guards every call.
@@ -47,19 +49,33 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .description('run the local service: workers stay warm between commands (stop with Ctrl-C)')
     .option('--http <host:port>', 'also serve the HTTP API on this loopback address, e.g. 127.0.0.1:8765')
     .option('--http-allow-remote', 'allow --http on an address other than loopback (not recommended)')
+    .option('--ui', 'also serve the desktop window in a browser on the --http address (default 127.0.0.1:0); prints a one-time sign-in address')
+    .option('--grpc <port>', 'also serve instruments over gRPC (schemas/stream.proto) on PORT or HOST:PORT; accounts: dlhub users')
+    .option('--grpc-cert <file>', 'PEM certificate chain: the gRPC door speaks TLS')
+    .option('--grpc-key <file>', 'PEM private key of --grpc-cert')
+    .option('--grpc-allow-insecure', 'allow --grpc beyond loopback without TLS (passwords and frames in clear; not recommended)')
     .option('--grace <seconds>', 'on Ctrl-C, how long in-flight calls may finish', '10')
-    .action(async (o: { http?: string; httpAllowRemote?: boolean; grace: string }, cmd: Command) => {
+    .action(async (o: { http?: string; httpAllowRemote?: boolean; ui?: boolean; grace: string } & GrpcServeOptions, cmd: Command) => {
       const out = ctx.output(cmd);
       const grace = Number(o.grace);
       if (!Number.isFinite(grace) || grace < 0) throw new UsageError('USAGE', `--grace takes a number of seconds, not "${o.grace}".`);
-      const address = o.http === undefined ? undefined : parseHttpAddress(o.http, o.httpAllowRemote === true);
+      // The window in a browser needs the HTTP door: --ui alone picks a free loopback port.
+      const httpAt = o.http ?? (o.ui === true ? '127.0.0.1:0' : undefined);
+      const address = httpAt === undefined ? undefined : parseHttpAddress(httpAt, o.httpAllowRemote === true);
+      const browserMode = o.ui === true ? createBrowserMode({ root: rendererRoot() }) : undefined;
+      checkGrpcOptions(o);
       const api = await ctx.api();
       const socket = serviceSocketPath();
       const doors: RunningDoor[] = [];
+      const stoppers: { stop(graceMs: number): Promise<void> }[] = [];
       const tokenFile = join(api.paths.run, 'api-token');
       const urlFile = join(api.paths.run, 'api-url');
+      // What this start made, so a refused or failed start undoes only that: a second `serve` on a served home
+      // must not remove the live service's token and address, and a listen failure must not leave a listener behind.
+      let wroteToken = false;
+      let drained = false;
       try {
-        const local = createDoor(api);
+        const local = createHttpDoor(api);
         await listenOnSocket(local, socket, serviceAnswers);
         doors.push(local);
         out.info(`dlhub service listening on ${socket}; other dlhub commands now use its warm workers.`);
@@ -67,17 +83,21 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
           const bindHost = address.host.replace(/^\[|\]$/g, '');
           const remote = o.httpAllowRemote === true && !LOOPBACK_NAMES.includes(address.host) && !address.host.startsWith('127.');
           const probe = guardFor(address.host, address.port, remote);
-          const http = createDoor(api, probe);
+          const http = createHttpDoor(api, { guard: probe, browserMode });
           const port = await listenOnTcp(http, bindHost, address.port);
           // The port is known only now when 0 was asked for: the guard's hosts follow it.
           const guard = guardFor(address.host, port, remote);
           Object.assign(probe, { hosts: guard.hosts, origins: guard.origins });
           doors.push(http);
           const url = `http://${address.host}:${port}`;
+          wroteToken = true;
           writePrivate(tokenFile, probe.token);
           writePrivate(urlFile, url);
           out.info(`dlhub HTTP API on ${url} (OpenAPI at ${url}/openapi.json); bearer token in ${tokenFile}.`);
+          if (browserMode) out.info(`DLHub Desktop in your browser (the address signs in once): ${browserMode.signInUrl(url)}`);
         }
+        const grpcDoor = await startGrpcDoorFromOptions(api, o, out);
+        if (grpcDoor) stoppers.push(grpcDoor);
         // Tasks a killed service or CLI left unfinished run again here (or fail with the reason).
         const resumed = api.recoverTasks();
         if (resumed.length > 0) out.info(`dlhub service resumed ${resumed.length} unfinished task(s) left by a process that stopped.`);
@@ -91,9 +111,12 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
           process.once('SIGINT', () => resolve());
           process.once('SIGTERM', () => resolve());
         });
-        await Promise.race([Promise.all(doors.map((d) => d.stop(grace * 1000))), hurry]);
+        await Promise.race([Promise.all([...doors, ...stoppers].map((d) => d.stop(grace * 1000))), hurry]);
+        drained = true;
       } finally {
-        if (address) {
+        // A start that failed part way (a port in use) closes what it had opened, so the process exits with the error.
+        if (!drained) await Promise.all([...doors, ...stoppers].map((d) => d.stop(0)));
+        if (wroteToken) {
           rmSync(tokenFile, { force: true });
           rmSync(urlFile, { force: true });
         }
