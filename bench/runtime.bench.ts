@@ -11,14 +11,13 @@ import { Dlhub } from '../main/api/dlhub.js';
 import { Engine } from '../main/engine/engine.js';
 import { loadSettings, type Settings } from '../main/engine/settings.js';
 import { MemoCache } from '../main/memo/memo-cache.js';
-import { DockerClient } from '../main/runtime/docker-client.js';
 import { RuntimeRegistry } from '../main/runtime/registry.js';
 import type { HomePaths } from '../main/storage/home.js';
-import { DockerRuntime } from '../main/runtime/docker.js';
-import { HostRuntime } from '../main/runtime/host.js';
-import { findPython } from '../main/runtime/python.js';
+import { DockerRuntime, type DockerWorkerSpec } from '../main/runtime/docker.js';
+import { HostRuntime, type HostWorkerSpec } from '../main/runtime/host.js';
+import { findPython } from '../main/servable/host-python.js';
 import { getLocal } from '../main/servable/registry.js';
-import type { Runtime, WorkerSpec } from '../main/runtime/runtime.js';
+import type { Runtime, WorkerSpecBase } from '../main/runtime/runtime.js';
 import { printTable, summarize, fmt, timeCalls } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -67,7 +66,7 @@ while True:
   return samples;
 }
 
-async function warm(runtime: Runtime, spec: WorkerSpec): Promise<number[]> {
+async function warm<S extends WorkerSpecBase>(runtime: Runtime<S>, spec: S): Promise<number[]> {
   const worker = await runtime.start(spec);
   try {
     return await timeCalls(N, () => worker.connection.run('run', null));
@@ -76,7 +75,7 @@ async function warm(runtime: Runtime, spec: WorkerSpec): Promise<number[]> {
   }
 }
 
-async function coldStarts(runtime: Runtime, spec: WorkerSpec, n: number): Promise<number[]> {
+async function coldStarts<S extends WorkerSpecBase>(runtime: Runtime<S>, spec: S, n: number): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
@@ -102,7 +101,7 @@ function timedCommand(n: number, cmd: string, args: string[]): number[] {
 function engineWith(paths: HomePaths, change: Partial<Settings>): { engine: Engine; close: () => Promise<void> } {
   const settings = { ...loadSettings({}), idleMs: 60_000, ...change };
   const memo = MemoCache.open(paths.memoDb);
-  const registry = RuntimeRegistry.standard({ docker: new DockerClient(), runDir: paths.run, logDir: paths.logs, defaults: { memoryBytes: settings.workerMemoryBytes, pidsLimit: settings.workerPidsLimit } });
+  const registry = RuntimeRegistry.standard({ home: paths.root, runDir: paths.run, logDir: paths.logs, defaults: { memoryBytes: settings.workerMemoryBytes, pidsLimit: settings.workerPidsLimit } });
   const engine = new Engine(paths, settings, memo, registry);
   return { engine, close: async () => { await engine.close(); memo.close(); } };
 }
@@ -179,13 +178,15 @@ export async function main(): Promise<void> {
     const built = await api.buildServable({ dir: join(ROOT, 'examples/noop') });
     const noop = getLocal(api.paths, built.name);
     const python = (await findPython()).path;
-    const spec: WorkerSpec = { name: noop.name, servableDir: noop.servableDir, runnerDir: noop.runnerDir, image: noop.image?.tag, python, memoryBytes: 512 * 1024 * 1024, pidsLimit: 64 };
+    const files = { name: noop.name, servableDir: noop.servableDir, runnerDir: noop.runnerDir };
+    const hostSpec: HostWorkerSpec = { runtime: 'host', ...files, python };
+    const spec: DockerWorkerSpec = { runtime: 'docker', ...files, image: noop.image?.tag ?? '', memoryBytes: 512 * 1024 * 1024, pidsLimit: 64 };
     const docker = new DockerRuntime({ runDir: api.paths.run, defaults: { memoryBytes: 512 * 1024 * 1024, pidsLimit: 64 } });
     const host = new HostRuntime({ runDir: api.paths.run });
 
     const floor = await socketFloor(dir, python);
-    const hostSocket = await warm(host, spec);
-    const hostStdio = await warm(host, { ...spec, transport: 'stdio' });
+    const hostSocket = await warm(host, hostSpec);
+    const hostStdio = await warm(host, { ...hostSpec, transport: 'stdio' });
     const dockerSocket = await warm(docker, spec);
     const dockerStdio = await warm(docker, { ...spec, transport: 'stdio' });
     // The naive ways, with fewer calls: each costs tens to hundreds of milliseconds.
@@ -196,7 +197,7 @@ export async function main(): Promise<void> {
     const dockerExec = timedCommand(20, 'docker', ['exec', keep, 'python3', '-c', runner]);
     execFileSync('docker', ['rm', '-f', keep], { stdio: 'ignore' });
     const coldDocker = await coldStarts(docker, spec, 5);
-    const coldHost = await coldStarts(host, spec, 5);
+    const coldHost = await coldStarts(host, hostSpec, 5);
 
     // Through the whole engine (validation, memo key, pool), in process.
     await api.runServable({ name: noop.name, input: 'warm-up', runtime: 'docker' });

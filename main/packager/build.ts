@@ -18,6 +18,8 @@ export interface BuildOptions {
   onProgress?: ((p: BuildProgress) => void) | undefined;
   /** Build even when an image with the content tag exists. */
   force?: boolean | undefined;
+  /** A second tag for the image (one DLHub home's own), recorded in build.json and answered as `tag`. */
+  alias?: string | undefined;
 }
 
 /** What buildImage did. */
@@ -136,9 +138,14 @@ export async function buildImage(ctx: BuildContext, opts: BuildOptions): Promise
       });
     }
   }
+  const tag = opts.alias ?? ctx.tag;
+  if (opts.alias !== undefined) {
+    const at = opts.alias.lastIndexOf(':');
+    await docker.getImage(id).tag({ repo: opts.alias.slice(0, at), tag: opts.alias.slice(at + 1) });
+  }
   await writeRecord(ctx, {
-    name: ctx.name, version: ctx.version, tag: ctx.tag, imageId: id, contentKey: ctx.contentKey, baseImage: ctx.baseImage, builtAt: new Date().toISOString(),
+    name: ctx.name, version: ctx.version, tag, imageId: id, contentKey: ctx.contentKey, baseImage: ctx.baseImage, builtAt: new Date().toISOString(),
     ...(ctx.substitutions.length > 0 ? { substitutions: ctx.substitutions } : {}),
   });
-  return { tag: ctx.tag, imageId: id, rebuilt, seconds: (performance.now() - started) / 1000 };
+  return { tag, imageId: id, rebuilt, seconds: (performance.now() - started) / 1000 };
 }

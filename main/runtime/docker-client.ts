@@ -56,6 +56,17 @@ export class DockerClient {
     }
   }
 
+  /** The engine's version (e.g. 20.10.24), or undefined when no engine answers within 1.5 s. Never throws. */
+  async version(): Promise<string | undefined> {
+    try {
+      const info = await within<{ Version?: string }>(this.api.version(), PING_TIMEOUT_MS, 'version');
+      this.pingOkUntil = Date.now() + PING_CACHE_MS;
+      return info.Version ?? 'unknown';
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The image's id, or undefined when the engine does not have it. */
   async imageId(ref: string): Promise<string | undefined> {
     try {
@@ -77,10 +88,10 @@ export class DockerClient {
     return tags[0];
   }
 
-  /** Remove an image; false when it was already gone. */
-  async removeImage(ref: string): Promise<boolean> {
+  /** Remove an image, or with `force: false` untag a name it has several of; false when it was already gone. */
+  async removeImage(ref: string, opts: { force: boolean } = { force: true }): Promise<boolean> {
     try {
-      await this.api.getImage(ref).remove({ force: true });
+      await this.api.getImage(ref).remove({ force: opts.force });
       return true;
     } catch (err) {
       if (statusCode(err) === 404 || /no such image/i.test(err instanceof Error ? err.message : String(err))) return false;

@@ -1,28 +1,38 @@
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { WorkerError } from '../errors.js';
-import { containerOptions, containerUser, LABELS } from './docker/container-spec.js';
-import { containerExit, lastLogLines } from './docker/logs.js';
-import { describeContainerExit } from './protocol/death.js';
-import { attachStdio, listenForRunner } from './docker/transport.js';
-import { RunnerConnection } from './protocol/connection.js';
-import type { Runtime, Worker, WorkerSpec } from './runtime.js';
 import { isProcessAlive } from '../storage/process-alive.js';
+import { chooseBaseImage } from './base-image.js';
 import { DockerClient } from './docker-client.js';
+import { containerOptions, containerUser, HOME_LABEL, LABELS } from './docker/container-spec.js';
+import { buildHomeImage, removeHomeImage } from './docker/image.js';
+import { containerExit, lastLogLines } from './docker/logs.js';
+import { attachStdio } from './docker/transport.js';
+import { describeContainerExit } from './protocol/death.js';
+import type { RegistryOptions, Runtime, RuntimeRecord, Worker, WorkerSpecBase } from './runtime.js';
+import { handshake, listenForRunner, RunnerWorker, type RunnerProcess, type SocketListener } from './worker-process.js';
 
-/**
- * The label naming the DLHub home that owns a worker container: orphan sweeps (and tests that count
- * containers) look only at their own home's containers, so two homes on one engine never disturb each other.
- */
-export const HOME_LABEL = 'org.dlhub.home';
+export { HOME_LABEL };
+
+/** What the Docker runtime needs to start one worker. */
+export interface DockerWorkerSpec extends WorkerSpecBase {
+  runtime: 'docker';
+  /** Image tag or id to run. */
+  image: string;
+  /** The servable asked for network access (dlhub.network === true); off by default. */
+  network?: boolean | undefined;
+  /** Memory limit in bytes; default from the runtime's settings. */
+  memoryBytes?: number | undefined;
+  /** Process limit; default from the runtime's settings. */
+  pidsLimit?: number | undefined;
+}
 
 /** How a DockerRuntime is built. */
 export interface DockerRuntimeOptions {
-  /** The process's Docker client (shared with the packager and the API); else one is made from `docker`. */
+  /** The process's Docker client (shared with the image builds); else one is made from `docker`. */
   client?: DockerClient | undefined;
   docker?: Docker | undefined;
   /** Folder for per-worker socket folders ($DLHUB_HOME/run). */
@@ -36,62 +46,8 @@ export interface DockerRuntimeOptions {
 
 const STOP_GRACE_MS = 1000;
 
-/** Resolve with `p`, or reject after `ms` with `onTimeout()`; the timer never keeps the process alive. */
-function within<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-    timer.unref();
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
 function statusCode(err: unknown): number | undefined {
   return typeof err === 'object' && err !== null ? (err as { statusCode?: number }).statusCode : undefined;
-}
-
-/** One runner in a container. stop() always removes the container and its socket folder. */
-class DockerWorker implements Worker {
-  readonly runtime = 'docker' as const;
-  private stopping: Promise<void> | undefined;
-  private hasExited = false;
-
-  constructor(
-    readonly id: string,
-    readonly connection: RunnerConnection,
-    readonly exited: Promise<void>,
-    private readonly container: Docker.Container,
-    private readonly server: Server | undefined,
-    private readonly hostDir: string | undefined,
-  ) {
-    void exited.then(() => {
-      this.hasExited = true;
-      // A runner that died on its own still leaves a stopped container; clear it away. A failure
-      // here resurfaces to whoever calls stop(), so it must not crash the process now.
-      this.stop().catch(() => undefined);
-    });
-  }
-
-  /** Ask the runner to shut down, then remove the container and the socket folder. */
-  stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
-    return this.stopping;
-  }
-
-  private async shutdown(): Promise<void> {
-    if (!this.hasExited) {
-      await within(this.connection.shutdown(), STOP_GRACE_MS, () => new Error('shutdown timed out')).catch(() => undefined);
-      await Promise.race([this.exited, sleep(STOP_GRACE_MS)]);
-    }
-    this.connection.close();
-    await removeContainer(this.container);
-    this.server?.close();
-    if (this.hostDir) await rm(this.hostDir, { recursive: true, force: true });
-  }
 }
 
 async function removeContainer(container: Docker.Container): Promise<void> {
@@ -105,13 +61,13 @@ async function removeContainer(container: Docker.Container): Promise<void> {
 
 /**
  * Runs servables in locked-down containers: no network unless asked, read-only root, no
- * capabilities, memory and process limits, a non-root user. Frames travel over a Unix socket
- * bound into the container, or over the attached stdio where a host socket cannot be bound.
+ * capabilities, memory and process limits, a non-root user, bounded logs. Frames travel over a Unix
+ * socket bound into the container, or over the attached stdio where a host socket cannot be bound.
  */
-export class DockerRuntime implements Runtime {
+export class DockerRuntime implements Runtime<DockerWorkerSpec> {
   readonly name = 'docker' as const;
-  private readonly client: DockerClient;
-  /** Value of HOME_LABEL on this runtime's containers. */
+  readonly client: DockerClient;
+  /** The DLHub home written on every container (HOME_LABEL). */
   readonly owner: string;
   private swept = false;
 
@@ -131,12 +87,7 @@ export class DockerRuntime implements Runtime {
   }
 
   /** Start a container for `spec.image` and return once its runner has answered hello. */
-  async start(spec: WorkerSpec): Promise<Worker> {
-    if (!spec.image) {
-      throw new WorkerError('RUNTIME_UNAVAILABLE', `Servable "${spec.name}" has no image to run in Docker.`, {
-        hint: `Build it with \`dlhub build\` while Docker is running, or use \`--runtime host\`.`,
-      });
-    }
+  async start(spec: DockerWorkerSpec): Promise<Worker> {
     if (!this.swept) {
       // Containers left by a process that was killed are removed once per process, off the start path.
       this.swept = true;
@@ -160,82 +111,70 @@ export class DockerRuntime implements Runtime {
     options.Labels = { ...options.Labels, [HOME_LABEL]: this.owner };
     // Create the container while the socket comes up: the two do not depend on each other.
     const creating = this.docker.createContainer(options);
+    creating.catch(() => undefined);
     let container: Docker.Container | undefined;
-    let server: Server | undefined;
+    let listener: SocketListener | undefined;
+    let exitedFlag = false;
+    const cleanup = async (): Promise<void> => {
+      const made = container ?? (await creating.catch(() => undefined));
+      if (made) await removeContainer(made);
+      listener?.server.close();
+      if (hostDir) await rm(hostDir, { recursive: true, force: true });
+    };
     try {
-      let stream: Promise<Duplex> | undefined;
-      let stderrTail: (() => string) | undefined;
       if (hostDir) {
         await mkdir(hostDir, { recursive: true, mode: 0o700 });
         if (chownTo) await chown(hostDir, chownTo.uid, chownTo.gid);
-        const listener = await listenForRunner(join(hostDir, 'runner.sock'), chownTo);
-        server = listener.server;
-        stream = listener.connected;
+        listener = await listenForRunner(join(hostDir, 'runner.sock'), chownTo);
       }
       container = await creating.catch((err: unknown) => {
         throw statusCode(err) === 404
-          ? new WorkerError('RUNTIME_UNAVAILABLE', `Image ${spec.image ?? ''} of servable "${spec.name}" is not in the Docker engine.`, {
+          ? new WorkerError('RUNTIME_UNAVAILABLE', `Image ${spec.image} of servable "${spec.name}" is not in the Docker engine.`, {
               hint: 'Build it again with `dlhub build DIR` (the image may have been removed).',
               cause: err,
             })
           : err;
       });
+      let stream: Promise<Duplex> | undefined = listener?.connected.then((s): Duplex => s);
+      let stderrTail: (() => string) | undefined;
       if (stdio) {
         const attached = await attachStdio(this.docker, container);
         stream = Promise.resolve(attached.stream);
         stderrTail = attached.stderrTail;
       }
+      if (!stream) throw new Error('internal: no transport was set up');
       await container.start();
       const started = container;
       // How it ended (OOM kill, exit code, output) is read before `exited` lets anything remove it.
       const ending = started.wait({ condition: 'not-running' }).then(() => containerExit(started, { stdout: !stdio, stderrTail }), () => undefined);
-      const exited = ending.then(() => undefined);
-      if (!stream) throw new Error('internal: no transport was set up');
-      const connection = await this.handshake(spec, started, stream, exited, stderrTail);
+      const exited = ending.then(() => {
+        exitedFlag = true;
+      });
+      const proc: RunnerProcess = {
+        exited,
+        alive: () => !exitedFlag,
+        kill: () => removeContainer(started).catch(() => undefined),
+        cleanup,
+        diedBeforeHello: async () => {
+          const logs = stderrTail?.() || (await lastLogLines(started, { stdout: !stdio }));
+          return new WorkerError('RUNNER_DIED', `The container of "${spec.name}" exited before its runner answered.\n--- last container output ---\n${logs}`, {
+            hint: 'Read the output above; `dlhub build DIR --force` rebuilds the image if it is stale.',
+            details: { image: spec.image, logs },
+          });
+        },
+      };
+      const connection = await handshake(proc, {
+        name: spec.name,
+        stream,
+        timeoutMs: this.opts.startTimeoutMs ?? 30_000,
+        timeoutHint: 'The image may be slow to import its libraries; check `docker logs` of a dlhub container, or use `--runtime host`.',
+      });
       connection.explainDeathWith(() => ending.then((end) => end && describeContainerExit(end)));
-      void exited.then(() => connection.close());
-      return new DockerWorker(id, connection, exited, started, server, hostDir);
+      return new RunnerWorker(id, 'docker', connection, proc, STOP_GRACE_MS);
     } catch (err) {
       // Never leave a container or a socket folder behind after a failed start.
-      const orphan = container ?? (await creating.catch(() => undefined));
-      if (orphan) await removeContainer(orphan).catch(() => undefined);
-      server?.close();
-      if (hostDir) await rm(hostDir, { recursive: true, force: true });
+      await cleanup().catch(() => undefined);
       throw err;
-    }
-  }
-
-  private async handshake(spec: WorkerSpec, container: Docker.Container, stream: Promise<Duplex>, exited: Promise<void>, stderrTail: (() => string) | undefined): Promise<RunnerConnection> {
-    const timeoutMs = this.opts.startTimeoutMs ?? 30_000;
-    let settled = false;
-    const died = exited.then(async () => {
-      if (settled) return new Promise<never>(() => undefined);
-      const logs = stderrTail?.() || (await lastLogLines(container, { stdout: spec.transport !== 'stdio' }));
-      throw new WorkerError('RUNNER_DIED', `The container of "${spec.name}" exited before its runner answered.\n--- last container output ---\n${logs}`, {
-        hint: 'Read the output above; `dlhub build DIR --force` rebuilds the image if it is stale.',
-        details: { image: spec.image, logs },
-      });
-    });
-    const timedOut = (): WorkerError =>
-      new WorkerError('RUNNER_DIED', `The runner of "${spec.name}" did not answer within ${timeoutMs / 1000} s.`, {
-        hint: 'The image may be slow to import its libraries; check `docker logs` of a dlhub container, or use `--runtime host`.',
-      });
-    const connect = async (): Promise<RunnerConnection> => {
-      const connection = new RunnerConnection(await stream, { name: spec.name });
-      try {
-        await connection.hello();
-      } catch (err) {
-        connection.close();
-        // A runner that crashed closes its stream just before it exits: prefer the exit's error, which carries its output.
-        await Promise.race([died, sleep(500)]);
-        throw err;
-      }
-      return connection;
-    };
-    try {
-      return await within(Promise.race([connect(), died]), timeoutMs, timedOut);
-    } finally {
-      settled = true;
     }
   }
 
@@ -256,3 +195,57 @@ export class DockerRuntime implements Runtime {
   }
 }
 
+/** The Docker runtime's record: it builds an image per servable (tagged for this home) and runs it locked down. */
+export function dockerRecord(opts: RegistryOptions): RuntimeRecord<DockerWorkerSpec> {
+  const client = new DockerClient(opts.docker);
+  const runtime = new DockerRuntime({ client, runDir: opts.runDir, owner: opts.home, defaults: opts.defaults });
+  return {
+    name: 'docker',
+    description: 'a locked-down container of the servable\'s image (default when an engine answers)',
+    rank: 0,
+    lastResort: false,
+    image: {
+      chooseBase: (named) => chooseBaseImage(client, opts.home, named),
+      probeClient: async () => ((await client.available()) ? client.api : undefined),
+      build: (ctx, o) => buildHomeImage(client, opts.home, ctx, o),
+      remove: (s) => (s.image ? removeHomeImage(client, opts.home, s.image.tag) : Promise.resolve({ removed: false })),
+    },
+    runtime,
+    available: () => client.available(),
+    probe: async () => {
+      const version = await client.version();
+      return version === undefined
+        ? { available: false, reason: 'The Docker engine is not answering (is dockerd or Docker Desktop running? DOCKER_HOST names which engine).' }
+        : { available: true, version: `Docker Engine ${version}` };
+    },
+    refuses: (s) =>
+      s.image
+        ? undefined
+        : {
+            message: `Servable "${s.name}" has no container image yet.`,
+            hint: `Build it with \`dlhub build ${s.sourceDir}\` while Docker is running, or use \`--runtime host\`.`,
+          },
+    digest: async (s) => s.image?.imageId ?? `noimage:${s.contentKey}`,
+    workerSpec: async (s, d) => {
+      if (!s.image) {
+        throw new WorkerError('RUNTIME_UNAVAILABLE', `Servable "${s.name}" has no image to run in Docker.`, {
+          hint: 'Build it with `dlhub build` while Docker is running, or use `--runtime host`.',
+        });
+      }
+      return {
+        runtime: 'docker',
+        name: s.name,
+        servableDir: s.servableDir,
+        runnerDir: s.runnerDir,
+        image: s.image.tag,
+        network: s.metadata.dlhub.network === true,
+        memoryBytes: d.memoryBytes,
+        pidsLimit: d.pidsLimit,
+      };
+    },
+    unavailable: {
+      message: 'The Docker engine is not answering.',
+      hint: 'Start Docker (or dockerd), or run on this machine\'s Python with `--runtime host`.',
+    },
+  };
+}

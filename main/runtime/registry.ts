@@ -1,129 +1,36 @@
+import { RUNTIME_NAMES, type RuntimeAvailability } from '../contract/runtimes.js';
+import type Dockerode from 'dockerode';
 import { RuntimeUnavailableError } from '../errors.js';
+import type { BuildContext } from '../packager/context.js';
 import type { LocalServable } from '../servable/registry.js';
-import { requiredModules } from '../servable/requirements.js';
-import type { DockerClient } from './docker-client.js';
-import { DockerRuntime } from './docker.js';
-import { HostRuntime } from './host.js';
-import { findPython } from './python.js';
-import type { Runtime, RuntimeName, WorkerSpec } from './runtime.js';
+import { dockerRecord } from './docker.js';
+import { hostRecord } from './host.js';
+import type {
+  ArtifactBuildOptions, ArtifactRemoval, BuiltImage, RegistryOptions, RuntimeName, RuntimeRecord,
+} from './runtime.js';
 
-/** Why a runtime cannot serve a call, and what to do instead. */
-export interface Refusal {
-  message: string;
-  hint: string;
-}
-
-/** Worker limits every runtime receives from the engine's settings. */
-export interface SpecDefaults {
-  memoryBytes: number;
-  pidsLimit: number;
-}
+export type { Refusal, RegistryOptions, RuntimeRecord, SpecDefaults } from './runtime.js';
 
 /**
- * One runtime, as data: everything the engine, the selection, the build and the CLI need to know
- * about it. Adding a runtime (apptainer, slurm) means adding one record here.
+ * The runtimes this version knows, by name: adding one (apptainer, slurm) is one file that makes its
+ * record and one line here (its name goes in the contract's list; the `satisfies` below fails until
+ * both agree).
  */
-export interface RuntimeRecord {
-  readonly name: RuntimeName;
-  /** One line for `--runtime` help. */
-  readonly description: string;
-  /** Preference when no runtime is named: the lowest rank that can run the servable and is available wins. */
-  readonly rank: number;
-  /** Chosen when nothing else is available, so its own error says what is missing. */
-  readonly lastResort: boolean;
-  /** Does a build have to make an image for this runtime? */
-  readonly needsImage: boolean;
-  readonly runtime: Runtime;
-  /** Cheap probe (cached where it costs a round trip). Never throws. */
-  available(): Promise<boolean>;
-  /** Why this servable cannot run here as built (e.g. no image yet), or undefined when it can. */
-  refuses(servable: LocalServable): Refusal | undefined;
-  /** What identifies the code an answer came from, for the memo key. */
-  digest(servable: LocalServable): Promise<string>;
-  /** What `runtime.start` needs for one worker of the servable. */
-  workerSpec(servable: LocalServable, defaults: SpecDefaults): Promise<WorkerSpec>;
-  /** The message and hint when the runtime was asked for and is not there. */
-  readonly unavailable: Refusal;
-}
-
-/** How the registry's runtimes are set up. */
-export interface RegistryOptions {
-  docker: DockerClient;
-  runDir: string;
-  logDir: string;
-  defaults: SpecDefaults;
-}
-
-function dockerRecord(opts: RegistryOptions): RuntimeRecord {
-  const runtime = new DockerRuntime({ client: opts.docker, runDir: opts.runDir, defaults: opts.defaults });
-  return {
-    name: 'docker',
-    description: 'a locked-down container of the servable\'s image (default when an engine answers)',
-    rank: 0,
-    lastResort: false,
-    needsImage: true,
-    runtime,
-    available: () => opts.docker.available(),
-    refuses: (s) =>
-      s.image
-        ? undefined
-        : {
-            message: `Servable "${s.name}" has no container image yet.`,
-            hint: `Build it with \`dlhub build ${s.sourceDir}\` while Docker is running, or use \`--runtime host\`.`,
-          },
-    digest: async (s) => s.image?.imageId ?? `noimage:${s.contentKey}`,
-    workerSpec: async (s, d) => ({
-      name: s.name,
-      servableDir: s.servableDir,
-      runnerDir: s.runnerDir,
-      image: s.image?.tag,
-      network: s.metadata.dlhub.network === true,
-      memoryBytes: d.memoryBytes,
-      pidsLimit: d.pidsLimit,
-    }),
-    unavailable: {
-      message: 'The Docker engine is not answering.',
-      hint: 'Start Docker (or dockerd), or run on this machine\'s Python with `--runtime host`.',
-    },
-  };
-}
-
-function hostRecord(opts: RegistryOptions): RuntimeRecord {
-  const runtime = new HostRuntime({ runDir: opts.runDir, logDir: opts.logDir });
-  return {
-    name: 'host',
-    description: 'this machine\'s Python (no isolation; used when Docker is not there)',
-    rank: 10,
-    lastResort: true,
-    needsImage: false,
-    runtime,
-    available: () => runtime.available(),
-    refuses: () => undefined,
-    digest: async (s) => {
-      const python = await findPython(requiredModules(s.metadata));
-      return `host:${s.contentKey}:${python.path}:${python.version}`;
-    },
-    workerSpec: async (s) => ({
-      name: s.name,
-      servableDir: s.servableDir,
-      runnerDir: s.runnerDir,
-      python: (await findPython(requiredModules(s.metadata))).path,
-    }),
-    unavailable: {
-      message: 'No host Python 3 was found.',
-      hint: 'Install Python 3 or set DLHUB_PYTHON, or use `--runtime docker`.',
-    },
-  };
-}
-
-/** The runtimes this version knows, by name: adding one (apptainer, slurm) is one record factory here. */
-export const RUNTIMES: Readonly<Partial<Record<RuntimeName, (opts: RegistryOptions) => RuntimeRecord>>> = {
+const RUNTIMES = {
   docker: dockerRecord,
   host: hostRecord,
-};
+} satisfies { [K in RuntimeName]: (opts: RegistryOptions) => RuntimeRecord & { name: K } };
 
-/** Names for `--runtime` choices, without building any runtime. */
-export const RUNTIME_NAMES: readonly RuntimeName[] = Object.keys(RUNTIMES) as RuntimeName[];
+/** What one worker needs, by runtime: the union of every runtime's own spec, told apart by `runtime`. */
+export type WorkerSpec = Awaited<ReturnType<ReturnType<(typeof RUNTIMES)[RuntimeName]>['workerSpec']>>;
+
+export type { RuntimeAvailability };
+
+/** What a build made for the runtime that will run the servable: an image, or nothing and why. */
+export interface BuildArtifacts {
+  image: BuiltImage | undefined;
+  skipped: string | undefined;
+}
 
 /** The runtimes of one process, built once in the composition root. */
 export class RuntimeRegistry {
@@ -133,19 +40,19 @@ export class RuntimeRegistry {
     this.records = [...records].sort((a, b) => a.rank - b.rank);
   }
 
-  /** Every runtime this version knows (RUNTIMES), sharing the process's Docker client. */
+  /** Every runtime this version knows (RUNTIMES, in the contract's order of names). */
   static standard(opts: RegistryOptions): RuntimeRegistry {
-    return new RuntimeRegistry(Object.values(RUNTIMES).map((make) => make(opts)));
+    return new RuntimeRegistry(RUNTIME_NAMES.map((name) => RUNTIMES[name](opts)));
   }
 
-  /** Every runtime, most preferred first. */
-  all(): readonly RuntimeRecord[] {
-    return this.records;
-  }
-
-  /** Names for `--runtime` choices. */
+  /** Names for `--runtime` choices, most preferred first. */
   names(): RuntimeName[] {
     return this.records.map((r) => r.name);
+  }
+
+  /** Each runtime with whether it can start workers now, why not, and its version; most preferred first. */
+  availability(): Promise<RuntimeAvailability[]> {
+    return Promise.all(this.records.map(async (r) => ({ name: r.name, description: r.description, ...(await r.probe()) })));
   }
 
   /** The record of `name`, or RUNTIME_UNAVAILABLE listing the known names. */
@@ -163,7 +70,8 @@ export class RuntimeRegistry {
     return this.records.find((r) => !r.refuses(servable)) ?? this.lastResort();
   }
 
-  private lastResort(): RuntimeRecord {
+  /** The runtime used when nothing better answers (named in answers that ran no step at all). */
+  lastResort(): RuntimeRecord {
     const found = this.records.find((r) => r.lastResort) ?? this.records[this.records.length - 1];
     if (!found) throw new RuntimeUnavailableError('No runtime is configured.', 'This is a bug in DLHub Desktop; please report it.');
     return found;
@@ -187,23 +95,55 @@ export class RuntimeRegistry {
     return this.lastResort();
   }
 
+  /** The first runtime that runs from an image (its base image shapes every build's content key). */
+  private imageRuntime(): RuntimeRecord | undefined {
+    return this.records.find((r) => r.image !== undefined);
+  }
+
+  /** The base image a build uses (named, else chosen offline first), with a note when it is not the named one. */
+  async chooseBaseImage(named: string | undefined): Promise<{ image: string; note: string | undefined }> {
+    const maker = this.imageRuntime()?.image;
+    return maker ? maker.chooseBase(named) : { image: named ?? 'none', note: undefined };
+  }
+
+  /** An engine handle for `--accept-installed`'s probe of the base image, when one answers. */
+  async probeClient(): Promise<Dockerode | undefined> {
+    return this.imageRuntime()?.image?.probeClient();
+  }
+
   /**
-   * What a build must make for `requested` (or the default): an image, when a runtime that needs one
-   * was named or answers; else nothing, with the reason. Throws when the named runtime is down.
+   * Make what `requested` (or the default) runs from: an image, when a runtime that needs one was
+   * named or answers; else nothing, with the reason. Throws when the named runtime is down.
    */
-  async buildPlan(requested?: string): Promise<{ image: boolean; skipped: string | undefined }> {
+  async build(ctx: BuildContext, requested: string | undefined, opts: ArtifactBuildOptions): Promise<BuildArtifacts> {
+    const maker = await this.builder(requested);
+    if ('skipped' in maker) return { image: undefined, skipped: maker.skipped };
+    return { image: await maker.record.image.build(ctx, opts), skipped: undefined };
+  }
+
+  private async builder(requested: string | undefined): Promise<{ record: RuntimeRecord & { image: NonNullable<RuntimeRecord['image']> } } | { skipped: string }> {
+    const withImage = (r: RuntimeRecord): r is RuntimeRecord & { image: NonNullable<RuntimeRecord['image']> } => r.image !== undefined;
     if (requested) {
       const rec = this.get(requested);
-      if (!rec.needsImage) return { image: false, skipped: `the ${rec.name} runtime was chosen (--runtime ${rec.name})` };
+      if (!withImage(rec)) return { skipped: `the ${rec.name} runtime was chosen (--runtime ${rec.name})` };
       if (!(await rec.available())) {
         throw new RuntimeUnavailableError(`${rec.unavailable.message} No image can be built.`, rec.unavailable.hint);
       }
-      return { image: true, skipped: undefined };
+      return { record: rec };
     }
-    for (const rec of this.records.filter((r) => r.needsImage)) {
-      if (await rec.available()) return { image: true, skipped: undefined };
+    const makers = this.records.filter(withImage);
+    for (const rec of makers) {
+      if (await rec.available()) return { record: rec };
     }
-    const fallback = this.lastResort().name;
-    return { image: false, skipped: `no ${this.records.filter((r) => r.needsImage).map((r) => r.name).join(' or ')} engine answered; the servable runs on the ${fallback} runtime` };
+    return { skipped: `no ${makers.map((r) => r.name).join(' or ')} engine answered; the servable runs on the ${this.lastResort().name} runtime` };
+  }
+
+  /** Remove what every runtime made for the servable in this home; `kept` says why an image stayed. */
+  async remove(servable: LocalServable): Promise<ArtifactRemoval> {
+    const results = await Promise.all(this.records.map((r) => r.image?.remove(servable) ?? Promise.resolve<ArtifactRemoval>({ removed: false })));
+    return {
+      removed: results.some((r) => r.removed),
+      kept: results.map((r) => r.kept).find((k) => k !== undefined),
+    };
   }
 }

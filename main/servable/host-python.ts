@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { RuntimeUnavailableError } from '../errors.js';
 
 /** A host Python interpreter: its absolute path and version (x.y.z). */
@@ -24,6 +24,15 @@ const PROBE_SCRIPT = [
 ].join('\n');
 
 const probes = new Map<string, Promise<Probe | undefined>>();
+const syncProbes = new Map<string, Probe | undefined>();
+
+function parseProbe(stdout: string): Probe | undefined {
+  try {
+    return JSON.parse(stdout) as Probe;
+  } catch {
+    return undefined;
+  }
+}
 
 function probe(command: string, modules: readonly string[]): Promise<Probe | undefined> {
   const key = `${command}\0${modules.join(',')}`;
@@ -31,17 +40,40 @@ function probe(command: string, modules: readonly string[]): Promise<Probe | und
   if (!p) {
     p = new Promise((resolve) => {
       execFile(command, ['-c', PROBE_SCRIPT, ...modules], { timeout: PROBE_TIMEOUT_MS }, (err, stdout) => {
-        if (err) return resolve(undefined);
-        try {
-          resolve(JSON.parse(stdout) as Probe);
-        } catch {
-          resolve(undefined);
-        }
+        resolve(err ? undefined : parseProbe(stdout));
       });
     });
     probes.set(key, p);
   }
   return p;
+}
+
+function probeSync(command: string, modules: readonly string[]): Probe | undefined {
+  const key = `${command}\0${modules.join(',')}`;
+  if (!syncProbes.has(key)) {
+    const res = spawnSync(command, ['-c', PROBE_SCRIPT, ...modules], { encoding: 'utf8', timeout: PROBE_TIMEOUT_MS });
+    syncProbes.set(key, res.status === 0 ? parseProbe(res.stdout) : undefined);
+  }
+  return syncProbes.get(key);
+}
+
+/** The interpreters tried, in order: DLHUB_PYTHON alone when set (the user's choice), else the usual places. */
+function candidates(): { chosen: string | undefined; list: readonly string[] } {
+  const chosen = process.env['DLHUB_PYTHON'] || undefined;
+  return { chosen, list: chosen ? [chosen] : CANDIDATES };
+}
+
+/**
+ * The same rule as findPython, for synchronous callers (`dlhub init`'s model probes): the first
+ * interpreter that runs and has `requiredModules`, or undefined.
+ */
+export function findPythonSync(requiredModules: readonly string[] = []): PythonInfo | undefined {
+  const modules = [...new Set(requiredModules)].sort();
+  for (const candidate of candidates().list) {
+    const found = probeSync(candidate, modules);
+    if (found && found.missing.length === 0) return { path: found.path, version: found.version };
+  }
+  return undefined;
 }
 
 /**
@@ -51,7 +83,7 @@ function probe(command: string, modules: readonly string[]): Promise<Probe | und
  */
 export async function findPython(requiredModules: string[] = []): Promise<PythonInfo> {
   const modules = [...new Set(requiredModules)].sort();
-  const chosen = process.env['DLHUB_PYTHON'];
+  const { chosen } = candidates();
   if (chosen) {
     // The user's explicit choice is honoured even without the modules: the runner then names what is missing.
     const found = await probe(chosen, []);

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DlhubError } from '../../main/errors.js';
-import { DockerRuntime, HOME_LABEL } from '../../main/runtime/docker.js';
-import type { Worker, WorkerSpec } from '../../main/runtime/runtime.js';
+import { DockerRuntime, HOME_LABEL, type DockerWorkerSpec } from '../../main/runtime/docker.js';
+import type { Worker } from '../../main/runtime/runtime.js';
 import type { HomePaths } from '../../main/storage/home.js';
 import { buildProbeServable, homeWorkerContainers, requireDocker, testBaseImage } from '../helpers/docker.js';
 
@@ -48,8 +48,8 @@ let image: string;
 let runtime: DockerRuntime;
 const started: Worker[] = [];
 
-function spec(extra: Partial<WorkerSpec> = {}): WorkerSpec {
-  return { name, servableDir: '/unused', runnerDir: '/unused', image, ...extra };
+function spec(extra: Partial<DockerWorkerSpec> = {}): DockerWorkerSpec {
+  return { runtime: 'docker', name, servableDir: '/unused', runnerDir: '/unused', image, ...extra };
 }
 
 function containers(): string[] {

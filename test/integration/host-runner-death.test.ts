@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, WorkerError } from '../../main/errors.js';
 import { HostRuntime } from '../../main/runtime/host.js';
-import type { WorkerSpec } from '../../main/runtime/runtime.js';
+import type { HostWorkerSpec } from '../../main/runtime/host.js';
 
 // Issue 9: a host runner that dies mid-call is explained, and the hint names a log file that
 // really holds its stderr; a too-deep input is refused before it reaches the shared worker.
@@ -26,7 +26,7 @@ def echo(x):
 describe('host runner deaths and hostile inputs', () => {
   let root: string;
   let runtime: HostRuntime;
-  let spec: WorkerSpec;
+  let spec: HostWorkerSpec;
 
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), 'dlhub-hostdeath-'));
@@ -39,7 +39,7 @@ describe('host runner deaths and hostile inputs', () => {
       servable: { type: 'Python static method', shim: 'python.PythonStaticMethodServable', methods: { crash: method('crash'), echo: method('echo') } },
     }));
     runtime = new HostRuntime({ runDir: join(root, 'run'), logDir: join(root, 'logs') });
-    spec = { name: 'dies', servableDir: dir, runnerDir: RUNNER_DIR, python: '/usr/bin/python3' };
+    spec = { runtime: 'host', name: 'dies', servableDir: dir, runnerDir: RUNNER_DIR, python: '/usr/bin/python3' };
   });
 
   afterAll(() => {

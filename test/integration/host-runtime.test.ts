@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, ModelError, NotFoundError, WorkerError, type DlhubError } from '../../main/errors.js';
-import { HostRuntime } from '../../main/runtime/host.js';
+import { HostRuntime, type HostWorkerSpec } from '../../main/runtime/host.js';
 import { decodeStoredResult, NdArray } from '../../main/runtime/protocol/values.js';
-import type { Worker, WorkerSpec } from '../../main/runtime/runtime.js';
+import type { Worker } from '../../main/runtime/runtime.js';
 import { expectValidMessage } from '../unit/protocol/protocol-schema.js';
 
 const RUNNER_DIR = fileURLToPath(new URL('../../resources/runner', import.meta.url));
@@ -101,8 +101,8 @@ describe('host runtime with the real runner', () => {
 
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  async function start(extra: Partial<WorkerSpec> = {}): Promise<Worker> {
-    const worker = await runtime.start({ name: 'fn-servable', servableDir: fnDir, runnerDir: RUNNER_DIR, ...extra });
+  async function start(extra: Partial<HostWorkerSpec> = {}): Promise<Worker> {
+    const worker = await runtime.start({ runtime: 'host', name: 'fn-servable', servableDir: fnDir, runnerDir: RUNNER_DIR, ...extra });
     workers.push(worker);
     return worker;
   }
@@ -234,7 +234,7 @@ describe('host runtime with the real runner', () => {
       type: 'Keras model', shim: 'keras.KerasServable', files: { model: 'model.h5' }, methods: { predict: fnMethod('predict', 'ndarray') },
     });
     writeFileSync(join(dir, 'model.h5'), 'not really a model');
-    const err = await runtime.start({ name: 'keras-servable', servableDir: dir, runnerDir: RUNNER_DIR }).catch((e: unknown) => e);
+    const err = await runtime.start({ runtime: 'host', name: 'keras-servable', servableDir: dir, runnerDir: RUNNER_DIR }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkerError);
     expect((err as WorkerError).message).toContain("'tensorflow'");
     expect((err as WorkerError).message).toContain('must be in the image');
@@ -245,7 +245,7 @@ describe('host runtime with the real runner', () => {
     const fake = join(root, 'fake-runner');
     mkdirSync(fake, { recursive: true });
     writeFileSync(join(fake, 'dlhub_runner.py'), 'import sys\nsys.stderr.write("runner exploded: no such thing\\n")\nsys.exit(3)\n');
-    const err = await runtime.start({ name: 'fn-servable', servableDir: fnDir, runnerDir: fake }).catch((e: unknown) => e);
+    const err = await runtime.start({ runtime: 'host', name: 'fn-servable', servableDir: fnDir, runnerDir: fake }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkerError);
     expect((err as WorkerError).code).toBe('RUNNER_DIED');
     expect((err as WorkerError).message).toContain('exited with code 3');
@@ -269,7 +269,7 @@ describe('host runtime with the real runner', () => {
   it('uses a short socket path when the run folder is too deep for a Unix socket', async () => {
     const deep = join(root, 'x'.repeat(60), 'y'.repeat(60));
     const deepRuntime = new HostRuntime({ runDir: deep });
-    const worker = await deepRuntime.start({ name: 'fn-servable', servableDir: fnDir, runnerDir: RUNNER_DIR });
+    const worker = await deepRuntime.start({ runtime: 'host', name: 'fn-servable', servableDir: fnDir, runnerDir: RUNNER_DIR });
     workers.push(worker);
     expect((await worker.connection.run('hello', null)).output).toBe('hello world');
     expect(existsSync(deep)).toBe(true);

@@ -12,6 +12,18 @@ export const LABELS = {
   workerDir: 'org.dlhub.worker-dir',
 } as const;
 
+/**
+ * The label naming the DLHub home that owns a worker container: orphan sweeps (and tests that count
+ * containers) look only at their own home's containers, so two homes on one engine never disturb each other.
+ */
+export const HOME_LABEL = 'org.dlhub.home';
+
+/**
+ * Worker output kept by the engine: two files of 8 MiB at most per container, so a model that
+ * writes without end cannot fill the host's disk (`docker logs` and the death report still read it).
+ */
+export const WORKER_LOG_CONFIG = { Type: 'json-file', Config: { 'max-size': '8m', 'max-file': '2' } } as const;
+
 /** What one worker container needs. */
 export interface ContainerPlan {
   image: string;
@@ -68,6 +80,7 @@ export function containerOptions(plan: ContainerPlan): Dockerode.ContainerCreate
       // the file system), but cannot fill the host's disk through this folder.
       Binds: plan.hostDir ? [`${plan.hostDir}:${CONTAINER_RUN_DIR}:ro`] : [],
       Init: false,
+      LogConfig: { Type: WORKER_LOG_CONFIG.Type, Config: { ...WORKER_LOG_CONFIG.Config } },
     },
   };
 }

@@ -1,34 +1,5 @@
-import { chown } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
-
-/** A Unix socket the runner connects to; `connected` resolves with the first connection. */
-export interface SocketListener {
-  server: Server;
-  connected: Promise<Socket>;
-}
-
-/** Listen on `path` for the one runner of a worker; the socket is handed to `chownTo` when set. */
-export async function listenForRunner(path: string, chownTo: { uid: number; gid: number } | undefined): Promise<SocketListener> {
-  const server = createServer();
-  const connected = new Promise<Socket>((resolve) => {
-    server.once('connection', (socket) => {
-      // One runner per worker: later connections are refused.
-      server.close();
-      resolve(socket);
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  if (chownTo) await chown(path, chownTo.uid, chownTo.gid);
-  return { server, connected };
-}
 
 /**
  * Attach to the container's stdin/stdout before it starts (hijacked, so stdin is writable) and

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RuntimeUnavailableError } from '../../../main/errors.js';
-import { findPython } from '../../../main/runtime/python.js';
+import { findPython } from '../../../main/servable/host-python.js';
 import { removeWorkerSocket, workerSocketPath } from '../../../main/runtime/socket-path.js';
 
 describe('workerSocketPath', () => {
