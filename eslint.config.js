@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 /**
  * Layering inside main/, as data: each folder (main/errors.ts counts as `errors`) may import only
  * the folders listed for it, all below it: cli -> api -> {engine, catalog, hub, provenance} ->
- * {runtime, packager, memo} -> servable -> storage -> contract -> errors. A folder may always import
+ * {runtime -> packager, memo} -> servable -> storage -> contract -> errors. A folder may always import
  * itself. The contract (wire types, the operations table, the value codec) sits at the bottom so
  * every layer and the renderer can take their wire types from it.
  */
@@ -21,7 +21,8 @@ export const LAYERS = {
   catalog: BELOW_ENGINE,
   hub: BELOW_ENGINE,
   provenance: BELOW_ENGINE,
-  runtime: BELOW_RUNTIME,
+  // A runtime builds what it runs from (its image) out of the packager's build context.
+  runtime: ['packager', ...BELOW_RUNTIME],
   packager: BELOW_RUNTIME,
   memo: BELOW_RUNTIME,
   servable: BELOW_SERVABLE,

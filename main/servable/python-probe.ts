@@ -1,23 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { DetectError } from '../errors.js';
 import { assetPath } from './assets.js';
+import { findPythonSync } from './host-python.js';
 
-const found = new Map<string, string | undefined>();
-
-/** Interpreters to try, in order: the user's choice, the one on PATH, the system one. */
-function candidates(): string[] {
-  const list = [process.env['DLHUB_PYTHON'], 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
-  return [...new Set(list)];
-}
-
-/** First host Python that imports all `modules` (none: any Python 3), or undefined. Cached per module list. */
+/** First host Python that has all `modules` (none: any Python 3), or undefined: the one finder's rule (host-python.ts). */
 export function findProbePython(modules: readonly string[] = []): string | undefined {
-  const key = [...modules].sort().join(',');
-  if (found.has(key)) return found.get(key);
-  const code = modules.length > 0 ? `import ${modules.join(', ')}` : 'import sys; assert sys.version_info >= (3, 8)';
-  const hit = candidates().find((python) => spawnSync(python, ['-c', code], { stdio: 'ignore', timeout: 30_000 }).status === 0);
-  found.set(key, hit);
-  return hit;
+  return findPythonSync(modules)?.path;
 }
 
 /** Run resources/runner/inspect_model.py; returns its JSON answer, whose `error` field the caller interprets. */

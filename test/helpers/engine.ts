@@ -4,7 +4,6 @@ import { Dlhub } from '../../main/api/dlhub.js';
 import { Engine } from '../../main/engine/engine.js';
 import { loadSettings, type Settings } from '../../main/engine/settings.js';
 import { MemoCache } from '../../main/memo/memo-cache.js';
-import { DockerClient } from '../../main/runtime/docker-client.js';
 import { RuntimeRegistry } from '../../main/runtime/registry.js';
 import { ensureHome, homePaths } from '../../main/storage/home.js';
 
@@ -78,7 +77,7 @@ export function openEngine(home: string, settings: Partial<Settings> = {}): { en
   const all = { ...loadSettings({}), ...settings };
   const memo = MemoCache.open(paths.memoDb);
   const registry = RuntimeRegistry.standard({
-    docker: new DockerClient(),
+    home: paths.root,
     runDir: paths.run,
     logDir: paths.logs,
     defaults: { memoryBytes: all.workerMemoryBytes, pidsLimit: all.workerPidsLimit },
