@@ -241,12 +241,13 @@ export class MemoCache {
     }
   }
 
-  // A lookup must not fail because another process holds the write lock: touches wait for the next flush.
+  // A lookup must not fail because the file cannot be written now (another process holds the write
+  // lock, the disk is full): touches and counters wait for the next flush, touches bounded.
   private tryFlush(): void {
     try {
       this.flush();
     } catch (err) {
-      if (!(err instanceof StorageError) || !/busy|locked/i.test(err.message)) throw err;
+      if (!(err instanceof StorageError)) throw err;
       if (this.pendingTouches.length > MAX_PENDING_TOUCHES) this.pendingTouches.splice(0, this.pendingTouches.length - MAX_PENDING_TOUCHES);
     }
   }

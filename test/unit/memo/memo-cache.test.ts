@@ -109,6 +109,25 @@ describe('MemoCache basics', () => {
     expect((err as StorageError).hint).toMatch(/delete it/);
   });
 
+  it('keeps answering lookups when the file cannot be written (a full disk), and a failed put says why', () => {
+    const cache = openCache();
+    const value = testValue('a', 1, 100);
+    cache.put(testKey('a', 1), { servable: 'alice/model', method: 'run', value });
+    const db = new Database(tmp.file);
+    db.exec(`CREATE TRIGGER full_insert BEFORE INSERT ON entries BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;
+             CREATE TRIGGER full_update BEFORE UPDATE ON entries BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;`);
+    try {
+      // Lookups write their touches every few hundred calls: those writes fail and wait, the lookups do not.
+      for (let i = 0; i < 600; i += 1) expect(cache.get(testKey('a', 1))?.equals(value)).toBe(true);
+      const err = thrown(() => cache.put(testKey('b', 2), { servable: 'alice/model', method: 'run', value }));
+      expect(err).toBeInstanceOf(StorageError);
+      expect((err as StorageError).message).toContain('disk is full');
+    } finally {
+      db.exec('DROP TRIGGER full_insert; DROP TRIGGER full_update;');
+      db.close();
+    }
+  });
+
   it('refuses use after close with a clear error, and a second close is harmless', () => {
     const cache = MemoCache.open(tmp.file);
     cache.close();
