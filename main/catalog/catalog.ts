@@ -249,18 +249,27 @@ export class Catalog {
     })());
   }
 
-  /** Import a JSON Lines file: each line validated, bad lines reported by number and skipped, the rest written in batches. */
-  async import(file: string, opts: { onProgress?: (p: ImportProgress) => void; local?: boolean } = {}): Promise<ImportReport> {
+  /**
+   * Import a JSON Lines file: each line validated, bad lines reported by number and skipped, the rest written in batches.
+   * `signal` (the caller left) and close() (the service is stopping) stop it between lines; the batches written stay.
+   */
+  async import(file: string, opts: { onProgress?: (p: ImportProgress) => void; local?: boolean; signal?: AbortSignal | undefined } = {}): Promise<ImportReport> {
     const started = performance.now();
     this.sync();
     this.ready();
     const local = opts.local ?? false;
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) stop.abort();
+    this.importing.add(stop);
     // Batches are written by a writer thread while this one parses, validates and indexes the next; at most one is
     // in flight, and each is indexed once committed, in order. Every batch is its own transaction: a kill loses no finished batch.
     const writer = openBatchWriter(this.db.name, this.store);
     let pending: Promise<void> = Promise.resolve();
     try {
       const report = await readJsonl(file, {
+        signal: stop.signal,
         validate: validateMetadata,
         write: async (batch) => {
           const items = batch.map(({ metadata, json }) => ({ metadata, local, json }));
@@ -277,9 +286,16 @@ export class Catalog {
       report.ms = performance.now() - started;
       return report;
     } finally {
-      await writer.close();
+      opts.signal?.removeEventListener('abort', onAbort);
+      this.importing.delete(stop);
+      // A stopped import does not wait for the writer's last batch or its checkpoint: SQLite rolls an unfinished batch back.
+      if (stop.signal.aborted) await writer.abort();
+      else await writer.close();
     }
   }
+
+  // Imports in progress, stopped by close().
+  private readonly importing = new Set<AbortController>();
 
   /** Save the index to disk if it changed since it was last saved; true when it wrote. */
   flush(): boolean {
@@ -297,6 +313,7 @@ export class Catalog {
    * at 100,000 records a save takes a second or more, which a `dlhub build` that added one record should not pay.
    */
   close(): void {
+    for (const stop of this.importing) stop.abort();
     try {
       // A process that had to catch up has already read the whole file (sync loads every block), so it saves: otherwise
       // every later fresh search would read it all again until a writer passed CATCH_UP_LIMIT.

@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { diskFullError, isDiskFull } from '../storage/disk-full.js';
 import { isProcessAlive } from '../storage/process-alive.js';
 
 const FORMAT = 'dlhub-catalog-index';
@@ -99,22 +100,35 @@ export function saveIndexFile(file: string, payload: { json: unknown; sections: 
   let headerLine = JSON.stringify(header);
   headerLine += ' '.repeat((8 - ((headerLine.length + 1) % 8)) % 8);
   const tmp = `${file}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  const fd = openSync(tmp, 'w', 0o644);
   try {
-    writeSync(fd, `${headerLine}\n`);
-    if (table.length > 0) writeSync(fd, table);
-    for (const p of parts) for (let off = 0; off < p.length; off += 1 << 22) writeSync(fd, p, off, Math.min(1 << 22, p.length - off));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w', 0o644);
+    try {
+      writeAll(fd, Buffer.from(`${headerLine}\n`, 'utf8'));
+      writeAll(fd, table);
+      for (const p of parts) writeAll(fd, p);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    // A failed save leaves the old file (or none) and never a partial temp file: on a full disk that would hold the space.
+    rmSync(tmp, { force: true });
+    if (isDiskFull(err)) throw diskFullError('the catalog search index', dirname(file), headerLine.length + 1 + table.length + bytes, err, 'CATALOG_ERROR');
+    throw err;
   }
-  renameSync(tmp, file);
   const dir = openSync(dirname(file), 'r');
   try {
     fsyncSync(dir);
   } finally {
     closeSync(dir);
   }
+}
+
+// writeSync may write less than asked (a disk that fills part way through a chunk): the rest is written, or the next
+// write throws ENOSPC, never a silently short file.
+function writeAll(fd: number, buf: Buffer): void {
+  for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, Math.min(1 << 22, buf.length - off));
 }
 
 function headerCrc(header: Header, table: Buffer): number {

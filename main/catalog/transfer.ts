@@ -1,7 +1,7 @@
-import { createReadStream, createWriteStream, rmSync, renameSync, statSync } from 'node:fs';
+import { constants, createWriteStream, rmSync, renameSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import { DlhubError, MetadataError } from '../errors.js';
+import { DlhubError, LimitError, MetadataError, PathError, TaskError } from '../errors.js';
 import type { MetadataProblem } from '../errors.js';
 import type { ServableMetadata } from '../servable/metadata.js';
 import { normalizeDlhubRecord } from './dlhub-record.js';
@@ -22,7 +22,7 @@ export interface ImportProgress {
   totalBytes: number;
 }
 
-/** Outcome of an import: counts, and each bad line with its problems. */
+/** Outcome of an import: counts, and each bad line with its problems (the first IMPORT_LIMITS.maxErrors of them). */
 export interface ImportReport {
   imported: number;
   skipped: number;
@@ -30,15 +30,103 @@ export interface ImportReport {
   ms: number;
 }
 
+/**
+ * Bounds of one import, so no file stops the service: a line longer than maxLineBytes is skipped unread (a
+ * file with no newline, such as /dev/zero, is one such line), at most maxRecords records are taken, and at
+ * most maxErrors bad lines are reported one by one (the rest only counted). Bytes read stop at the size the
+ * file had when opened, so a file that grows while read (a log) ends too.
+ */
+export const IMPORT_LIMITS = { maxLineBytes: 16 * 1024 * 1024, maxRecords: 10_000_000, maxErrors: 1000 };
+
 function problemsOf(err: unknown): MetadataProblem[] {
   if (err instanceof MetadataError) return [...err.problems];
   const message = err instanceof Error ? err.message : String(err);
   return [{ field: '(record)', rule: 'valid', message, fix: 'check this line against a record written by `dlhub catalog export`' }];
 }
 
+// V8's JSON.parse message quotes the start of the text ("Unexpected token 'r', "root:$6$..." is not valid JSON"):
+// only where it failed is kept, so a file that is not a catalog is never echoed back.
+function jsonProblem(err: unknown): MetadataProblem {
+  const at = /position (\d+)/.exec((err as Error).message)?.[1];
+  const where = at === undefined ? '' : ` at character ${at}`;
+  return { field: '(syntax)', rule: 'json', message: `invalid JSON${where}`, fix: 'write one whole JSON object per line' };
+}
+
+/** The import was stopped by its caller (a closed connection) or by the service shutting down. */
+function stopped(line: number, imported: number): TaskError {
+  return new TaskError('CANCELLED', `The catalog import stopped at line ${line}: its caller went away or the service is stopping.`, {
+    hint: `The ${imported} record(s) written before it stay; run the import again to finish (records already there are replaced, not doubled).`,
+    details: { line, imported },
+  });
+}
+
+/**
+ * Open `file` for reading without blocking on it: a named pipe opened non-blocking returns at once, and
+ * anything but a regular file (pipe, device, socket, folder) is refused before a byte is read, so a
+ * request can never park a thread of Node's file pool on a pipe nobody writes.
+ */
+async function openRegular(file: string): Promise<{ handle: FileHandle; size: number }> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    const why = code === 'ENOENT' ? 'there is no such file' : code === 'EACCES' || code === 'EPERM' ? 'it may not be read' : `it cannot be opened (${code})`;
+    throw new DlhubError('IMPORT_INVALID', `Cannot read the catalog file ${file}: ${why}.`, {
+      hint: 'Give the path of a .jsonl file written by `dlhub catalog export`.', details: { file, reason: code },
+    });
+  }
+  const info = await handle.stat();
+  if (!info.isFile()) {
+    await handle.close();
+    const what = info.isFIFO() ? 'a named pipe (fifo)' : info.isDirectory() ? 'a folder' : info.isSocket() ? 'a socket' : 'a device or special file';
+    throw new PathError('PATH_UNSAFE', `Refusing to import ${file}: it is ${what}, not a regular file.`, {
+      hint: 'Save the catalog to a regular file first (dlhub catalog export FILE), then import that file.', details: { file, reason: 'not a regular file' },
+    });
+  }
+  return { handle, size: info.size };
+}
+
+/** Split a byte stream into lines (without the newline and a trailing CR) with each line's length bounded; an over-long line yields null. */
+export async function* boundedLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number): AsyncGenerator<string | null> {
+  let parts: Buffer[] = [];
+  let held = 0;
+  let overlong = false;
+  const take = (tail: Buffer): string | null => {
+    if (overlong || held + tail.length > maxLineBytes) return null;
+    const whole = parts.length === 0 ? tail : Buffer.concat([...parts, tail]);
+    const end = whole.length > 0 && whole[whole.length - 1] === 0x0d ? whole.length - 1 : whole.length;
+    return whole.toString('utf8', 0, end);
+  };
+  for await (const chunk of chunks) {
+    let from = 0;
+    for (let nl = chunk.indexOf(0x0a, from); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
+      yield take(chunk.subarray(from, nl));
+      parts = [];
+      held = 0;
+      overlong = false;
+      from = nl + 1;
+    }
+    const rest = chunk.subarray(from);
+    if (rest.length === 0) continue;
+    // An over-long line is dropped as it is read: its bytes are never held, whatever its length.
+    if (overlong || held + rest.length > maxLineBytes) {
+      overlong = true;
+      parts = [];
+      held = 0;
+    } else {
+      parts.push(Buffer.from(rest));
+      held += rest.length;
+    }
+  }
+  if (overlong || held > 0) yield take(Buffer.alloc(0));
+}
+
 /**
  * Read a JSON Lines file, one metadata record a line, validating each and handing valid ones on in
- * batches. A bad line is reported with its number and skipped; blank lines are ignored.
+ * batches. A bad line is reported with its number and skipped; blank lines are ignored. Only a regular
+ * file is read, at most to the size it had when opened, each line bounded (IMPORT_LIMITS); `signal`
+ * stops the import between lines (batches already handed on stay written).
  */
 export async function readJsonl(
   file: string,
@@ -48,24 +136,22 @@ export async function readJsonl(
     write: (batch: { metadata: ServableMetadata; json: string }[]) => void | Promise<void>;
     batchSize?: number;
     onProgress?: (p: ImportProgress) => void;
+    signal?: AbortSignal | undefined;
+    limits?: Partial<typeof IMPORT_LIMITS>;
   },
 ): Promise<ImportReport> {
   const started = performance.now();
-  let totalBytes: number;
-  try {
-    totalBytes = statSync(file).size;
-  } catch (err) {
-    throw new DlhubError('IMPORT_INVALID', `Cannot read the catalog file ${file}: ${(err as Error).message}`, {
-      hint: 'Give the path of a .jsonl file written by `dlhub catalog export`.', cause: err,
-    });
-  }
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  const limits = { ...IMPORT_LIMITS, ...opts.limits };
+  if (opts.signal?.aborted) throw stopped(0, 0);
+  const { handle, size: totalBytes } = await openRegular(file);
+  // Read no further than the size at open (`end` is inclusive); the stream closes the file when it ends or is destroyed.
+  const stream = handle.createReadStream({ start: 0, end: Math.max(0, totalBytes - 1), highWaterMark: 1 << 20, autoClose: true });
   const batchSize = opts.batchSize ?? 5000;
   const report: ImportReport = { imported: 0, skipped: 0, errors: [], ms: 0 };
   let batch: { metadata: ServableMetadata; json: string }[] = [];
   let n = 0;
-  const progress = (): void => opts.onProgress?.({ lines: n, imported: report.imported, skipped: report.skipped, bytesRead: stream.bytesRead, totalBytes });
+  let taken = 0;
+  const progress = (): void => opts.onProgress?.({ lines: n, imported: report.imported, skipped: report.skipped, bytesRead: Math.min(stream.bytesRead, totalBytes), totalBytes });
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const full = batch;
@@ -74,27 +160,47 @@ export async function readJsonl(
     report.imported += full.length;
     progress();
   };
-  for await (const line of lines) {
-    n++;
-    if (line.trim() === '') continue;
-    try {
-      // Before parsing: a record nested thousands deep would later break export (JSON.stringify recurses) and validation.
-      checkRecordDepth(line, `line ${n}`);
-      let doc: unknown;
-      try {
-        doc = JSON.parse(line);
-      } catch (err) {
-        throw new MetadataError(`line ${n}: invalid JSON`, [{ field: '(syntax)', rule: 'json', message: `invalid JSON: ${(err as Error).message}`, fix: 'write one whole JSON object per line' }]);
+  const skip = (problems: MetadataProblem[]): void => {
+    report.skipped++;
+    if (report.errors.length < limits.maxErrors) report.errors.push({ line: n, problems });
+  };
+  const source: AsyncIterable<Buffer> = totalBytes === 0 ? (async function* () {})() : stream;
+  try {
+    for await (const line of boundedLines(source, limits.maxLineBytes)) {
+      n++;
+      if (opts.signal?.aborted) throw stopped(n, report.imported + batch.length);
+      if (line === null) {
+        skip([{ field: '(line)', rule: 'length', message: `the line is longer than ${limits.maxLineBytes} bytes`, fix: 'write one record per line; a catalog record is far smaller' }]);
+        continue;
       }
-      const rec = normalizeDlhubRecord(doc, { inPlace: true }); // records as DLHub's search service writes them: kept whole, validated without its added fields
-      batch.push({ metadata: opts.validate(rec.strict, `line ${n}`), json: rec.changed ? JSON.stringify(rec.stored) : line });
-    } catch (err) {
-      report.skipped++;
-      report.errors.push({ line: n, problems: problemsOf(err) });
+      if (line.trim() === '') continue;
+      if (taken >= limits.maxRecords) {
+        throw new LimitError('LIMIT_EXCEEDED', `The catalog file holds more than ${limits.maxRecords} records; the first ${limits.maxRecords} were read.`, {
+          hint: 'Split the file and import the parts one by one.', details: { limit: 'records', max: limits.maxRecords, line: n },
+        });
+      }
+      taken++;
+      try {
+        // Before parsing: a record nested thousands deep would later break export (JSON.stringify recurses) and validation.
+        checkRecordDepth(line, `line ${n}`);
+        let doc: unknown;
+        try {
+          doc = JSON.parse(line);
+        } catch (err) {
+          throw new MetadataError(`line ${n}: invalid JSON`, [jsonProblem(err)]);
+        }
+        const rec = normalizeDlhubRecord(doc, { inPlace: true }); // records as DLHub's search service writes them: kept whole, validated without its added fields
+        batch.push({ metadata: opts.validate(rec.strict, `line ${n}`), json: rec.changed ? JSON.stringify(rec.stored) : line });
+      } catch (err) {
+        skip(problemsOf(err));
+      }
+      if (batch.length >= batchSize) await flush();
     }
-    if (batch.length >= batchSize) await flush();
+    if (opts.signal?.aborted) throw stopped(n, report.imported + batch.length);
+    await flush();
+  } finally {
+    stream.destroy();
   }
-  await flush();
   progress();
   report.ms = performance.now() - started;
   return report;

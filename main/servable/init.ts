@@ -1,6 +1,6 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, openSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { UsageError } from '../errors.js';
+import { PathError, UsageError } from '../errors.js';
 import { describeFunction } from './describe-function.js';
 import { describeSklearn, describeTensorModel } from './describe-model.js';
 import type { Description } from './describe-model.js';
@@ -36,6 +36,8 @@ export interface InitOptions {
   deterministic?: boolean | undefined;
   network?: boolean | undefined;
   overwrite?: boolean | undefined;
+  /** The caller came over a network door: errors do not list the folder's files. */
+  remote?: boolean | undefined;
 }
 
 /** What `dlhub init` wrote and what a person must still fill in. */
@@ -92,10 +94,10 @@ export function initServable(dir: string, opts: InitOptions = {}): Promise<InitR
 export function initServableSync(dir: string, opts: InitOptions = {}): InitResult {
   const root = resolve(dir);
   const path = join(root, 'dlhub.json');
-  if (existsSync(path) && !opts.overwrite) {
+  if ((existsSync(path) || lstatSync(path, { throwIfNoEntry: false })) && !opts.overwrite) {
     throw new UsageError('USAGE', `${path} already exists.`, { hint: 'Edit it, or pass --force to replace it with a freshly detected one.' });
   }
-  const detected = detectModelFile(root, { type: opts.type, model: opts.model, module: opts.module });
+  const detected = detectModelFile(root, { type: opts.type, model: opts.model, module: opts.module, quiet: opts.remote });
   const description = describe(root, detected, opts);
   const todo = applyOverrides(description, opts);
   const folder = basename(root);
@@ -139,6 +141,18 @@ export function initServableSync(dir: string, opts: InitOptions = {}): InitResul
     },
   };
   validateMetadata(metadata, path);
-  writeFileSync(path, `${JSON.stringify(metadata, null, 2)}\n`);
+  // O_NOFOLLOW: a dlhub.json that is a link (to a file outside the folder) is refused, never written through.
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw err;
+    throw new PathError('PATH_UNSAFE', `${path} is a symbolic link; dlhub init never writes through a link.`, { hint: 'Remove the link, then run dlhub init again.' });
+  }
+  try {
+    writeFileSync(fd, `${JSON.stringify(metadata, null, 2)}\n`);
+  } finally {
+    closeSync(fd);
+  }
   return { path, metadata, todo, detected: { ...detected, reason: description.reason } };
 }

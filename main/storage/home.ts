@@ -12,6 +12,8 @@ export interface HomePaths {
   run: string;
   logs: string;
   catalogIndex: string;
+  /** Where files meant for the network doors land (browser-mode uploads); a remote caller may read and write here. */
+  staging: string;
 }
 
 /** Resolve the home layout, from an explicit root, `DLHUB_HOME`, or `~/.dlhub`. */
@@ -27,6 +29,7 @@ export function homePaths(root?: string): HomePaths {
     run: join(base, 'run'),
     logs: join(base, 'logs'),
     catalogIndex: join(base, 'catalog-index.bin'),
+    staging: join(base, 'staging'),
   };
 }
 
@@ -36,6 +39,7 @@ export function ensureHome(paths: HomePaths): HomePaths {
   mkdirSync(paths.servables, { recursive: true });
   mkdirSync(paths.run, { recursive: true, mode: 0o700 });
   mkdirSync(paths.logs, { recursive: true });
+  mkdirSync(paths.staging, { recursive: true, mode: 0o700 });
   mkdirSync(paths.credentials, { recursive: true, mode: 0o700 });
   return paths;
 }
