@@ -21,7 +21,12 @@ export function safeText(text: string): string {
 function bytesTagged(this: unknown, key: string, value: unknown): unknown {
   const original = (this as Record<string, unknown>)[key];
   if (original instanceof Uint8Array && !(original instanceof Uint8ClampedArray)) return { $bytes: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') };
-  return value;
+  return nonFiniteAsText(key, value);
+}
+
+/** JSON.stringify would print NaN and Infinity (a model's, carried in an ndarray) as null: print "NaN", "Infinity", "-Infinity". */
+function nonFiniteAsText(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 }
 
 /** Where a command writes: human text by default, one JSON document with `--json`. */
@@ -69,9 +74,9 @@ export function reportError(err: unknown, json: boolean, out: NodeJS.WritableStr
 
 /** Render a value compactly for a terminal: short JSON on one line, long JSON indented. */
 export function renderValue(value: unknown): string {
-  const compact = JSON.stringify(value);
+  const compact = JSON.stringify(value, nonFiniteAsText);
   if (compact === undefined) return 'null';
-  return compact.length <= 100 ? compact : JSON.stringify(value, null, 2);
+  return compact.length <= 100 ? compact : JSON.stringify(value, nonFiniteAsText, 2);
 }
 
 /** Render rows as an aligned text table. */

@@ -1,12 +1,14 @@
 // Values JSON cannot carry as they are, end to end on the host runtime (the real runner, Debian's Python
 // with numpy): a model's NaN, Infinity and huge integers, its dicts shaped like a reserved reference,
 // 0-d arrays, and NaN on its way into a method that takes a list. What the engine answers is then
-// passed through the door codec as JSON text, as every JSON door sends it.
+// passed through the door codec as JSON text, as every JSON door sends it, and printed as the CLI prints it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromWire, toWire } from '../../main/api/codec.js';
 import { Dlhub } from '../../main/api/dlhub.js';
+import { makeOutput, renderValue } from '../../main/cli/output.js';
 import { DlhubError, ModelError } from '../../main/errors.js';
 import { NdArray } from '../../main/runtime/protocol/values.js';
 import { tempDir } from '../helpers/home.js';
@@ -113,6 +115,15 @@ describe('values JSON cannot carry, through the runner on the host runtime', () 
       expect(o['fine']).toEqual([0.5, 2]);
     }
     expect(JSON.stringify(toWire(output))).not.toContain('null');
+  });
+
+  it('prints a model\'s NaN and Infinity on the CLI as NaN and Infinity, never null, with --json and without', async () => {
+    const { output } = await run('specials');
+    let printed = '';
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => ((printed += chunk.toString()), done()) });
+    makeOutput(true, sink).result(output, () => '');
+    expect(JSON.parse(printed)).toEqual({ nan: 'NaN', inf: 'Infinity', ninf: '-Infinity', big: 'Infinity', fine: [0.5, 2] });
+    expect(renderValue(output)).toBe('{"nan":"NaN","inf":"Infinity","ninf":"-Infinity","big":"Infinity","fine":[0.5,2]}');
   });
 
   it('fails an integer beyond float64 as the model\'s error, saying where and why', async () => {
