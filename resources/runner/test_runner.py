@@ -257,7 +257,7 @@ class InferenceTimeTest(unittest.TestCase):
 
 
 class HostileFrameTest(unittest.TestCase):
-    """Bad frames fail their own request; the runner answers the next one (issue 9, item 6)."""
+    """Bad frames fail their own request; the runner answers the next one."""
 
     def setUp(self):
         self.dir = tempfile.mkdtemp()

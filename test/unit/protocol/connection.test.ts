@@ -85,7 +85,7 @@ describe('RunnerConnection', () => {
   });
 });
 
-describe('RunnerConnection when the runner dies (issue 9)', () => {
+describe('RunnerConnection when the runner dies', () => {
   function silentRunner(): { stream: Duplex; die: () => void } {
     const out = new PassThrough();
     const stream = Duplex.from({ readable: out, writable: new Writable({ write: (_c, _e, done) => done() }) });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { WorkerError } from '../../../main/errors.js';
 import { encodeFrame, FrameDecoder, type Frame } from '../../../main/runtime/protocol/frame.js';
 
-// Fuzzing the host's frame reader (issue 9): any byte stream either decodes or fails with a typed
+// Fuzzing the host's frame reader: any byte stream either decodes or fails with a typed
 // PROTOCOL_ERROR; it never hangs, and never holds more than one frame's worth of bytes.
 
 const MAX = 4096;

@@ -4,7 +4,7 @@ import { InputError } from '../../../main/errors.js';
 import { encodeFrame } from '../../../main/runtime/protocol/frame.js';
 import { decodeStoredResult, encodeValue, MAX_VALUE_DEPTH, NdArray, type Dtype } from '../../../main/runtime/protocol/values.js';
 
-// Fuzzing the runner value codec (issue 9): random nested values with binary parts survive a trip
+// Fuzzing the runner value codec: random nested values with binary parts survive a trip
 // through a real frame exactly, and the nesting limit holds at every depth.
 
 const DTYPES: [Dtype, number][] = [['bool', 1], ['int8', 1], ['uint8', 1], ['int16', 2], ['uint16', 2], ['int32', 4], ['uint32', 4], ['int64', 8], ['uint64', 8], ['float16', 2], ['float32', 4], ['float64', 8]];

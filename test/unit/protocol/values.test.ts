@@ -79,7 +79,7 @@ describe('runner values', () => {
   });
 });
 
-describe('runner values: hostile inputs (issue 9)', () => {
+describe('runner values: hostile inputs', () => {
   function nested(depth: number): unknown {
     let v: unknown = 1;
     for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { a: v };
