@@ -96,6 +96,24 @@ export default tseslint.config(
     },
   },
   {
+    // Plain Node scripts (npm start) are outside every tsconfig: linted without type information.
+    files: ['scripts/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
+    // The window's renderer is a web page: it reaches the engine only through the contract and the
+    // door kit's browser-safe client, never Node, Electron or another part of main/.
+    files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
+    ignores: ['renderer/vite.config.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['node:*', 'electron', '**/electron/**'], message: 'renderer/ is a web page: no Node or Electron modules.' },
+        { group: ['**/main/**', '!**/main/contract', '!**/main/contract/**', '!**/main/api/doors/client.js', '!**/main/api/doors/http-transport.js'], message: 'renderer/ imports only main/contract and the door kit\'s client (main/api/doors/client.js, http-transport.js).' },
+      ] }],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -11,8 +11,9 @@ export class OpError extends Error {
   readonly hint: string | undefined;
   readonly details: Record<string, unknown> | undefined;
   readonly status: number;
-  constructor(body: { code?: string; message?: string; hint?: string; details?: Record<string, unknown> }, status: number) {
-    super(body.message ?? 'The service refused the call.');
+  constructor(raw: unknown, status: number) {
+    const body = (typeof raw === 'object' && raw !== null ? raw : {}) as { code?: string; message?: string; hint?: string; details?: Record<string, unknown> };
+    super(typeof body.message === 'string' ? body.message : 'The service refused the call.');
     this.name = 'OpError';
     this.code = body.code ?? 'INTERNAL';
     this.hint = body.hint;
@@ -34,7 +35,7 @@ function wire(op: OpName, req: Record<string, unknown>, parts: boolean): { url: 
   const filled = path.replace(/\{(\w+)\}/g, (_m, field: string) => {
     const v = rest[field];
     delete rest[field];
-    return encodeURIComponent(String(v ?? ''));
+    return encodeURIComponent(typeof v === 'string' || typeof v === 'number' ? String(v) : '');
   });
   const headers: Record<string, string> = parts ? { accept: NDJSON } : {};
   if (method === 'POST') {

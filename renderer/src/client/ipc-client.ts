@@ -13,7 +13,7 @@ export function createIpcOps(bridge: DesktopBridge): Ops {
   const listeners = new Map<string, (e: BridgeEvent) => void>();
   bridge.onEvent((e) => listeners.get(e.callId)?.(e));
   const open = (envelope: { result?: unknown; error?: unknown }): unknown => {
-    if (envelope.error) throw new OpError(envelope.error as never, 0);
+    if (envelope.error) throw new OpError(envelope.error, 0);
     return fromWire(envelope.result);
   };
   const answer = async (op: OpName, req: unknown, ctx?: CallContext): Promise<unknown> => {
@@ -51,7 +51,7 @@ export function createIpcOps(bridge: DesktopBridge): Ops {
           }
           if ('item' in e) yield fromWire(e.item);
           else if ('end' in e) {
-            if (e.error) throw new OpError(e.error as never, 0);
+            if (e.error) throw new OpError(e.error, 0);
             return;
           }
         }

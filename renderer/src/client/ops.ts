@@ -1,6 +1,7 @@
 // The operations the window calls, typed from the contract. Stores take an `Ops` in their
 // constructor, so a test hands them a fake and the app hands them the generated client proxy
 // (over HTTP in browser mode, over IPC in Electron).
+import type { Static } from '@sinclair/typebox';
 import type { OpName, OpRequest, OpResponse, ProgressEvent, TaskInfo } from '../../../main/contract/index.js';
 
 /** What the caller hands an operation besides its request. */
@@ -26,4 +27,4 @@ export type Ops = { [K in AnswerOps]: (req: OpRequest<K>, ctx?: CallContext) => 
 };
 
 /** One task as the contract describes it. */
-export type TaskInfoValue = import('@sinclair/typebox').Static<typeof TaskInfo>;
+export type TaskInfoValue = Static<typeof TaskInfo>;

@@ -80,7 +80,7 @@ export function ValueView({ value }: { value: unknown }) {
     );
   }
   if (Array.isArray(v) && v.length > 0 && v.every(isScalar)) {
-    const numbers = v.every((x) => typeof x === 'number') ? (v as number[]) : undefined;
+    const numbers = v.every((x) => typeof x === 'number') ? v : undefined;
     return (
       <div className="series">
         <ol className="number-list" data-testid="output-list" start={0}>

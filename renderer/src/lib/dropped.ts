@@ -87,7 +87,7 @@ export async function readDataTransfer(dt: DataTransfer): Promise<Dropped> {
     .map((i) => (typeof i.webkitGetAsEntry === 'function' ? (i.webkitGetAsEntry() as EntryLike | null) : null));
   const out: DroppedFile[] = [];
   if (entries.length > 0 && entries.every((e) => e !== null)) {
-    for (const e of entries) await walk(e as EntryLike, '', out);
+    for (const e of entries) if (e) await walk(e, '', out);
     return rooted(out, stem(entries[0]?.name));
   }
   const files = [...dt.files];

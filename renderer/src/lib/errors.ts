@@ -14,7 +14,7 @@ export function shownError(err: unknown): ShownError {
     const e = err as { code?: unknown; message?: unknown; hint?: unknown; details?: unknown };
     return {
       code: typeof e.code === 'string' ? e.code : 'INTERNAL',
-      message: typeof e.message === 'string' ? e.message : String(err),
+      message: typeof e.message === 'string' ? e.message : JSON.stringify(err),
       hint: typeof e.hint === 'string' ? e.hint : undefined,
       details: typeof e.details === 'object' && e.details !== null ? (e.details as Record<string, unknown>) : undefined,
     };

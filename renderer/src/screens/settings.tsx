@@ -12,7 +12,7 @@ function bytes(n: number): string {
 
 function limitText(v: unknown): string {
   if (typeof v === 'number') return v >= 1024 * 1024 && v % 1024 === 0 ? bytes(v) : String(v);
-  return v === undefined || v === null ? 'none' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | boolean);
+  return v === undefined || v === null ? 'none' : typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 /** Settings: runtimes and why one is unavailable, the memo cache, the data folder, limits. */

@@ -33,10 +33,10 @@ export interface CatalogState {
   result: SearchResult | undefined;
   error: ShownError | undefined;
   searching: boolean;
-  setQuery(q: string): Promise<void>;
-  setAllVersions(all: boolean): Promise<void>;
+  setQuery: (q: string) => Promise<void>;
+  setAllVersions: (all: boolean) => Promise<void>;
   /** Narrow the results to one facet value. */
-  addFacet(field: string, value: string | number): Promise<void>;
+  addFacet: (field: string, value: string | number) => Promise<void>;
 }
 
 /** The catalog store over `ops`; `report` hears failures that are the service's, not the query's. */

@@ -11,11 +11,11 @@ export interface ConnectionState {
   /** Seconds until the next automatic try while down. */
   retryInSeconds: number;
   /** Ask the service now. */
-  check(): Promise<void>;
+  check: () => Promise<void>;
   /** A call failed: a missing service or a refused sign-in changes the state. */
-  report(err: unknown): void;
+  report: (err: unknown) => void;
   /** Stop the retry timer (on unload, in tests). */
-  stop(): void;
+  stop: () => void;
 }
 
 /** Options for tests: a shorter retry. */

@@ -28,9 +28,9 @@ export function formatHash(r: Route): string {
 /** Navigation state. */
 export interface NavState {
   route: Route;
-  go(r: Route): void;
+  go: (r: Route) => void;
   /** The address changed (hashchange). */
-  sync(hash: string): void;
+  sync: (hash: string) => void;
 }
 
 /** The nav store; `setHash` writes the address (window.location in the app). */

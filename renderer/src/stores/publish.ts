@@ -30,12 +30,12 @@ export interface PublishState {
   error: ShownError | undefined;
   built: OpResponse<'buildServable'> | undefined;
   /** Files read from a browser drop: upload them, then detect. */
-  dropFiles(d: Dropped, read: (b: Blob) => Promise<Uint8Array>): Promise<void>;
+  dropFiles: (d: Dropped, read: (b: Blob) => Promise<Uint8Array>) => Promise<void>;
   /** A folder path (Electron): detect in place. */
-  dropPath(path: string, label: string): Promise<void>;
-  setField(f: keyof MetadataFields, v: string): void;
-  build(): Promise<void>;
-  reset(): void;
+  dropPath: (path: string, label: string) => Promise<void>;
+  setField: (f: keyof MetadataFields, v: string) => void;
+  build: () => Promise<void>;
+  reset: () => void;
 }
 
 const EMPTY: MetadataFields = { name: '', title: '', creators: '', description: '', domains: '', version: '0.1.0', license: '' };

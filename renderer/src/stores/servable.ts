@@ -28,16 +28,16 @@ export interface ServableState {
   lastInput: unknown;
   runError: ShownError | undefined;
   submitted: TaskInfoValue | undefined;
-  open(name: string): Promise<void>;
-  setMethod(m: string): void;
-  setText(t: string): void;
-  setFile(f: { name: string; bytes: Uint8Array } | undefined): void;
+  open: (name: string) => Promise<void>;
+  setMethod: (m: string) => void;
+  setText: (t: string) => void;
+  setFile: (f: { name: string; bytes: Uint8Array } | undefined) => void;
   /** The field the chosen method's input type generates. */
-  field(): FieldSpec;
+  field: () => FieldSpec;
   /** Run the method on the form's input; `noCache` skips the memo cache. */
-  run(opts?: { noCache?: boolean }): Promise<void>;
+  run: (opts?: { noCache?: boolean }) => Promise<void>;
   /** Submit the same call as a task (shown on the Tasks screen, cancellable). */
-  submit(): Promise<void>;
+  submit: () => Promise<void>;
 }
 
 function inputType(d: Description | undefined, method: string | undefined): ArgType | undefined {

@@ -14,8 +14,8 @@ export interface SettingsState {
   clearing: boolean;
   /** How many entries the last clear removed. */
   cleared: number | undefined;
-  load(): Promise<void>;
-  clearCache(): Promise<void>;
+  load: () => Promise<void>;
+  clearCache: () => Promise<void>;
 }
 
 /** The folder that holds memo.db: the data folder ($DLHUB_HOME). */

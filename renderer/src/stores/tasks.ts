@@ -13,14 +13,14 @@ export interface TasksState {
   error: ShownError | undefined;
   /** Calls this window submitted, by task id: what Retry sends again. */
   requests: Record<string, OpRequest<'submitTask'>>;
-  load(): Promise<void>;
+  load: () => Promise<void>;
   /** Keep the list live until `stop()`. */
-  watch(): void;
-  stop(): void;
-  cancel(id: string): Promise<void>;
-  retry(id: string): Promise<void>;
+  watch: () => void;
+  stop: () => void;
+  cancel: (id: string) => Promise<void>;
+  retry: (id: string) => Promise<void>;
   /** Remember a call submitted elsewhere in the window so it can be retried. */
-  remember(id: string, req: OpRequest<'submitTask'>): void;
+  remember: (id: string, req: OpRequest<'submitTask'>) => void;
 }
 
 /** Put a task's new state in the list (newest first). */
