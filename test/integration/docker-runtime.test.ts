@@ -91,17 +91,11 @@ describe('DockerRuntime against the real engine', () => {
     expect(await nowhere.available()).toBe(false);
   });
 
-  it('starts a locked-down worker that answers, fast', async () => {
-    const t0 = performance.now();
+  it('starts a locked-down worker that answers', async () => {
     const worker = await runtime.start(spec());
     started.push(worker);
     expect(await call(worker, { op: 'add', x: 41 })).toBe(42);
-    const coldMs = performance.now() - t0;
-    console.log(`docker cold start (create -> first run answer): ${coldMs.toFixed(0)} ms`);
-    expect(coldMs).toBeLessThan(3000);
-    const t1 = performance.now();
-    for (let i = 0; i < 200; i += 1) await call(worker, { op: 'add', x: i });
-    console.log(`docker warm call over the bound socket: ${((performance.now() - t1) / 200).toFixed(3)} ms`);
+    for (let i = 0; i < 200; i += 1) expect(await call(worker, { op: 'add', x: i })).toBe(i + 1);
 
     const [id] = containers();
     expect(id).toBeDefined();

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { humanBytes, table } from '../output.js';
+import { humanBytes, safeText, table } from '../output.js';
 
-/** `dlhub ls`, `dlhub rm`, `dlhub cache stats|clear`. */
+/** `dlhub ls`, `dlhub rm`, `dlhub runtimes`, `dlhub cache stats|clear`. */
 export function registerManageCommands(program: Command, ctx: CliContext): void {
   program
     .command('ls')
@@ -24,7 +24,18 @@ export function registerManageCommands(program: Command, ctx: CliContext): void 
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
       const r = await (await ctx.ops()).removeServable({ name });
-      out.result(r, () => `Removed ${r.name}${r.imageRemoved ? ' and its image' : ''}; ${r.memoEntriesRemoved} cached result(s) dropped.`);
+      out.result(r, () => `Removed ${r.name}${r.imageRemoved ? ' and its image' : ''}; ${r.memoEntriesRemoved} cached result(s) dropped.${r.imageKept ? `\nThe image stays: ${safeText(r.imageKept)}.` : ''}`);
+    });
+
+  program
+    .command('runtimes')
+    .description('the runtimes servables can run on here: available or not (and why), and their version')
+    .action(async (_o: unknown, cmd: Command) => {
+      const out = ctx.output(cmd);
+      const rows = await (await ctx.ops()).listRuntimes({});
+      out.result(rows, () =>
+        table(['runtime', 'available', 'version or reason'], rows.map((r) => [r.name, r.available ? 'yes' : 'no', safeText((r.available ? r.version : r.reason) ?? '')])),
+      );
     });
 
   const cache = program.command('cache').description('the memo cache of results');
