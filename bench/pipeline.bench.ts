@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Dlhub } from '../main/api/dlhub.js';
-import { createDoor, listenOnTcp } from '../main/api/http-server.js';
+import { createHttpDoor, listenOnTcp } from '../main/api/doors/http-door.js';
 import { DLHubClient } from '../main/api/sdk.js';
 import { printTable, summarize, fmt, timeCalls } from './stats.js';
 
@@ -40,7 +40,7 @@ export async function main(): Promise<void> {
     };
     const token = 'pipeline-bench';
     const hosts = new Set<string>();
-    const door = createDoor(api, { token, hosts, origins: new Set() });
+    const door = createHttpDoor(api, { guard: { token, hosts, origins: new Set() } });
     const port = await listenOnTcp(door, '127.0.0.1', 0);
     hosts.add(`127.0.0.1:${port}`);
     const client = DLHubClient.http({ baseUrl: `http://127.0.0.1:${port}`, token });

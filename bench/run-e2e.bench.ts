@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Dlhub } from '../main/api/dlhub.js';
-import { BIN, ROOT, dlhub, dlhubEnv, startService } from './serving.bench.js';
+import { BIN, ROOT, dlhub, dlhubEnv, startService } from './service.js';
 import { fmt, machineLine, summarize, timeCalls } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 15);

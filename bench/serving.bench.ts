@@ -1,134 +1,23 @@
-// Serving, end to end as a user runs it (issue 7 "Speed", the DLHub paper's §V): fresh `dlhub build` and
+// Serving, end to end as a user runs it (the DLHub paper's §V): fresh `dlhub build` and
 // `dlhub serve --http` processes on a temporary DLHUB_HOME, a SageMaker-style Flask server in a hardened
 // container beside it, and three clients: our own (one keep-alive connection, sequential), autocannon
 // and Debian's wrk. Figures are printed beside the targets, the paper's and the earlier Unix-socket ones.
 // BENCH_SECONDS (default 3) sets each load-tool run; BENCH_N (default 100) the sequential requests per case.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import autocannon from 'autocannon';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { fmt, machineLine, summarize } from './stats.js';
+import { ROOT, dlhub, startService, type Service } from './service.js';
+import { Client, startFloor, type Answer } from './http-client.js';
+import { printLoad, runAutocannon, runWrk, wrkPath, type LoadRow, type LoadTarget } from './load-tools.js';
+import { imageTags, startFlask } from './flask-baseline.js';
 
-// From dist/bench/ (where `npm run bench` runs this) up to the repository, whose bin/dlhub.js loads dist/.
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), import.meta.url.includes('/dist/') ? '../..' : '..');
-export const BIN = join(ROOT, 'bin', 'dlhub.js');
 const N = Number(process.env['BENCH_N'] ?? 100);
 const N_NOOP = Math.max(N, 1000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
 const WARMUP = 50;
-
-/** A `dlhub serve --http` child process and what a client needs to call it. */
-export interface Service {
-  home: string;
-  url: URL;
-  token: string;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** Environment of every dlhub process this benchmark starts: the temp home, and whatever the case sets. */
-export function dlhubEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, DLHUB_HOME: home, ...extra };
-}
-
-/** `node bin/dlhub.js ARGS` to completion; throws with its output when it fails. */
-export function dlhub(home: string, args: string[], extra: Record<string, string> = {}): string {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: dlhubEnv(home, extra), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`dlhub ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Start `dlhub serve` (with `--http 127.0.0.1:0` when `http`) and wait until it answers. */
-export async function startService(home: string, extra: Record<string, string> = {}, http = true): Promise<Service> {
-  const runDir = join(home, 'run');
-  const urlFile = join(runDir, 'api-url');
-  const sock = join(runDir, 'service.sock');
-  rmSync(urlFile, { force: true });
-  const log = openSync(join(home, 'serve.log'), 'a');
-  const args = [BIN, 'serve', ...(http ? ['--http', '127.0.0.1:0'] : [])];
-  const proc = spawn(process.execPath, args, { env: dlhubEnv(home, extra), stdio: ['ignore', log, log] });
-  closeSync(log);
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const deadline = Date.now() + 30_000;
-  while (!existsSync(http ? urlFile : sock)) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`dlhub serve did not start (exit ${proc.exitCode}):\n${readFileSync(join(home, 'serve.log'), 'utf8')}`);
-    }
-    await sleep(20);
-  }
-  // The URL is written just before the token's sibling; both exist once the URL does, but give the writes a tick.
-  await sleep(20);
-  const url = http ? new URL(readFileSync(urlFile, 'utf8').trim()) : new URL('http://unix');
-  const token = http ? readFileSync(join(runDir, 'api-token'), 'utf8').trim() : '';
-  return {
-    home,
-    url,
-    token,
-    proc,
-    async stop() {
-      if (proc.exitCode === null) proc.kill('SIGTERM');
-      const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(killer);
-    },
-  };
-}
-
-/** Answer of one request: status, body text, and the client-measured time in ms. */
-interface Answer {
-  status: number;
-  text: string;
-  ms: number;
-}
-
-/** A sequential client on one keep-alive connection (node:http), as the paper's own client measured. */
-class Client {
-  private readonly agent: Agent;
-  constructor(
-    private readonly url: URL,
-    private readonly headers: Record<string, string>,
-    sockets = 1,
-  ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: sockets });
-  }
-
-  post(path: string, body: string): Promise<Answer> {
-    return new Promise((resolvePost, reject) => {
-      const started = performance.now();
-      const req = httpRequest(
-        {
-          agent: this.agent,
-          host: this.url.hostname,
-          port: this.url.port,
-          path,
-          method: 'POST',
-          headers: { ...this.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolvePost({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
-}
 
 /** Samples of one sequential case: request time (client), invocation time (the answer's elapsedMs), inference time when carried. */
 interface CaseRow {
@@ -179,22 +68,6 @@ async function sequentialPlain(client: Client, label: string, path: string, n: n
   return row;
 }
 
-// The floor any Node HTTP server reaches on this machine now: a separate process answering a fixed JSON body.
-const FLOOR_SERVER = `const http = require('node:http');
-const body = JSON.stringify({ result: { output: 'hello world', cached: true, elapsedMs: 0 } });
-const s = http.createServer((q, r) => { q.resume(); q.on('end', () => { r.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }); r.end(body); }); });
-s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
-
-/** Start the node:http floor server; answers its URL and a stop. */
-async function startFloor(): Promise<{ url: URL; stop: () => void }> {
-  const proc = spawn(process.execPath, ['-e', FLOOR_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolvePort, reject) => {
-    proc.stdout.once('data', (c: Buffer) => resolvePort(Number(c.toString().trim())));
-    proc.once('exit', (code) => reject(new Error(`the floor server exited ${code}`)));
-  });
-  return { url: new URL(`http://127.0.0.1:${port}`), stop: () => proc.kill('SIGKILL') };
-}
-
 function cell(samples: number[], q: 'p50' | 'p99' | 'mean'): string {
   return samples.length === 0 ? '-' : fmt(summarize(samples)[q]);
 }
@@ -215,76 +88,6 @@ function printCases(rows: CaseRow[]): void {
       r.inference.length ? cell(r.inference, 'p50') : 'not sent',
     ];
     console.log(`${r.label.padEnd(w)}  ${cells.map((c) => c.padStart(10)).join('  ')}${r.note ? `  (${r.note})` : ''}`);
-  }
-}
-
-/** One load-tool figure. */
-interface LoadRow {
-  tool: string;
-  target: string;
-  connections: number;
-  p50: number;
-  p99: number;
-  rps: number;
-  non2xx: number;
-}
-
-interface LoadTarget {
-  name: string;
-  url: string;
-  body: string;
-  headers: Record<string, string>;
-}
-
-/**
- * autocannon keeps latencies in an integer-millisecond histogram, too coarse for sub-millisecond answers, so the
- * percentiles here come from its per-response event (float ms from process.hrtime); req/s from its own result.
- */
-async function runAutocannon(t: LoadTarget, connections: number, seconds: number): Promise<LoadRow> {
-  const times: number[] = [];
-  const result = await new Promise<autocannon.Result>((resolveRun, reject) => {
-    const opts = { url: t.url, method: 'POST' as const, body: t.body, headers: { ...t.headers, 'content-type': 'application/json' }, connections, duration: seconds };
-    const instance = autocannon(opts, (err: Error | null, r: autocannon.Result) => (err ? reject(err) : resolveRun(r)));
-    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-      if (statusCode === 200) times.push(responseTime);
-    });
-  });
-  const s = summarize(times);
-  return { tool: 'autocannon', target: t.name, connections, p50: s.p50, p99: s.p99, rps: result.requests.average, non2xx: result.non2xx + result.errors };
-}
-
-function wrkPath(): string | undefined {
-  const r = spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
-/** wrk with a Lua script for the POST body and headers; its done() prints µs percentiles as one JSON line. */
-function runWrk(wrk: string, dir: string, t: LoadTarget, connections: number, seconds: number): LoadRow {
-  const headers = { ...t.headers, 'Content-Type': 'application/json' };
-  const lua = [
-    'wrk.method = "POST"',
-    `wrk.body = ${JSON.stringify(t.body)}`,
-    ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
-    'done = function(summary, latency, requests)',
-    '  local e = summary.errors',
-    '  io.write(string.format("WRKJSON {\\"p50\\":%d,\\"p99\\":%d,\\"requests\\":%d,\\"duration\\":%d,\\"errors\\":%d}\\n",',
-    '    latency:percentile(50), latency:percentile(99), summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout))',
-    'end',
-  ].join('\n');
-  const script = join(dir, `wrk-${t.name.replace(/\W+/g, '-')}.lua`);
-  writeFileSync(script, lua);
-  const r = spawnSync(wrk, ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', script, t.url], { encoding: 'utf8' });
-  const line = r.stdout.split('\n').find((l) => l.startsWith('WRKJSON '));
-  if (!line) throw new Error(`wrk gave no figures: ${r.stdout}\n${r.stderr}`);
-  const j = JSON.parse(line.slice(8)) as { p50: number; p99: number; requests: number; duration: number; errors: number };
-  return { tool: 'wrk', target: t.name, connections, p50: j.p50 / 1000, p99: j.p99 / 1000, rps: j.requests / (j.duration / 1e6), non2xx: j.errors };
-}
-
-function printLoad(rows: LoadRow[]): void {
-  const w = Math.max(...rows.map((r) => r.target.length));
-  console.log(`${'tool'.padEnd(10)}  ${'case'.padEnd(w)}  ${'conns'.padStart(5)}  ${'p50'.padStart(10)}  ${'p99'.padStart(10)}  ${'req/s'.padStart(9)}  errors`);
-  for (const r of rows) {
-    console.log(`${r.tool.padEnd(10)}  ${r.target.padEnd(w)}  ${String(r.connections).padStart(5)}  ${fmt(r.p50).padStart(10)}  ${fmt(r.p99).padStart(10)}  ${r.rps.toFixed(0).padStart(9)}  ${r.non2xx}`);
   }
 }
 
@@ -312,63 +115,6 @@ async function warmReplicas(service: Service, path: string, body: string): Promi
   } finally {
     client.close();
   }
-}
-
-/** A free loopback TCP port (for the Flask container's published port). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
-function docker(args: string[]): string {
-  const r = spawnSync('docker', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-function imageTags(): Set<string> {
-  return new Set(docker(['images', '--format', '{{.Repository}}:{{.Tag}}']).split('\n').filter(Boolean));
-}
-
-/** Whether GET /ping answers 200 within a second (node:http: each try holds the event loop until it settles). */
-function ping(url: URL): Promise<boolean> {
-  return new Promise((resolvePing) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path: '/ping', method: 'GET', timeout: 1000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolvePing(res.statusCode === 200));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolvePing(false));
-    req.end();
-  });
-}
-
-/** Start the Flask baseline in the hardened container of bench/baselines/flask; answers its container id and URL. */
-async function startFlask(): Promise<{ id: string; url: URL }> {
-  const build = spawnSync('bash', [join(ROOT, 'bench', 'baselines', 'flask', 'build.sh')], { encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`Flask baseline build failed: ${build.stderr}`);
-  const tag = build.stdout.trim().split('\n').pop() ?? '';
-  const port = await freePort();
-  const id = docker([
-    'run', '-d', '--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--memory', '512m', '--pids-limit', '64',
-    '--label', 'org.dlhub.bench=serving', '-p', `127.0.0.1:${port}:8080`, tag,
-  ]);
-  const url = new URL(`http://127.0.0.1:${port}`);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const ok = await ping(url);
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`Flask container ${id} did not answer /ping: ${docker(['logs', id])}`);
-    await sleep(100);
-  }
-  return { id, url };
 }
 
 const NOOP_INPUT = 1;
@@ -512,6 +258,8 @@ export async function main(): Promise<void> {
       ['no-op p99 < 2 ms (memo off)', fmt(noopOff?.p99 ?? NaN), (noopOff?.p99 ?? Infinity) < 2],
       ['no-op p50 <= half Flask p50 (same run)', `${fmt(noopOff?.p50 ?? NaN)} vs Flask ${fmt(flaskP50)}`, (noopOff?.p50 ?? Infinity) <= flaskP50 / 2],
       ['memo hit p50 < 0.15 ms', fmt(noopHit?.p50 ?? NaN), (noopHit?.p50 ?? Infinity) < 0.15],
+      // The door's own cost: everything a memo hit over HTTP takes beyond a bare Node server in this run.
+      ['memo hit p50 <= 1.3x node:http floor', `${fmt(noopHit?.p50 ?? NaN)} vs floor ${fmt(floorRow?.p50 ?? NaN)} (${((noopHit?.p50 ?? NaN) / (floorRow?.p50 ?? NaN)).toFixed(2)}x)`, (noopHit?.p50 ?? Infinity) <= 1.3 * (floorRow?.p50 ?? 0)],
       ['10,000-input batch < 250 ms', fmt(batch10k), batch10k < 250],
       ['models: request p50 < 40 ms (paper)', `iris ${fmt(irisOff?.p50 ?? NaN)}, pipeline ${fmt(pipeOff?.p50 ?? NaN)}`, Math.max(irisOff?.p50 ?? Infinity, pipeOff?.p50 ?? Infinity) < 40],
       ['memo hit invocation ~1 ms (paper)', `no-op ${fmt(invOf(2))}, iris ${fmt(invOf(4))}, pipeline ${fmt(invOf(6))}`, Math.max(invOf(2), invOf(4), invOf(6)) <= 1],

@@ -1,27 +1,27 @@
-// The TypeScript SDK: the DLHub and Globus Compute SDK verbs in camelCase, over the in-process API
-// or the HTTP API alike (one transport interface, the same operations table behind both).
+// The TypeScript SDK: the generated client of the operations table (every operation, in process,
+// over the local service's Unix socket or over the HTTP API alike) plus the DLHub and Globus Compute
+// SDK verbs in camelCase.
 import { Agent } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServiceError, errorFromJSON, isWaitTimeout, type DlhubError } from '../errors.js';
 import type { OpName, OpRequest, OpResponse } from '../contract/operations.js';
 import type { RunOutcome, ServableDescription } from '../contract/schemas.js';
-import type { TaskInfo } from '../engine/types.js';
 import type { SearchResult } from '../catalog/search.js';
 import { QueryHelper } from '../catalog/query-helper.js';
 import type { MethodMetadata } from '../servable/metadata.js';
-import { invoke } from './door.js';
-import { callOp, type Endpoint } from './http-client.js';
-import type { Operations } from './operations.js';
+import { createClient, type ClientOperations, type Transport } from './doors/client.js';
+import { inProcessTransport } from './doors/in-process.js';
+import { httpTransport } from './doors/http-transport.js';
+import { socketTransport } from './doors/socket-transport.js';
+import type { CallContext, Operations } from './operations.js';
 import { homePaths } from '../storage/home.js';
 import { RateLimiter } from '../engine/limits.js';
 import { parseRateLimit } from '../engine/settings.js';
 
-/** How the SDK reaches the operations. */
-export interface Transport {
-  call<K extends OpName>(op: K, req: OpRequest<K>): Promise<OpResponse<K>>;
-  close(): Promise<void>;
-}
+export type { Transport } from './doors/client.js';
+
+type TaskInfo = OpResponse<'getTask'>;
 
 /** Options of a client as a whole. */
 export interface ClientOptions {
@@ -68,14 +68,6 @@ function defined(opts: CallOptions): Omit<CallOptions, never> {
 }
 
 
-/** The in-process transport: every call validated against the table, then answered by the API object. */
-export function inProcessTransport(api: Operations & { close?: () => Promise<void> }): Transport {
-  return {
-    call: (op, req) => invoke(api, op, req),
-    close: async () => undefined,
-  };
-}
-
 /** Read a file under $DLHUB_HOME/run that `dlhub serve --http` wrote, or undefined. */
 function runFile(home: string | undefined, name: string): string | undefined {
   try {
@@ -85,8 +77,8 @@ function runFile(home: string | undefined, name: string): string | undefined {
   }
 }
 
-/** The HTTP transport: base URL and token default to what `dlhub serve --http` wrote under $DLHUB_HOME/run. */
-export function httpTransport(opts: { baseUrl?: string; token?: string; home?: string; timeoutMs?: number } = {}): Transport {
+/** The HTTP API's address and token: given, else what `dlhub serve --http` wrote under $DLHUB_HOME/run. */
+function httpEndpoint(opts: { baseUrl?: string; token?: string; home?: string }): { baseUrl: string; token: string } {
   const baseUrl = opts.baseUrl ?? runFile(opts.home, 'api-url');
   const token = opts.token ?? runFile(opts.home, 'api-token');
   if (!baseUrl || !token) {
@@ -94,19 +86,28 @@ export function httpTransport(opts: { baseUrl?: string; token?: string; home?: s
       hint: 'Start the API with `dlhub serve --http 127.0.0.1:8765`, or pass { baseUrl, token }.',
     });
   }
-  const agent = new Agent({ keepAlive: true });
-  const ep: Endpoint = { baseUrl, token, agent, timeoutMs: opts.timeoutMs };
-  return {
-    call: (op, req) => callOp(ep, op, req),
-    close: async () => agent.destroy(),
-  };
+  return { baseUrl, token };
 }
+
+/** DLHub-named verbs whose signature differs from the operation of the same name (the operation stays reachable as `client.ops.X`). */
+type Shortcuts = 'describeServable' | 'listServables' | 'getTask' | 'getResult' | 'batchRun' | 'getBatchResult' | 'status' | 'cacheStats';
+
+/** Operations that run a servable: each call takes one from DLHub's client-side rate limit. */
+const LIMITED: readonly OpName[] = ['runServable', 'submitTask', 'batchRun'];
+
+// Every operation of the table is a method of the client (generated, see the constructor); a new row
+// of the table is one here without a line of this file.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface DLHubClient extends Omit<ClientOperations, Shortcuts> {}
 
 /**
  * `DLHubClient`: the DLHub SDK (`run`, `describeServable`, `search`, …) and the Globus Compute
  * task verbs (`submit`, `getResult`, `createBatch`, `batchRun`, `getBatchResult`) in one client.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class DLHubClient {
+  /** Every operation of the table under its own name and signature (the generated client). */
+  readonly ops: ClientOperations;
   private readonly limiter: RateLimiter;
 
   /**
@@ -115,6 +116,18 @@ export class DLHubClient {
    */
   constructor(private readonly transport: Transport, opts: ClientOptions = {}) {
     this.limiter = new RateLimiter(opts.rateLimit === undefined ? parseRateLimit(process.env['DLHUB_RATE_LIMIT']) : (opts.rateLimit ?? undefined));
+    const raw = createClient(transport) as unknown as Record<OpName, (req: unknown, ctx?: CallContext) => unknown>;
+    const ops: Record<string, unknown> = { ...raw };
+    for (const op of LIMITED) {
+      ops[op] = async (req: unknown, ctx?: CallContext) => {
+        this.limiter.take();
+        return raw[op](req, ctx);
+      };
+    }
+    this.ops = ops as unknown as ClientOperations;
+    // The operations without a DLHub verb of the same name are methods of the client as they are.
+    const shortcuts = new Set<string>(['describeServable', 'listServables', 'getTask', 'getResult', 'batchRun', 'getBatchResult', 'status', 'cacheStats'] satisfies Shortcuts[]);
+    for (const [op, fn] of Object.entries(ops)) if (!shortcuts.has(op)) Object.defineProperty(this, op, { value: fn, enumerable: false });
   }
 
   /** A client over an in-process API (a `Dlhub` instance). */
@@ -122,9 +135,15 @@ export class DLHubClient {
     return new DLHubClient(inProcessTransport(api), opts);
   }
 
-  /** A client of the HTTP API (`dlhub serve --http`). */
+  /** A client of the HTTP API (`dlhub serve --http`); address and token default to what it wrote under $DLHUB_HOME/run. */
   static http(opts: { baseUrl?: string; token?: string; home?: string; timeoutMs?: number } & ClientOptions = {}): DLHubClient {
-    return new DLHubClient(httpTransport(opts), opts);
+    return new DLHubClient(httpTransport({ ...httpEndpoint(opts), timeoutMs: opts.timeoutMs }), opts);
+  }
+
+  /** A client of the local service (`dlhub serve`) on its Unix socket under $DLHUB_HOME/run. */
+  static local(opts: { home?: string; timeoutMs?: number } & ClientOptions = {}): DLHubClient {
+    const socketPath = join(homePaths(opts.home).run, 'service.sock');
+    return new DLHubClient(socketTransport({ socketPath, timeoutMs: opts.timeoutMs, agent: new Agent({ keepAlive: true }) }), opts);
   }
 
   /** Run a servable on one input and answer its output (DLHub's `run`); errors are re-raised typed. */
@@ -134,25 +153,22 @@ export class DLHubClient {
 
   /** Run and answer the whole outcome: output, memo hits, runtime, time. */
   async runDetailed(name: string, input: unknown, opts: CallOptions = {}): Promise<RunOutcome> {
-    this.limiter.take();
-    return this.transport.call('runServable', { name, input, ...defined(opts) });
+    return this.ops.runServable({ name, input, ...defined(opts) });
   }
 
   /** Run many inputs as one batch: one output per input, in order. */
   async runBatch(name: string, inputs: unknown[], opts: CallOptions = {}): Promise<unknown[]> {
-    this.limiter.take();
-    return (await this.transport.call('runServable', { name, inputs, ...defined(opts) })).output as unknown[];
+    return (await this.ops.runServable({ name, inputs, ...defined(opts) })).output as unknown[];
   }
 
   /** Submit one call as an asynchronous task; answers its id at once. */
   async submit(name: string, input: unknown, opts: CallOptions = {}): Promise<string> {
-    this.limiter.take();
-    return (await this.transport.call('submitTask', { name, input, ...defined(opts) })).id;
+    return (await this.ops.submitTask({ name, input, ...defined(opts) })).id;
   }
 
   /** A task's state (DLHub's get_task_status, Globus Compute's get_task). */
   async getTask(id: string): Promise<TaskInfo> {
-    return this.transport.call('getTask', { id });
+    return this.ops.getTask({ id });
   }
 
   /** Same as getTask, under DLHub's name. */
@@ -162,7 +178,7 @@ export class DLHubClient {
 
   /** A finished task's output, or its error re-raised; with `waitMs` waits that long for it first. */
   async getResult(id: string, opts: { waitMs?: number } = {}): Promise<unknown> {
-    return (await this.transport.call('getResult', { id, ...(opts.waitMs === undefined ? {} : { waitMs: opts.waitMs }) })).output;
+    return (await this.ops.getResult({ id, ...(opts.waitMs === undefined ? {} : { waitMs: opts.waitMs }) })).output;
   }
 
   /** Wait for a task however long it takes, and answer its output (or re-raise its error). */
@@ -178,17 +194,12 @@ export class DLHubClient {
 
   /** Cancel a task that has not finished. */
   async cancel(id: string): Promise<TaskInfo> {
-    return this.transport.call('cancelTask', { id });
-  }
-
-  /** Recent tasks, newest first. */
-  async listTasks(filter: OpRequest<'listTasks'> = {}): Promise<TaskInfo[]> {
-    return this.transport.call('listTasks', filter);
+    return this.ops.cancelTask({ id });
   }
 
   /** Workers, queue, tasks, limits and memo cache. */
   async status(): Promise<OpResponse<'status'>> {
-    return this.transport.call('status', {});
+    return this.ops.status({});
   }
 
   /** An empty batch to fill with `add` and submit with `batchRun`. */
@@ -198,13 +209,12 @@ export class DLHubClient {
 
   /** Submit every call of a batch; one task id per call, in order. */
   async batchRun(batch: Batch): Promise<string[]> {
-    this.limiter.take();
-    return (await this.transport.call('batchRun', { tasks: batch.tasks })).taskIds;
+    return (await this.ops.batchRun({ tasks: batch.tasks })).taskIds;
   }
 
   /** The state of many tasks: `pending`, else `result` or the typed `exception`. */
   async getBatchResult(taskIds: string[], opts: { waitMs?: number } = {}): Promise<Record<string, BatchResultItem>> {
-    const { results } = await this.transport.call('getBatchResult', { taskIds, ...(opts.waitMs === undefined ? {} : { waitMs: opts.waitMs }) });
+    const { results } = await this.ops.getBatchResult({ taskIds, ...(opts.waitMs === undefined ? {} : { waitMs: opts.waitMs }) });
     const out: Record<string, BatchResultItem> = {};
     for (const [id, item] of Object.entries(results)) {
       out[id] = {
@@ -219,7 +229,7 @@ export class DLHubClient {
 
   /** Full metadata of a servable (DLHub's describe_servable). */
   async describeServable(name: string): Promise<ServableDescription> {
-    return this.transport.call('describeServable', { name });
+    return this.ops.describeServable({ name });
   }
 
   /** A servable's methods, or one of them (DLHub's describe_methods). */
@@ -235,13 +245,13 @@ export class DLHubClient {
 
   /** Names of the servables on this machine (DLHub's list_servables). */
   async listServables(): Promise<string[]> {
-    return (await this.transport.call('listServables', {})).map((s) => s.name);
+    return (await this.ops.listServables({})).map((s) => s.name);
   }
 
   /** Search the catalog: free text, DLHub field syntax with `advanced`, or a query built with `query()`. */
   async search(query: string | QueryHelper, opts: { advanced?: boolean; allVersions?: boolean; page?: number; pageSize?: number } = {}): Promise<SearchResult> {
     const advanced = typeof query === 'string' ? opts.advanced : true;
-    return this.transport.call('searchCatalog', { query: query.toString(), ...defined({ ...opts, advanced } as CallOptions) });
+    return this.ops.searchCatalog({ query: query.toString(), ...defined({ ...opts, advanced } as CallOptions) });
   }
 
   /** DLHub's query helper (`matchTerm`, `matchField`, `matchDomains`, …); pass it to `search`. */
@@ -251,15 +261,15 @@ export class DLHubClient {
 
   /** Memo cache figures. */
   async cacheStats(): Promise<OpResponse<'cacheStats'>> {
-    return this.transport.call('cacheStats', {});
+    return this.ops.cacheStats({});
   }
 
   /** Drop cached results (all, or one servable's). */
   async clearCache(name?: string): Promise<number> {
-    return (await this.transport.call('cacheClear', name === undefined ? {} : { name })).removed;
+    return (await this.ops.cacheClear(name === undefined ? {} : { name })).removed;
   }
 
-  /** Release the connection pool (HTTP) — the in-process API is the caller's to close. */
+  /** Release the connections (socket, HTTP): the in-process API is the caller's to close. */
   async close(): Promise<void> {
     await this.transport.close();
   }

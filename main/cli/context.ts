@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Dlhub } from '../api/dlhub.js';
-import { callOp, serviceAnswers, type Endpoint } from '../api/http-client.js';
 import type { OpName } from '../contract/operations.js';
 import { ROUTES } from '../api/generated/routes.js';
-import type { Operations, ProgressEvent } from '../api/operations.js';
+import { createClient, type ClientOperations, type Transport } from '../api/doors/client.js';
+import { serviceAnswers, socketTransport } from '../api/doors/socket-transport.js';
+import type { Operations } from '../api/operations.js';
 import { homePaths } from '../storage/home.js';
 import { makeOutput, type Output } from './output.js';
 
@@ -13,11 +14,11 @@ export interface CliContext {
   /** The in-process API (always local), loaded on first use. */
   api(): Promise<Dlhub>;
   /**
-   * Every operation: sent to the running local service when one answers (warm workers, one
-   * cache) unless the table keeps it in the caller's process, else done here. Requests are
-   * validated against the table at either door.
+   * Every operation, through the one client of the table: sent to the running local service when
+   * one answers (warm workers, one cache) unless the table keeps it in the caller's process, else
+   * done here. Requests are validated against the table at either door.
    */
-  ops(): Promise<Operations>;
+  ops(): Promise<ClientOperations>;
   /** Whether ops() found a running service. */
   viaService(): boolean;
   output(cmd: Command): Output;
@@ -29,15 +30,21 @@ export function serviceSocketPath(home?: string): string {
   return join(homePaths(home).run, 'service.sock');
 }
 
-/** The operations table as methods, each one a call through `call`. */
-export function generatedOps(call: (op: OpName, req: unknown, onProgress?: (p: ProgressEvent) => void) => Promise<unknown>): Operations {
-  return Object.fromEntries((Object.keys(ROUTES) as OpName[]).map((op) => [op, (req: unknown, onProgress?: (p: ProgressEvent) => void) => call(op, req, onProgress)])) as unknown as Operations;
+/** A transport whose every call goes to the one `pick` chooses for that operation. */
+function routed(pick: (op: OpName) => Transport | Promise<Transport>): Transport {
+  return {
+    call: async (op, req, ctx) => (await pick(op)).call(op, req, ctx),
+    async *stream(op, req, ctx) {
+      yield* (await pick(op)).stream(op, req, ctx);
+    },
+    close: async () => undefined,
+  };
 }
 
 /** Build the CLI context for one process. */
 export function createContext(): CliContext {
   let dlhub: Dlhub | undefined;
-  let ops: Operations | undefined;
+  let ops: ClientOperations | undefined;
   let remote = false;
   const api = async (): Promise<Dlhub> => {
     // Loaded on demand: a command that goes to the service never loads Docker or SQLite code.
@@ -59,11 +66,15 @@ export function createContext(): CliContext {
     }
     return catalogOnly as unknown as Operations;
   };
-  // The door (and its generated validators) loads only for work done in this process, not for a call the service answers.
-  const local = generatedOps(async (op, req, onProgress) => {
-    const { invoke } = await import('../api/door.js');
-    return invoke(op === 'searchCatalog' && !dlhub ? await lightSearch() : await api(), op, req, onProgress);
-  });
+  // The in-process transport (and the validators it loads) only for work done in this process, not for a call the service answers.
+  let inProcess: Transport | undefined;
+  const local = async (): Promise<Transport> => {
+    if (!inProcess) {
+      const { inProcessTransport } = await import('../api/doors/in-process.js');
+      inProcess = inProcessTransport((op) => (op === 'searchCatalog' && !dlhub ? lightSearch() : api()));
+    }
+    return inProcess;
+  };
   return {
     api,
     async ops() {
@@ -71,11 +82,9 @@ export function createContext(): CliContext {
       const socketPath = serviceSocketPath();
       if (process.env['DLHUB_NO_SERVICE'] !== '1' && (await serviceAnswers(socketPath))) {
         remote = true;
-        const ep: Endpoint = { socketPath };
-        ops = generatedOps((op, req, onProgress) =>
-          ROUTES[op].cli === 'service' ? callOp(ep, op, req as never) : (local[op] as (r: unknown, p?: unknown) => Promise<unknown>)(req, onProgress),
-        );
-      } else ops = local;
+        const service = socketTransport({ socketPath });
+        ops = createClient(routed((op) => (ROUTES[op].cli === 'service' ? service : local())));
+      } else ops = createClient(routed(local));
       return ops;
     },
     viaService: () => remote,

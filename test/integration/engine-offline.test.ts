@@ -33,7 +33,7 @@ describe('dlhub build with no DLHUB_BASE_IMAGE', () => {
     const api = new Dlhub({ home: suite.home });
     const said: ProgressEvent[] = [];
     try {
-      const built = await api.buildServable({ dir: engineServable(suite.dir, 'offline', 'echo') }, (p) => said.push(p));
+      const built = await api.buildServable({ dir: engineServable(suite.dir, 'offline', 'echo') }, { onProgress: (p) => said.push(p) });
       expect(built.image?.tag).toBeTruthy();
       const note = said.map((p) => p.message).find((m) => m?.startsWith('python:3.11-slim is not in Docker: building on dlhub-base:'));
       expect(note).toContain('DLHUB_BASE_IMAGE');

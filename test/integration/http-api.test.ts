@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dlhub } from '../../main/api/dlhub.js';
-import { createDoor, listenOnSocket, listenOnTcp, type DoorGuard, type RunningDoor } from '../../main/api/http-server.js';
-import { callOp, serviceAnswers, type Endpoint } from '../../main/api/http-client.js';
+import { createHttpDoor, listenOnSocket, listenOnTcp, type HttpGuard, type RunningDoor } from '../../main/api/doors/http-door.js';
+import { createClient, type ClientOperations } from '../../main/api/doors/client.js';
+import { serviceAnswers, socketTransport } from '../../main/api/doors/socket-transport.js';
+import { httpTransport } from '../../main/api/doors/http-transport.js';
 import { ModelError, ServiceError, UsageError } from '../../main/errors.js';
 import { NdArray } from '../../main/runtime/protocol/values.js';
 import { tempDir } from '../helpers/cli.js';
@@ -73,25 +75,25 @@ describe('doors', () => {
   let dlhub: Dlhub;
   let local: RunningDoor;
   let http: RunningDoor;
-  let guard: DoorGuard;
+  let guard: HttpGuard;
   let base: string;
-  let sock: Endpoint;
-  let web: Endpoint;
+  let sock: ClientOperations;
+  let web: ClientOperations;
 
   beforeAll(async () => {
     dlhub = new Dlhub({ home: join(work.dir, 'home') });
     await dlhub.buildServable({ dir: writeServable(join(work.dir, 'probe')), runtime: 'host' });
-    local = createDoor(dlhub);
+    local = createHttpDoor(dlhub);
     const socketPath = join(dlhub.paths.run, 'service.sock');
     await listenOnSocket(local, socketPath, serviceAnswers);
-    sock = { socketPath };
+    sock = createClient(socketTransport({ socketPath }));
     guard = { token: 'test-token-123', hosts: new Set(), origins: new Set() };
-    http = createDoor(dlhub, guard);
+    http = createHttpDoor(dlhub, { guard });
     const port = await listenOnTcp(http, '127.0.0.1', 0);
     guard.hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
     guard.origins = new Set([`http://127.0.0.1:${port}`]);
     base = `http://127.0.0.1:${port}`;
-    web = { baseUrl: base, token: guard.token };
+    web = createClient(httpTransport({ baseUrl: base, token: guard.token }));
   });
 
   afterAll(async () => {
@@ -109,7 +111,7 @@ describe('doors', () => {
     expect(output.array).toBeInstanceOf(NdArray);
     expect((output.array as NdArray).shape).toEqual([2, 3]);
     for (const ep of [sock, web]) {
-      const through = await callOp(ep, 'runServable', req);
+      const through = await ep.runServable(req);
       expect(through.output).toEqual(inProcess.output);
       const o = through.output as typeof output;
       expect(Buffer.isBuffer(o.bytes)).toBe(true);
@@ -125,12 +127,12 @@ describe('doors', () => {
     const req = { name: 'codec-probe', method: 'echo', input, noCache: true, runtime: 'host' as const };
     const inProcess = await dlhub.runServable(req);
     expect(Buffer.isBuffer((inProcess.output as { b: unknown }).b)).toBe(true);
-    for (const ep of [sock, web]) expect((await callOp(ep, 'runServable', req)).output).toEqual(inProcess.output);
+    for (const ep of [sock, web]) expect((await ep.runServable(req)).output).toEqual(inProcess.output);
   });
 
   it('every door answers the model\'s own time (inferenceMs) inside the call\'s time, and 0 for a memo hit', async () => {
     const call = { name: 'codec-probe', method: 'nap', noCache: true, runtime: 'host' as const };
-    const doors = [(r: typeof call & { input?: unknown; inputs?: unknown[] }) => dlhub.runServable(r), (r: typeof call) => callOp(sock, 'runServable', r), (r: typeof call) => callOp(web, 'runServable', r)];
+    const doors = [(r: typeof call & { input?: unknown; inputs?: unknown[] }) => dlhub.runServable(r), (r: typeof call) => sock.runServable(r), (r: typeof call) => web.runServable(r)];
     for (const run of doors) {
       // The model sleeps 30 ms (twice 20 ms for the batch): that is counted, and the figure never exceeds the whole call.
       const one = await run({ ...call, input: 0.03 });
@@ -153,7 +155,7 @@ describe('doors', () => {
     const req = { name: 'codec-probe', input: -1, noCache: true, runtime: 'host' as const };
     const errors: unknown[] = [];
     await dlhub.runServable(req).catch((e: unknown) => errors.push(e));
-    for (const ep of [sock, web]) await callOp(ep, 'runServable', req).catch((e: unknown) => errors.push(e));
+    for (const ep of [sock, web]) await ep.runServable(req).catch((e: unknown) => errors.push(e));
     expect(errors).toHaveLength(3);
     for (const e of errors) {
       expect(e).toBeInstanceOf(ModelError);
@@ -198,7 +200,7 @@ describe('doors', () => {
     expect((await raw(url, { token: guard.token, headers: { origin: base } })).status).toBe(200);
   });
 
-  it('answers bad bodies with a typed 400 naming the field, at both doors (issue 9 item 11)', async () => {
+  it('answers bad bodies with a typed 400 naming the field, at both doors', async () => {
     const bodies: [string, RegExp][] = [
       ['null', /null: send a JSON object/],
       ['[1,2]', /an array: send a JSON object/],
@@ -214,10 +216,10 @@ describe('doors', () => {
       expect(r.body.error?.message, body).toMatch(message);
       expect(['USAGE', 'INPUT_INVALID'], body).toContain(r.body.error?.code);
     }
-    await expect(callOp(sock, 'runServable', { name: 'codec-probe', inputs: 5 as never })).rejects.toBeInstanceOf(UsageError);
+    await expect(sock.runServable({ name: 'codec-probe', inputs: 5 as never })).rejects.toBeInstanceOf(UsageError);
     const unknownRoute = await raw(`${base}/v1/nothing`, { token: guard.token });
     expect(unknownRoute.status).toBe(404);
-    expect(unknownRoute.body.error?.code).toBe('USAGE');
+    expect(unknownRoute.body.error?.code).toBe('NOT_FOUND');
   });
 
   it('never answers an untyped error to any JSON body, at any POST route (fuzzed)', async () => {
@@ -234,7 +236,7 @@ describe('doors', () => {
 
   it('a port in use is a typed USAGE error naming the address', async () => {
     const port = Number(new URL(base).port);
-    const other = createDoor(dlhub, guard);
+    const other = createHttpDoor(dlhub, { guard });
     const err = await listenOnTcp(other, '127.0.0.1', port).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
     expect((err as UsageError).message).toContain(`127.0.0.1:${port}`);
@@ -246,7 +248,7 @@ describe('doors', () => {
     const dying = createServer((conn) => conn.on('data', () => conn.destroy()));
     await new Promise<void>((r) => dying.listen(socketPath, r));
     try {
-      const err = await callOp({ socketPath }, 'listServables', {}).catch((e: unknown) => e);
+      const err = await createClient(socketTransport({ socketPath })).listServables().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ServiceError);
       expect((err as ServiceError).code).toBe('SERVICE_UNAVAILABLE');
       expect((err as ServiceError).hint).toMatch(/dlhub serve/);

@@ -90,7 +90,7 @@ describe('dlhub serve', () => {
     expect(homeWorkerContainers(home)).toEqual([]);
   });
 
-  it('refuses a second service on the same home, and replaces the socket of a dead one (issue 9 item 13)', async () => {
+  it('refuses a second service on the same home, and replaces the socket of a dead one', async () => {
     const first = await startServe(env);
     try {
       const second = await runCli(['serve'], env);
@@ -112,7 +112,7 @@ describe('dlhub serve', () => {
     }
   });
 
-  it('on SIGTERM lets a call in flight finish, then stops its workers (issue 9 item 13)', async () => {
+  it('on SIGTERM lets a call in flight finish, then stops its workers', async () => {
     const server = await startServe(env);
     const call = runCli(['run', 'sleepy', '--input', '3', '--json'], viaService());
     const deadline = Date.now() + 30_000;
@@ -127,7 +127,7 @@ describe('dlhub serve', () => {
     expect(homeWorkerContainers(home)).toEqual([]);
   });
 
-  it('Ctrl-C on `dlhub run` leaves no container and no run/ folder behind (issue 9 item 13)', async () => {
+  it('Ctrl-C on `dlhub run` leaves no container and no run/ folder behind', async () => {
     const child = spawn(process.execPath, [BIN, 'run', 'sleepy', '--input', '60', '--runtime', 'docker'], { env: { ...process.env, ...env, DLHUB_NO_SERVICE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));

@@ -66,7 +66,7 @@ export function registerCatalogCommands(program: Command, ctx: CliContext): void
       const bar = progressReporter(!out.json);
       let r;
       try {
-        r = await (await ctx.ops()).importCatalog({ file }, (p) => bar.update(p));
+        r = await (await ctx.ops()).importCatalog({ file }, { onProgress: (p) => bar.update(p) });
       } finally {
         bar.stop();
       }

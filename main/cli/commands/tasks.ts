@@ -12,6 +12,21 @@ function taskLine(t: TaskInfo): string {
 }
 
 
+/** `dlhub tasks --watch`: one line (one JSON object with --json) per task state change of the running service. */
+async function watchTasks(ctx: CliContext, json: boolean, status: TaskInfo['status'] | undefined): Promise<void> {
+  const ops = await ctx.ops();
+  if (!ctx.viaService()) {
+    throw new UsageError('USAGE', 'dlhub tasks --watch follows the tasks of a running service, and none runs for this home.', {
+      hint: 'Start one with `dlhub serve` (tasks submitted then run there), or list tasks with `dlhub tasks`.',
+    });
+  }
+  process.stderr.write('Watching task changes (Ctrl-C to stop).\n');
+  for await (const t of ops.watchTasks()) {
+    if (status && t.status !== status) continue;
+    process.stdout.write(`${json ? JSON.stringify(t) : taskLine(t)}\n`);
+  }
+}
+
 /** `dlhub submit`, `dlhub task`, `dlhub tasks`, `dlhub cancel`, `dlhub status`. */
 export function registerTaskCommands(program: Command, ctx: CliContext): void {
   callOptions(program.command('submit').description('submit a call as a task and print its id (see `dlhub task ID`)').argument('<name>', 'servable name'))
@@ -71,8 +86,10 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
     .description('list recent tasks, newest first')
     .addOption(new Option('--status <status>', 'only tasks with this status').choices(['pending', 'running', 'succeeded', 'failed', 'cancelled']))
     .option('--limit <n>', 'at most this many', '50')
-    .action(async (o: { status?: TaskInfo['status']; limit: string }, cmd: Command) => {
+    .option('--watch', 'instead, print each task state change as it happens, until Ctrl-C (follows the running `dlhub serve`)')
+    .action(async (o: { status?: TaskInfo['status']; limit: string; watch?: boolean }, cmd: Command) => {
       const out = ctx.output(cmd);
+      if (o.watch) return watchTasks(ctx, out.json, o.status);
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError('USAGE', `--limit takes a whole number of 1 or more, not "${o.limit}".`);
       const rows = await (await ctx.ops()).listTasks({ limit, ...(o.status ? { status: o.status } : {}) });

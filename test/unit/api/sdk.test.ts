@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dlhub } from '../../../main/api/dlhub.js';
-import { createDoor, listenOnTcp, type RunningDoor } from '../../../main/api/http-server.js';
+import { createHttpDoor, listenOnTcp, type RunningDoor } from '../../../main/api/doors/http-door.js';
 import { DLHubClient, Executor } from '../../../main/api/sdk.js';
 import { ModelError, NotFoundError, TaskError } from '../../../main/errors.js';
 import { NdArray } from '../../../main/runtime/protocol/values.js';
@@ -54,7 +54,7 @@ beforeAll(async () => {
   dlhub = new Dlhub({ home: join(work.dir, 'home') });
   await dlhub.buildServable({ dir: writeServable(join(work.dir, 'probe')), runtime: 'host' });
   const guard = { token: 'sdk-test-token', hosts: new Set<string>(), origins: new Set<string>() };
-  door = createDoor(dlhub, guard);
+  door = createHttpDoor(dlhub, { guard });
   port = await listenOnTcp(door, '127.0.0.1', 0);
   guard.hosts.add(`127.0.0.1:${port}`);
   // The default HTTP client finds the address and token where `dlhub serve --http` writes them.
