@@ -1,11 +1,12 @@
 // Asynchronous tasks against real workers: submit/result/cancel/timeout, results that survive a
 // restart, and a process SIGKILLed mid-run whose tasks all end correctly in the next process.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LimitError, ModelError, TaskError, WorkerError } from '../../main/errors.js';
+import { TaskStore } from '../../main/engine/task-store.js';
 import { buildEngineServables, openEngine } from '../helpers/engine.js';
 import { waitFor } from '../helpers/wait.js';
 import { homeWorkerContainers, requireDocker, suiteHome, testBaseImage } from '../helpers/docker.js';
@@ -93,7 +94,7 @@ for (const runtime of ['host', 'docker'] as const) {
     it('stops the worker of a task cancelled from another process', async () => {
       const warm = await e.engine.run({ name: 'tagged', input: { i: 0 }, runtime, noCache: true });
       const info = e.engine.submit({ name: 'tagged', input: { i: 1, s: 30 }, runtime, noCache: true });
-      while (e.engine.task(info.id).status !== 'running') await new Promise((r) => setTimeout(r, 20));
+      await waitFor('the task to run', () => e.engine.task(info.id).status === 'running');
       const other = openEngine(suite.home);
       try {
         expect(other.engine.cancel(info.id).status).toBe('cancelled');
@@ -149,12 +150,11 @@ function distUrl(rel: string): string {
   return pathToFileURL(file).href;
 }
 
-describe('a process killed with SIGKILL while it runs tasks', () => {
-  const suite = suiteHome('dlhub-tasks-kill-');
-  afterAll(() => suite.cleanup());
-
-  it('loses no task: finished results stay, deterministic ones run again, non-deterministic ones that were running fail with the reason', async () => {
-    await buildEngineServables(suite.home, suite.dir, [['slow', 'tagged'], ['dice', 'dice', false]], { hostOnly: true });
+/**
+ * Start a child process with an engine over `home` (two tasks at a time) that runs `body` (which
+ * sees `engine`) and writes one JSON line; resolves with the child and that line.
+ */
+async function engineChild<T>(home: string, body: string): Promise<{ child: ChildProcess; out: T }> {
     const urls = {
       engine: distUrl('main/engine/engine.js'),
       settings: distUrl('main/engine/settings.js'),
@@ -163,14 +163,38 @@ describe('a process killed with SIGKILL while it runs tasks', () => {
       client: distUrl('main/runtime/docker-client.js'),
       home: distUrl('main/storage/home.js'),
     };
-    // The child runs two tasks at a time: the first two are running when it dies, the rest still pending.
     const script = `
       const [{ Engine }, { loadSettings }, { MemoCache }, { RuntimeRegistry }, { DockerClient }, { ensureHome, homePaths }] = await Promise.all(
         [${[urls.engine, urls.settings, urls.memo, urls.registry, urls.client, urls.home].map((u) => JSON.stringify(u)).join(', ')}].map((u) => import(u)));
-      const paths = ensureHome(homePaths(${JSON.stringify(suite.home)}));
+      const paths = ensureHome(homePaths(${JSON.stringify(home)}));
       const settings = { ...loadSettings({}), maxConcurrency: 2 };
       const registry = RuntimeRegistry.standard({ docker: new DockerClient(), runDir: paths.run, logDir: paths.logs, defaults: { memoryBytes: settings.workerMemoryBytes, pidsLimit: settings.workerPidsLimit } });
       const engine = new Engine(paths, settings, MemoCache.open(paths.memoDb), registry);
+      ${body}
+      setInterval(() => undefined, 1000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = await new Promise<T>((done, fail) => {
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (text.includes('\n')) done(JSON.parse(text.split('\n')[0] ?? '{}') as T);
+      });
+      child.once('close', (code) => fail(new Error(`child exited (${code}) before submitting: ${text}`)));
+    });
+    return { child, out };
+}
+
+describe('a process killed with SIGKILL while it runs tasks', () => {
+  const suite = suiteHome('dlhub-tasks-kill-');
+  beforeAll(async () => {
+    await buildEngineServables(suite.home, suite.dir, [['slow', 'tagged'], ['dice', 'dice', false]], { hostOnly: true });
+  });
+  afterAll(() => suite.cleanup());
+
+  it('loses no task: finished results stay, deterministic ones run again, non-deterministic ones that were running fail with the reason', async () => {
+    // The child runs two tasks at a time: the first two are running when it dies, the rest still pending.
+    const { child, out: ids } = await engineChild<{ quick: string; runningNd: string; runningDet: string; pendingDet: string[]; pendingNd: string }>(suite.home, `
       const quick = engine.submit({ name: 'slow', input: { i: 0 }, runtime: 'host' });
       await engine.result(quick.id, { waitMs: 60000 });
       const runningNd = engine.submit({ name: 'dice', input: { s: 30 }, runtime: 'host' }).id;
@@ -178,26 +202,13 @@ describe('a process killed with SIGKILL while it runs tasks', () => {
       const pendingDet = [2, 3].map((i) => engine.submit({ name: 'slow', input: { i, s: 0.2 }, runtime: 'host' }).id);
       const pendingNd = engine.submit({ name: 'dice', input: { s: 0 }, runtime: 'host' }).id;
       process.stdout.write(JSON.stringify({ quick: quick.id, runningNd, runningDet, pendingDet, pendingNd }) + '\\n');
-      setInterval(() => undefined, 1000);
-    `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const ids = await new Promise<{ quick: string; runningNd: string; runningDet: string; pendingDet: string[]; pendingNd: string }>((done, fail) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('\n')) done(JSON.parse(out.split('\n')[0] ?? '{}'));
-      });
-      child.once('close', (code) => fail(new Error(`child exited (${code}) before submitting: ${out}`)));
-    });
+    `);
 
     // Replicas enough that the long re-run does not hold up the short ones behind it.
     const next = openEngine(suite.home, { replicas: { default: 3, perServable: {} } });
     try {
       // Kill only once both long tasks are running in the child.
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && [ids.runningNd, ids.runningDet].some((id) => next.engine.task(id).status !== 'running')) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitFor('both long tasks to run in the child', () => [ids.runningNd, ids.runningDet].every((id) => next.engine.task(id).status === 'running'));
       expect(next.engine.task(ids.runningDet).status).toBe('running');
       expect(next.engine.task(ids.pendingNd).status).toBe('pending');
       child.kill('SIGKILL');
@@ -213,7 +224,7 @@ describe('a process killed with SIGKILL while it runs tasks', () => {
       expect((nd as WorkerError).message).toContain('not deterministic');
       expect(next.engine.task(ids.runningNd).status).toBe('failed');
       // The long deterministic task runs again in full here (30 s), so it is cancelled once it is seen running again.
-      while (next.engine.task(ids.runningDet).status !== 'running') await new Promise((r) => setTimeout(r, 50));
+      await waitFor('the deterministic task to run again', () => next.engine.task(ids.runningDet).status === 'running', { timeoutMs: 60_000 });
       expect(next.engine.task(ids.runningDet).restarts).toBe(1);
       for (const [n, id] of ids.pendingDet.entries()) {
         expect(((await next.engine.result(id, { waitMs: 60_000 })).output as Tagged)[0]).toBe(n + 2);
@@ -224,6 +235,34 @@ describe('a process killed with SIGKILL while it runs tasks', () => {
       expect(counts.pending + counts.running).toBe(0);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await next.close();
+    }
+  });
+
+  it('keeps the answers a worker had given for a non-deterministic batch: finished inputs keep them, only the unfinished fail', async () => {
+    // The first part of the batch (1024 inputs) is answered at once; the second hangs until the kill.
+    const inputs = [...Array.from({ length: 1024 }, () => ({ s: 0 })), ...Array.from({ length: 4 }, () => ({ s: 60 }))];
+    const { child, out } = await engineChild<{ id: string }>(suite.home, `
+      const task = engine.submit({ name: 'dice', inputs: ${JSON.stringify(inputs)}, runtime: 'host' });
+      process.stdout.write(JSON.stringify({ id: task.id }) + '\\n');
+    `);
+    const watch = new TaskStore(join(suite.home, 'state.db'));
+    const next = openEngine(suite.home);
+    try {
+      await waitFor('the first part of the batch to be answered', () => watch.parts(out.id).length > 0, { timeoutMs: 60_000 });
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('close', r));
+      next.engine.recover();
+      const result = await next.engine.result(out.id);
+      const outputs = result.output as (number | null)[];
+      expect(outputs.slice(0, 1024).every((x) => typeof x === 'number')).toBe(true);
+      expect(outputs.slice(1024)).toEqual([null, null, null, null]);
+      expect(result.errors?.slice(0, 1024).every((e) => e === null)).toBe(true);
+      expect(result.errors?.slice(1024).map((e) => e?.code)).toEqual(['RUNNER_DIED', 'RUNNER_DIED', 'RUNNER_DIED', 'RUNNER_DIED']);
+      expect(next.engine.task(out.id).status).toBe('succeeded');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      watch.close();
       await next.close();
     }
   });
