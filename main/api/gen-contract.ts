@@ -20,11 +20,33 @@ function helpers(code: string): string {
     .join('');
 }
 
+/**
+ * A request schema as the validators check it: a value (`$id: Value`) accepts anything, since the
+ * codec checks its tags while it decodes (a second walk of a large input here would cost every call);
+ * every other named part (an `$id`) is kept once in `named` and referenced where it is used.
+ */
+function forValidator(schema: unknown, named: Map<string, object>): object {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (typeof v !== 'object' || v === null) return v;
+    const id = (v as Record<string, unknown>)['$id'];
+    if (id === 'Value') return {};
+    const out = Object.fromEntries(Object.entries(v).map(([k, child]) => [k, walk(child)]));
+    if (typeof id !== 'string') return out;
+    if (!named.has(id)) named.set(id, out);
+    return { $ref: id };
+  };
+  // A plain copy per operation: ajv's standalone output repeats a function when two ids share one schema object.
+  return walk(JSON.parse(JSON.stringify(schema)) as unknown) as object;
+}
+
 /** Standalone validator module for the requests of `ops`; `coerce` for query strings. */
 function validatorModule(ops: readonly string[], coerce: boolean): string {
   const ajv = new Ajv({ strict: false, coerceTypes: coerce, code: { source: true, esm: true } });
-  // A plain copy per operation: ajv's standalone output repeats a function when two ids share one schema object.
-  for (const op of ops) ajv.addSchema(JSON.parse(JSON.stringify(OPERATIONS[op as keyof typeof OPERATIONS].request)) as object, op);
+  const named = new Map<string, object>();
+  const requests = ops.map((op) => [op, forValidator(OPERATIONS[op as keyof typeof OPERATIONS].request, named)] as const);
+  for (const schema of named.values()) ajv.addSchema(schema);
+  for (const [op, schema] of requests) ajv.addSchema(schema, op);
   const standalone = (standaloneModule as unknown as { default: (a: Ajv, refs: Record<string, string>) => string }).default;
   const code = esmOnly(standalone(ajv, Object.fromEntries(ops.map((o) => [o, o]))));
   return `${HEADER}/* eslint-disable */\n// @ts-nocheck\n${helpers(code)}${code}\n`;
@@ -34,8 +56,14 @@ function validatorModule(ops: readonly string[], coerce: boolean): string {
 export function generatedContractFiles(): Record<string, string> {
   const routes = Object.fromEntries(OP_NAMES.map((op) => [op, { method: OPERATIONS[op].http.method, path: OPERATIONS[op].http.path, cli: OPERATIONS[op].cli, kind: OPERATIONS[op].kind }]));
   const queryOps = OP_NAMES.filter((op) => OPERATIONS[op].http.method !== 'POST');
+  // Boolean fields of query-string operations: the door reads True/1/False/0 there as well as true/false.
+  const booleans = Object.fromEntries(
+    queryOps
+      .map((op) => [op, Object.entries((OPERATIONS[op].request as { properties?: Record<string, { type?: unknown }> }).properties ?? {}).filter(([, s]) => s.type === 'boolean').map(([k]) => k)] as const)
+      .filter(([, fields]) => fields.length > 0),
+  );
   return {
-    'main/api/generated/routes.ts': `${HEADER}import type { OpName } from '../../contract/operations.js';\n\n/** Each operation's HTTP route, CLI door and kind, as plain data (no TypeBox at run time). */\nexport const ROUTES: Record<OpName, { method: 'GET' | 'POST' | 'DELETE'; path: string; cli: 'service' | 'local'; kind: 'answer' | 'progress' | 'stream' }> = ${JSON.stringify(routes, null, 2)};\n`,
+    'main/api/generated/routes.ts': `${HEADER}import type { OpName } from '../../contract/operations.js';\n\n/** Each operation's HTTP route, CLI door and kind, as plain data (no TypeBox at run time). */\nexport const ROUTES: Record<OpName, { method: 'GET' | 'POST' | 'DELETE'; path: string; cli: 'service' | 'local'; kind: 'answer' | 'progress' | 'stream' }> = ${JSON.stringify(routes, null, 2)};\n\n/** Boolean fields of each query-string operation (True/1 and False/0 are read as booleans there). */\nexport const QUERY_BOOLEANS: Partial<Record<OpName, readonly string[]>> = ${JSON.stringify(booleans, null, 2)};\n`,
     'main/api/generated/validate-body.ts': validatorModule(OP_NAMES, false),
     'main/api/generated/validate-query.ts': validatorModule(queryOps, true),
   };

@@ -1,15 +1,5 @@
-import type { OpName, OpRequest, OpResponse } from '../contract/operations.js';
-import type { ProgressEvent } from '../contract/schemas.js';
-
+// The contract's operation types, re-exported for the api layer's modules (declared once, in main/contract).
 export type {
   BuildOutcome, BuildRequest, CacheStats, InitRequest, ProgressEvent, RemoveOutcome, SearchRequest, ServableDescription, ServableSummary, BatchItem,
 } from '../contract/schemas.js';
-export type { OpName, OpRequest, OpResponse } from '../contract/operations.js';
-
-/**
- * Every operation of the contract as a method: what the composition root (`Dlhub`) implements and
- * what each door calls. Derived from the operations table, so a new row is a type error until served.
- */
-export type Operations = {
-  [K in OpName]: (req: OpRequest<K>, onProgress?: (p: ProgressEvent) => void) => Promise<OpResponse<K>>;
-};
+export type { CallContext, OpItem, OpName, OpRequest, OpResponse, OpResult, Operations, StreamOpName } from '../contract/operations.js';

@@ -5,12 +5,24 @@ import type { OpName, OpRequest } from '../contract/operations.js';
 // loads neither TypeBox nor the ajv compiler to check a request.
 import * as bodyValidators from './generated/validate-body.js';
 import * as queryValidators from './generated/validate-query.js';
+import { QUERY_BOOLEANS } from './generated/routes.js';
+import { QUERY_FALSE, QUERY_TRUE } from '../contract/query.js';
 
 function validatorFor(op: OpName, fromQuery: boolean): ValidateFunction {
   const table = (fromQuery ? queryValidators : bodyValidators) as unknown as Record<string, ValidateFunction | undefined>;
   const v = table[op] ?? (bodyValidators as unknown as Record<string, ValidateFunction>)[op];
   if (!v) throw new UsageError('USAGE', `No operation named ${op}.`, { hint: 'Run `npm run gen:openapi` after changing the operations table.' });
   return v;
+}
+
+// Query text for a boolean field: True/1 and False/0 as well as true/false (the validator's coercion knows only those two).
+function readQueryBooleans(op: OpName, request: Record<string, unknown>): void {
+  for (const field of QUERY_BOOLEANS[op] ?? []) {
+    const v = request[field];
+    if (typeof v !== 'string') continue;
+    if (QUERY_TRUE.includes(v)) request[field] = true;
+    else if (QUERY_FALSE.includes(v)) request[field] = false;
+  }
 }
 
 function describe(op: OpName, err: ErrorObject | undefined): string {
@@ -39,6 +51,7 @@ export function validateRequest<K extends OpName>(op: K, request: unknown, fromQ
       details: { field: '', rule: 'type' },
     });
   }
+  if (fromQuery) readQueryBooleans(op, request as Record<string, unknown>);
   const v = validatorFor(op, fromQuery);
   if (!v(request)) {
     const first = v.errors?.[0];

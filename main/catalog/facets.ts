@@ -1,18 +1,8 @@
+import type { FacetCount, Facets } from '../contract/schemas.js';
 import type { CatalogDoc } from './record.js';
 
-/** One facet bucket: a value and how many matching records carry it. */
-export interface FacetCount {
-  value: string;
-  count: number;
-}
-
-/** Counts over the whole matching set (not just the page), for the four facets DLHub shows. */
-export interface Facets {
-  type: FacetCount[];
-  domains: FacetCount[];
-  creators: FacetCount[];
-  year: FacetCount[];
-}
+/** One facet bucket, and the counts over the whole matching set for the four facets DLHub shows (wire types, declared in the contract). */
+export type { FacetCount, Facets };
 
 const FACETS = ['type', 'domains', 'creators', 'year'] as const;
 type FacetName = (typeof FACETS)[number];

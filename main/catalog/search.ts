@@ -1,4 +1,4 @@
-import type { Facets } from './facets.js';
+import type { SearchHit, SearchResult } from '../contract/schemas.js';
 import { listSlots } from './facets.js';
 import { TEXT_FIELDS } from './fields.js';
 import type { TermNode } from './query/ast.js';
@@ -20,36 +20,8 @@ export interface SearchOptions {
   pageSize?: number;
 }
 
-/** One result row: what a results list shows about a servable version. */
-export interface SearchHit {
-  servable: string;
-  name: string;
-  owner: string;
-  version: string;
-  title: string;
-  description: string;
-  type: string;
-  domains: string[];
-  creators: string[];
-  year: number | null;
-  doi: string;
-  methods: string[];
-  local: boolean;
-  latest: boolean;
-  score: number;
-}
-
-/** A page of ranked results, the total, and facet counts over every match. */
-export interface SearchResult {
-  query: string;
-  advanced: boolean;
-  allVersions: boolean;
-  total: number;
-  page: number;
-  pageSize: number;
-  hits: SearchHit[];
-  facets: Facets;
-}
+/** One result row, and a page of ranked results with the total and facet counts over every match (wire types, declared in the contract). */
+export type { SearchHit, SearchResult };
 
 /**
  * Fuzziness while typing: none for short words, one edit from 5 letters, two from 8, and none past

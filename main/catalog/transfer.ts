@@ -3,15 +3,13 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 import { DlhubError, LimitError, MetadataError, PathError, TaskError } from '../errors.js';
 import type { MetadataProblem } from '../errors.js';
+import type { ImportProblem, ImportReport } from '../contract/schemas.js';
 import type { ServableMetadata } from '../servable/metadata.js';
 import { normalizeDlhubRecord } from './dlhub-record.js';
 import { checkRecordDepth, MAX_RECORD_DEPTH } from './record-depth.js';
 
-/** A line of an import file that was skipped, and why. */
-export interface ImportProblem {
-  line: number;
-  problems: MetadataProblem[];
-}
+/** A skipped line of an import file and why, and the outcome of an import (wire types, declared in the contract). */
+export type { ImportProblem, ImportReport };
 
 /** Progress of an import, for the CLI's bar. */
 export interface ImportProgress {
@@ -20,14 +18,6 @@ export interface ImportProgress {
   skipped: number;
   bytesRead: number;
   totalBytes: number;
-}
-
-/** Outcome of an import: counts, and each bad line with its problems (the first IMPORT_LIMITS.maxErrors of them). */
-export interface ImportReport {
-  imported: number;
-  skipped: number;
-  errors: ImportProblem[];
-  ms: number;
 }
 
 /**

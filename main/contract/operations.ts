@@ -4,7 +4,9 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ErrorCode } from '../errors.js';
 import * as S from './schemas.js';
+import type { ProgressEvent } from './schemas.js';
 import { UploadOutcome, UploadRequest } from './upload.js';
+import { RuntimeAvailability } from './runtimes.js';
 
 /** How an operation answers: once, with progress events before the answer, or as a stream of items. */
 export type OperationKind = 'answer' | 'progress' | 'stream';
@@ -32,7 +34,7 @@ const RUN_ERRORS = ['SERVABLE_NOT_FOUND', 'METHOD_NOT_FOUND', 'INPUT_INVALID', '
 export const OPERATIONS = {
   initServable: {
     summary: 'Describe a model folder as a servable: detect its type and write dlhub.json',
-    kind: 'answer', request: S.InitRequest, response: S.InitResultSchema,
+    kind: 'answer', request: S.InitRequest, response: S.InitResult,
     errors: ['DETECT_FAILED', 'METADATA_INVALID', 'PATH_UNSAFE'],
     http: { method: 'POST', path: '/v1/servables/init' }, cli: 'local',
   },
@@ -44,18 +46,23 @@ export const OPERATIONS = {
   },
   runServable: {
     summary: 'Run a servable on one input or a batch of inputs and answer its output',
-    kind: 'answer', request: S.RunRequest, response: S.RunOutcome, errors: RUN_ERRORS,
+    kind: 'answer', request: S.RunRequest, response: S.RunOutcome, errors: [...RUN_ERRORS, 'BUSY'],
     http: { method: 'POST', path: '/v1/servables/{name}/run' }, cli: 'service',
   },
   describeServable: {
     summary: 'Full metadata and methods of a local servable',
-    kind: 'answer', request: S.NameRequest, response: S.ServableDescriptionSchema, errors: ['SERVABLE_NOT_FOUND'],
+    kind: 'answer', request: S.NameRequest, response: S.ServableDescription, errors: ['SERVABLE_NOT_FOUND'],
     http: { method: 'GET', path: '/v1/servables/{name}' }, cli: 'service',
   },
   listServables: {
     summary: 'Every servable prepared on this machine',
     kind: 'answer', request: S.Empty, response: Type.Array(S.ServableSummary), errors: [],
     http: { method: 'GET', path: '/v1/servables' }, cli: 'service',
+  },
+  listRuntimes: {
+    summary: 'The runtimes this version knows, most preferred first: whether each can run servables now, why not, and its version',
+    kind: 'answer', request: S.Empty, response: Type.Array(RuntimeAvailability), errors: [],
+    http: { method: 'GET', path: '/v1/runtimes' }, cli: 'service',
   },
   removeServable: {
     summary: 'Remove a servable: its files, its image and its cached results',
@@ -74,7 +81,7 @@ export const OPERATIONS = {
   },
   searchCatalog: {
     summary: 'Search the catalog offline: free text, or DLHub field queries with advanced',
-    kind: 'answer', request: S.SearchRequest, response: S.SearchResultSchema, errors: ['QUERY_INVALID', 'CATALOG_ERROR', 'LIMIT_EXCEEDED'],
+    kind: 'answer', request: S.SearchRequest, response: S.SearchResult, errors: ['QUERY_INVALID', 'CATALOG_ERROR', 'LIMIT_EXCEEDED'],
     http: { method: 'GET', path: '/v1/search' }, cli: 'service',
   },
   exportCatalog: {
@@ -84,7 +91,7 @@ export const OPERATIONS = {
   },
   importCatalog: {
     summary: 'Read a JSON Lines catalog from a file on the serving machine; bad lines reported and skipped',
-    kind: 'progress', request: S.ImportRequest, response: S.ImportReportSchema, errors: ['IMPORT_INVALID', 'CATALOG_ERROR', 'PATH_UNSAFE'],
+    kind: 'progress', request: S.ImportRequest, response: S.ImportReport, errors: ['IMPORT_INVALID', 'CATALOG_ERROR', 'PATH_UNSAFE'],
     http: { method: 'POST', path: '/v1/catalog/import' }, cli: 'local',
   },
   submitTask: {
@@ -99,7 +106,7 @@ export const OPERATIONS = {
   },
   getResult: {
     summary: 'The outcome of a finished task, or its typed error re-raised (waits up to waitMs)',
-    kind: 'answer', request: S.ResultRequest, response: S.RunOutcome, errors: ['TASK_NOT_FOUND', 'TIMEOUT', 'CANCELLED', ...RUN_ERRORS],
+    kind: 'answer', request: S.ResultRequest, response: S.RunOutcome, errors: ['TASK_NOT_FOUND', 'CANCELLED', ...RUN_ERRORS],
     http: { method: 'GET', path: '/v1/tasks/{id}/result' }, cli: 'service',
   },
   cancelTask: {
@@ -114,7 +121,7 @@ export const OPERATIONS = {
   },
   status: {
     summary: 'Workers, queue, tasks, limits and the memo cache',
-    kind: 'answer', request: S.Empty, response: S.StatusSchema, errors: [],
+    kind: 'answer', request: S.Empty, response: S.Status, errors: [],
     http: { method: 'GET', path: '/v1/status' }, cli: 'service',
   },
   batchRun: {
@@ -126,6 +133,11 @@ export const OPERATIONS = {
     summary: 'The state of many tasks; finished ones carry their outcome or typed error',
     kind: 'answer', request: S.BatchResultRequest, response: S.BatchResult, errors: [],
     http: { method: 'POST', path: '/v1/batches/results' }, cli: 'service',
+  },
+  watchTasks: {
+    summary: 'Task state changes as they happen: one TaskInfo per change, until the caller stops reading (NDJSON over HTTP)',
+    kind: 'stream', request: S.Empty, response: S.TaskInfo, errors: [],
+    http: { method: 'GET', path: '/v1/tasks/watch' }, cli: 'service',
   },
   uploadFolder: {
     summary: 'Upload a folder\'s files into a new folder under $DLHUB_HOME/staging, for initServable and buildServable over a network door (a folder dropped on the window in browser mode)',
@@ -143,7 +155,31 @@ export type OpRequest<K extends OpName> = Static<(typeof OPERATIONS)[K]['request
 /** What an operation answers. */
 export type OpResponse<K extends OpName> = Static<(typeof OPERATIONS)[K]['response']>;
 
-/** Is `name` an operation of the table? */
-export function isOpName(name: string): name is OpName {
-  return Object.prototype.hasOwnProperty.call(OPERATIONS, name);
+/** Names of the operations of kind `stream`: they answer a sequence of items rather than one value. */
+export type StreamOpName = { [K in OpName]: (typeof OPERATIONS)[K]['kind'] extends 'stream' ? K : never }[OpName];
+
+/** One item of a stream operation (its row's `response` schema is the schema of one item). */
+export type OpItem<K extends OpName> = OpResponse<K>;
+
+/** What calling an operation gives: its answer, or for a stream operation the items as they come. */
+export type OpResult<K extends OpName> = K extends StreamOpName ? AsyncIterable<OpItem<K>> : Promise<OpResponse<K>>;
+
+/**
+ * What a door hands an operation besides its request: the caller's cancel signal (a closed
+ * connection aborts it), a listener for progress events, and whether the caller came over the
+ * network (HTTP, browser mode, gRPC) rather than with the user's own reach (SDK, CLI, Unix socket, IPC).
+ */
+export interface CallContext {
+  signal?: AbortSignal | undefined;
+  onProgress?: ((e: ProgressEvent) => void) | undefined;
+  remote?: boolean | undefined;
 }
+
+/**
+ * Every operation of the contract as a method: what the composition root (`Dlhub`) implements,
+ * what each door calls and what the generated client proxy offers. Derived from the operations
+ * table, so a new row is a type error until served.
+ */
+export type Operations = {
+  [K in OpName]: (req: OpRequest<K>, ctx?: CallContext) => OpResult<K>;
+};

@@ -3,15 +3,11 @@ import { basename, extname, join, relative, resolve } from 'node:path';
 import { DetectError } from '../errors.js';
 import { resolveUnderSync } from '../storage/path-safety.js';
 
-/** The servable kinds `dlhub init` can describe. */
-export type ServableKind = 'sklearn' | 'python' | 'keras' | 'torch' | 'onnx';
+import type { Detected, ServableKind } from '../contract/schemas.js';
 
-/** What detection chose: the kind, the file (relative to the folder) and why. */
-export interface Detected {
-  type: ServableKind;
-  file: string;
-  reason: string;
-}
+// The servable kinds `dlhub init` can describe, and what detection chose (the kind, the file relative
+// to the folder, and why): wire types, declared in the contract.
+export type { ServableKind, Detected };
 
 /** Choices that override detection. */
 export interface DetectOptions {

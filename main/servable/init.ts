@@ -1,12 +1,13 @@
 import { closeSync, constants, existsSync, lstatSync, openSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { PathError, UsageError } from '../errors.js';
+import type { InitResult } from '../contract/schemas.js';
 import { describeFunction } from './describe-function.js';
 import { describeSklearn, describeTensorModel } from './describe-model.js';
 import type { Description } from './describe-model.js';
 import { detectModelFile, listFiles } from './detect.js';
 import type { Detected, ServableKind } from './detect.js';
-import type { ArgumentType, DataciteCreator, ServableMetadata } from './metadata.js';
+import type { ArgumentType, DataciteCreator, ServableFiles, ServableMetadata } from './metadata.js';
 import { validateArgumentType, validateMetadata } from './validate.js';
 
 /** Every field of `dlhub init`, settable without prompts. */
@@ -40,14 +41,8 @@ export interface InitOptions {
   remote?: boolean | undefined;
 }
 
-/** What `dlhub init` wrote and what a person must still fill in. */
-export interface InitResult {
-  path: string;
-  metadata: ServableMetadata;
-  /** Fields to fill in by hand, e.g. "datacite.titles: set a title (--title)". */
-  todo: string[];
-  detected: Detected;
-}
+/** What `dlhub init` wrote and what a person must still fill in (a wire type, declared in the contract). */
+export type { InitResult };
 
 /** Folder name made into a valid dlhub.name: lowercase, safe characters, no leading dot, at most 64 characters. */
 export function sanitizeName(folder: string): string {
@@ -110,7 +105,7 @@ export function initServableSync(dir: string, opts: InitOptions = {}): InitResul
   const version = opts.version ?? '0.1.0';
   const deps = { ...description.dependencies, ...(opts.dependencies ?? {}) };
   const other = listFiles(root).filter((f) => f !== detected.file || detected.type === 'python');
-  const files = detected.type === 'python' ? { other } : { model: detected.file, other };
+  const files: ServableFiles = detected.type === 'python' ? { other } : { model: detected.file, other };
 
   const metadata: ServableMetadata = {
     datacite: {

@@ -33,6 +33,12 @@ export const ROUTES: Record<OpName, { method: 'GET' | 'POST' | 'DELETE'; path: s
     "cli": "service",
     "kind": "answer"
   },
+  "listRuntimes": {
+    "method": "GET",
+    "path": "/v1/runtimes",
+    "cli": "service",
+    "kind": "answer"
+  },
   "removeServable": {
     "method": "DELETE",
     "path": "/v1/servables/{name}",
@@ -116,5 +122,25 @@ export const ROUTES: Record<OpName, { method: 'GET' | 'POST' | 'DELETE'; path: s
     "path": "/v1/batches/results",
     "cli": "service",
     "kind": "answer"
+  },
+  "watchTasks": {
+    "method": "GET",
+    "path": "/v1/tasks/watch",
+    "cli": "service",
+    "kind": "stream"
+  },
+  "uploadFolder": {
+    "method": "POST",
+    "path": "/v1/uploads",
+    "cli": "service",
+    "kind": "answer"
   }
+};
+
+/** Boolean fields of each query-string operation (True/1 and False/0 are read as booleans there). */
+export const QUERY_BOOLEANS: Partial<Record<OpName, readonly string[]>> = {
+  "searchCatalog": [
+    "advanced",
+    "allVersions"
+  ]
 };

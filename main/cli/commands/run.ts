@@ -5,7 +5,7 @@ import type { CliContext } from '../context.js';
 import { renderValue, table } from '../output.js';
 import { parseBatchFile, parseInput, timeoutMs } from './parse.js';
 // From the contract, not the runtime registry: importing the registry loads Docker's client in every command.
-import { RUNTIME_CHOICES as RUNTIME_NAMES } from '../../contract/runtimes.js';
+import { RUNTIME_NAMES } from '../../contract/runtimes.js';
 
 /** Options shared by `run` and `submit`. */
 export function callOptions(cmd: Command): Command {

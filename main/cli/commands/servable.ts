@@ -3,7 +3,7 @@ import type { CliContext } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { list } from './parse.js';
 // From the contract, not the runtime registry: importing the registry loads Docker's client in every command.
-import { RUNTIME_CHOICES as RUNTIME_NAMES } from '../../contract/runtimes.js';
+import { RUNTIME_NAMES } from '../../contract/runtimes.js';
 
 /** `dlhub init` and `dlhub build`. */
 export function registerServableCommands(program: Command, ctx: CliContext): void {

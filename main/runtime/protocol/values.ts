@@ -1,113 +1,17 @@
 import { InputError } from '../../errors.js';
+import { DTYPES, NdArray, isDtype, type Typed } from '../../contract/ndarray.js';
 import { decodeFrame, encodeFrame } from './frame.js';
 
 /**
  * Values on the wire: JSON travels as JSON; binary travels in the frame's raw buffers, referenced
  * as `{"$ndarray": {dtype, shape, buffer}}` (C order, little endian) or `{"$bytes": {buffer}}`.
- * An object whose only key is `$ndarray` or `$bytes` is reserved for these references.
+ * An object whose only key is `$ndarray` or `$bytes` is reserved for these references (the runner
+ * refuses a model output shaped like one, as the model's error). JSON has no NaN or Infinity: they
+ * travel in float64 ndarrays both ways (a model's non-finite float comes back as a 0-d one).
  */
 
-/** numpy dtype names the protocol carries as raw buffers. */
-export type Dtype = 'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float16' | 'float32' | 'float64';
-
-type Typed = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
-
-const ITEM_SIZE: Record<Dtype, number> = {
-  bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8, float16: 2, float32: 4, float64: 8,
-};
-
-// Reads one element at a byte offset; DataView keeps this correct on unaligned buffers.
-const READ: Record<Dtype, (v: DataView, o: number) => number | boolean> = {
-  bool: (v, o) => v.getUint8(o) !== 0,
-  int8: (v, o) => v.getInt8(o),
-  uint8: (v, o) => v.getUint8(o),
-  int16: (v, o) => v.getInt16(o, true),
-  uint16: (v, o) => v.getUint16(o, true),
-  int32: (v, o) => v.getInt32(o, true),
-  uint32: (v, o) => v.getUint32(o, true),
-  int64: (v, o) => Number(v.getBigInt64(o, true)),
-  uint64: (v, o) => Number(v.getBigUint64(o, true)),
-  float16: (v, o) => halfToNumber(v.getUint16(o, true)),
-  float32: (v, o) => v.getFloat32(o, true),
-  float64: (v, o) => v.getFloat64(o, true),
-};
-
-function dtypeOf(typed: Typed): Dtype {
-  if (typed instanceof Float64Array) return 'float64';
-  if (typed instanceof Float32Array) return 'float32';
-  if (typed instanceof Int32Array) return 'int32';
-  if (typed instanceof Uint32Array) return 'uint32';
-  if (typed instanceof Int16Array) return 'int16';
-  if (typed instanceof Uint16Array) return 'uint16';
-  if (typed instanceof Int8Array) return 'int8';
-  if (typed instanceof BigInt64Array) return 'int64';
-  if (typed instanceof BigUint64Array) return 'uint64';
-  return 'uint8';
-}
-
-function halfToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
-
-/** Is `name` a dtype the protocol carries? */
-export function isDtype(name: unknown): name is Dtype {
-  return typeof name === 'string' && Object.hasOwn(ITEM_SIZE, name);
-}
-
-/** An n-dimensional array as numpy sends it: dtype, shape and the raw little-endian bytes in C order. */
-export class NdArray {
-  constructor(
-    readonly dtype: Dtype,
-    readonly shape: readonly number[],
-    readonly data: Buffer,
-  ) {
-    const expected = shape.reduce((n, d) => n * d, 1) * ITEM_SIZE[dtype];
-    if (data.length !== expected) {
-      throw new InputError('INPUT_INVALID', `An ndarray of shape [${shape.join(', ')}] and dtype ${dtype} needs ${expected} bytes, but ${data.length} were given.`, {
-        hint: 'Make the shape match the number of elements in the data.',
-      });
-    }
-  }
-
-  /** Wrap a typed array (copied into a Buffer); `shape` defaults to one dimension. */
-  static from(typed: Typed, shape: readonly number[] = [typed.length]): NdArray {
-    const data = Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength);
-    return new NdArray(dtypeOf(typed), shape, Buffer.from(data));
-  }
-
-  /** Number of elements. */
-  get size(): number {
-    return this.data.length / ITEM_SIZE[this.dtype];
-  }
-
-  /** The elements in C order as plain numbers (booleans for bool; int64 beyond 2^53 loses precision). */
-  flat(): (number | boolean)[] {
-    const view = new DataView(this.data.buffer, this.data.byteOffset, this.data.byteLength);
-    const read = READ[this.dtype];
-    const step = ITEM_SIZE[this.dtype];
-    const out = new Array<number | boolean>(this.size);
-    for (let i = 0; i < out.length; i++) out[i] = read(view, i * step);
-    return out;
-  }
-
-  /** Nested lists, as numpy's tolist(): what JSON.stringify and the CLI show. */
-  toJSON(): unknown {
-    const flat = this.flat();
-    if (this.shape.length === 0) return flat[0];
-    const nest = (offset: number, dim: number): unknown[] => {
-      const n = this.shape[dim] ?? 0;
-      if (dim === this.shape.length - 1) return flat.slice(offset, offset + n);
-      const stride = this.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
-      return Array.from({ length: n }, (_, i) => nest(offset + i * stride, dim + 1));
-    };
-    return nest(0, 0);
-  }
-}
+// NdArray and its dtypes are the contract's (browser-safe); re-exported for the runtime's callers.
+export { NdArray, isDtype, type Dtype } from '../../contract/ndarray.js';
 
 /** A value split into wire JSON and the raw buffers it references. */
 export interface EncodedValue {
@@ -149,7 +53,7 @@ function tooDeep(path: string, maxDepth: number): InputError {
 
 function notFinite(path: string, v: number): InputError {
   return new InputError('INPUT_INVALID', `The number at ${path} is ${String(v)}, which JSON cannot carry (a number such as 1e999 overflows to Infinity).`, {
-    hint: 'Send a finite number; to send Infinity or NaN, put the numbers in a float64 ndarray (typed array), which carries them exactly.',
+    hint: 'Send a finite number; to send NaN or Infinity, put the numbers in a float64 ndarray (a Float64Array; 0-d for one number), which carries them exactly: a method that takes a list or a number receives them as plain floats.',
     details: { path, value: String(v) },
   });
 }
@@ -192,7 +96,7 @@ export function encodeValue(value: unknown, opts: EncodeOptions = {}): EncodedVa
       return out;
     }
     if (v instanceof NdArray) {
-      buffers.push(v.data);
+      buffers.push(Buffer.isBuffer(v.data) ? v.data : Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength));
       return { $ndarray: { dtype: v.dtype, shape: [...v.shape], buffer: buffers.length - 1 } };
     }
     if (v instanceof Uint8Array && !(v instanceof Uint8ClampedArray)) {
@@ -252,7 +156,7 @@ export function decodeValue(json: unknown, buffers: readonly Buffer[]): unknown 
       if (typeof raw !== 'object' || raw === null) throw badRef(`$ndarray is ${JSON.stringify(raw)}, not an object`);
       const spec = raw as { dtype?: unknown; shape?: unknown };
       const shape = spec.shape;
-      if (!isDtype(spec.dtype)) throw badRef(`dtype ${JSON.stringify(spec.dtype)} is not one of ${Object.keys(ITEM_SIZE).join(', ')}`);
+      if (!isDtype(spec.dtype)) throw badRef(`dtype ${JSON.stringify(spec.dtype)} is not one of ${DTYPES.join(', ')}`);
       if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) throw badRef(`shape ${JSON.stringify(shape)} is not a list of sizes`);
       return new NdArray(spec.dtype, shape as number[], refBuffer(spec, buffers));
     }

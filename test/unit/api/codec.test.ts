@@ -6,6 +6,7 @@ import { fromWire, toWire, MAX_WIRE_DEPTH } from '../../../main/api/codec.js';
 import { DlhubError, InputError, LimitError } from '../../../main/errors.js';
 import { NdArray } from '../../../main/runtime/protocol/values.js';
 
+const asBuffered = (n: NdArray): NdArray => new NdArray(n.dtype, n.shape, Buffer.from(n.data));
 const through = (v: unknown): unknown => fromWire(JSON.parse(JSON.stringify(toWire(v))));
 
 const leaf = fc.oneof(
@@ -15,8 +16,9 @@ const leaf = fc.oneof(
   fc.boolean(),
   fc.constant(null),
   fc.uint8Array({ maxLength: 20 }).map((a) => Buffer.from(a)),
-  fc.float64Array({ maxLength: 12, noNaN: true }).map((a) => NdArray.from(a)),
-  fc.int32Array({ maxLength: 12 }).map((a) => NdArray.from(a)),
+  // The Node codec gives an ndarray's bytes as a Buffer, as the runner protocol does.
+  fc.float64Array({ maxLength: 12, noNaN: true }).map((a) => asBuffered(NdArray.from(a))),
+  fc.int32Array({ maxLength: 12 }).map((a) => asBuffered(NdArray.from(a))),
 );
 const value = fc.letrec((tie) => ({
   v: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(fc.string().filter((k) => k !== '__proto__'), tie('v'), { maxKeys: 4 })),
