@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import type {
   BatchItem, BuildOutcome, BuildRequest, CacheStats, InitRequest, Operations, OpRequest, OpResponse, ProgressEvent, RemoveOutcome, SearchRequest, ServableDescription, ServableSummary,
 } from './operations.js';
-import type { TaskInfo } from '../engine/types.js';
+import type { TaskInfo } from '../contract/index.js';
 
 /** How to build a DLHub instance; everything has a default. */
 export interface DlhubOptions {

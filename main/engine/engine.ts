@@ -9,8 +9,8 @@ import type { Settings } from './settings.js';
 import { busyError } from './limits.js';
 import { Slots } from './slots.js';
 import { TaskScheduler } from './task-scheduler.js';
-import type { RunOutcome, RunRequest } from '../contract/index.js';
-import type { EngineStatus, RunContext, TaskInfo } from './types.js';
+import type { EngineStatus, RunOutcome, RunRequest, TaskInfo } from '../contract/index.js';
+import type { RunContext } from './types.js';
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

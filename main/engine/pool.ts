@@ -1,7 +1,7 @@
 import { InputError, ModelError, TaskError, WorkerError, toDlhubError, type DlhubError } from '../errors.js';
 import type { Runtime, Worker, WorkerSpecBase } from '../runtime/runtime.js';
 import { stuckError } from './limits.js';
-import type { WorkerStatus } from './types.js';
+import type { WorkerStatus } from '../contract/index.js';
 
 /** How the pool sizes and feeds its workers. */
 export interface PoolOptions {

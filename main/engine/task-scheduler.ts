@@ -9,8 +9,8 @@ import type { RunPath } from './run-path.js';
 import type { Settings } from './settings.js';
 import type { Slots } from './slots.js';
 import { isFinished, TaskStore, type Orphan, type OrphanVerdict } from './task-store.js';
-import type { RunOutcome, RunRequest } from '../contract/index.js';
-import type { AnswerPart, ClaimedTask, StoredOutcome, StoredRequest, TaskInfo, TaskStatus } from './types.js';
+import type { RunOutcome, RunRequest, TaskInfo, TaskStatus } from '../contract/index.js';
+import type { AnswerPart, ClaimedTask, StoredOutcome, StoredRequest } from './types.js';
 
 interface RunningTask {
   controller: AbortController;

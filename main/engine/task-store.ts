@@ -3,7 +3,8 @@ import type Database from 'better-sqlite3';
 import { TaskError, type ErrorJSON } from '../errors.js';
 import { openStateDb } from '../storage/state-db.js';
 import { isProcessAlive } from '../storage/process-alive.js';
-import type { ClaimedTask, StoredOutcome, StoredRequest, TaskInfo, TaskStatus } from './types.js';
+import type { TaskInfo, TaskStatus } from '../contract/index.js';
+import type { ClaimedTask, StoredOutcome, StoredRequest } from './types.js';
 
 /** Answers a task's worker gave before the task ended (see saveParts). */
 export interface StoredPart {

@@ -1,10 +1,8 @@
 // Types the engine's modules share (the run path, the task scheduler, the task store, pipelines), kept
-// in one module that imports no engine code, so none of those modules needs another's types.
+// in one module that imports no engine code, so none of those modules needs another's types. Wire
+// types (requests, answers, tasks, status) are the contract's, imported from there.
 import type { ErrorJSON } from '../errors.js';
 import type { RunOutcome, RunRequest } from '../contract/index.js';
-
-// Tasks and status are wire types: declared once in the contract.
-export type { EngineStatus, TaskInfo, TaskStatus, WorkerStatus } from '../contract/schemas.js';
 
 /** What a caller may add to a run besides the request: a signal that says the caller left. */
 export interface RunContext {

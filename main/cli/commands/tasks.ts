@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { UsageError, errorFromJSON, isWaitTimeout } from '../../errors.js';
-import type { TaskInfo } from '../../engine/types.js';
+import type { TaskInfo } from '../../contract/index.js';
 import type { OpResponse } from '../../api/operations.js';
 import type { CliContext } from '../context.js';
 import { humanBytes, renderValue, table } from '../output.js';
