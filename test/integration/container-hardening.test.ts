@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DlhubError } from '../../main/errors.js';
@@ -44,6 +44,11 @@ def run(request):
         for i in range(0, len(block), 4096):
             block[i] = 1
         return len(block)
+    if op == "spew":
+        line = b"e" * 1023 + b"\\n"
+        for _ in range(request["mb"] * 1024):
+            os.write(2, line)
+        return "wrote %d MB to stderr" % request["mb"]
     if op == "crash":
         sys.stderr.write("about to exit with code 3\\n")
         sys.stderr.flush()
@@ -140,6 +145,22 @@ describe('a hostile servable in its container', () => {
     expect(e.hint).not.toMatch(/logs/);
     await worker.exited;
     await expect.poll(() => containers(), { timeout: 5000 }).toEqual([]);
+  });
+
+  it('cannot fill the host disk through its log: a model writing 40 MB to stderr leaves at most two 8 MiB log files', async () => {
+    const worker = await runtime.start(spec());
+    started.push(worker);
+    const [id] = containers();
+    const info = JSON.parse(execFileSync('docker', ['inspect', id ?? ''], { encoding: 'utf8' })) as { LogPath: string; HostConfig: { LogConfig: { Type: string; Config: Record<string, string> } } }[];
+    expect(info[0]?.HostConfig.LogConfig).toEqual({ Type: 'json-file', Config: { 'max-size': '8m', 'max-file': '2' } });
+    expect(await call(worker, { op: 'spew', mb: 40 })).toBe('wrote 40 MB to stderr');
+    const logPath = info[0]?.LogPath ?? '';
+    const logs = readdirSync(dirname(logPath)).filter((f) => f.startsWith(basename(logPath)));
+    const total = logs.reduce((sum, f) => sum + statSync(join(dirname(logPath), f)).size, 0);
+    expect(logs.length).toBeLessThanOrEqual(2);
+    // json-file wraps each line in JSON, so 8 MiB of file holds less than 8 MiB of output.
+    expect(total).toBeLessThanOrEqual(2 * 8 * MB + MB);
+    expect(String(await call(worker, { op: 'fill', path: '/tmp/a', mb: 1 }))).toBe('written 1 MB');
   });
 
   it('says how the container exited, with its last output, when the runner dies mid-call', async () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,12 @@ def sleep(x):
 
 def double(x):
     return [v * 2 for v in x]
+
+def spew(mb):
+    line = b"e" * 1023 + b"\\n"
+    for _ in range(int(mb) * 1024):
+        os.write(2, line)
+    return mb
 `;
 
 function fnMethod(name: string, input = 'list'): Record<string, unknown> {
@@ -77,7 +83,7 @@ describe('host runtime with the real runner', () => {
     fnDir = writeServable(join(root, 'fn'), 'fn-servable', {
       type: 'Python static method',
       shim: 'python.PythonStaticMethodServable',
-      methods: Object.fromEntries(['hello', 'echo', 'fail', 'noisy', 'pid', 'sleep', 'double'].map((m) => [m, fnMethod(m)])),
+      methods: Object.fromEntries(['hello', 'echo', 'fail', 'noisy', 'pid', 'sleep', 'double', 'spew'].map((m) => [m, fnMethod(m)])),
     });
     writeFileSync(join(fnDir, 'app.py'), APP);
     skDir = writeServable(join(root, 'sk'), 'sk-servable', {
@@ -273,6 +279,22 @@ describe('host runtime with the real runner', () => {
     workers.push(worker);
     expect((await worker.connection.run('hello', null)).output).toBe('hello world');
     expect(existsSync(deep)).toBe(true);
+  });
+
+  it('keeps the worker log bounded: a model writing 20 MB to stderr leaves at most twice the bound on disk', async () => {
+    const logDir = join(root, 'bounded-logs');
+    const bounded = new HostRuntime({ runDir: join(root, 'run'), logDir, logMaxBytes: 1024 * 1024 });
+    const worker = await bounded.start({ runtime: 'host', name: 'fn-servable', servableDir: fnDir, runnerDir: RUNNER_DIR });
+    workers.push(worker);
+    expect((await worker.connection.run('spew', 20)).output).toBe(20);
+    expect((await worker.connection.run('hello', null)).output).toBe('hello world');
+    await worker.stop();
+    const files = readdirSync(logDir);
+    const total = files.reduce((sum, f) => sum + statSync(join(logDir, f)).size, 0);
+    expect(files.sort()).toEqual(['host-fn-servable.log', 'host-fn-servable.log.1']);
+    expect(total).toBeLessThanOrEqual(2 * 1024 * 1024);
+    // The newest output is what stays.
+    expect(readFileSync(join(logDir, 'host-fn-servable.log'), 'utf8')).toMatch(/e{1023}\n$/);
   });
 
   it('reports the model\'s own time: a call that sleeps 0.3 s says so, within what the caller waited', async () => {
