@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ServiceError, errorFromJSON, isWaitTimeout, type DlhubError } from '../errors.js';
 import type { OpName, OpRequest, OpResponse } from '../contract/operations.js';
 import type { RunOutcome, ServableDescription } from '../contract/schemas.js';
+import type { RuntimeName } from '../contract/runtimes.js';
 import type { SearchResult } from '../catalog/search.js';
 import { QueryHelper } from '../catalog/query-helper.js';
 import type { MethodMetadata } from '../servable/metadata.js';
@@ -34,7 +35,7 @@ export interface CallOptions {
   method?: string | undefined;
   parameters?: Record<string, unknown> | undefined;
   noCache?: boolean | undefined;
-  runtime?: 'docker' | 'host' | undefined;
+  runtime?: RuntimeName | undefined;
   /** Give up on the call after this many milliseconds (TIMEOUT). */
   timeoutMs?: number | undefined;
 }

@@ -5,7 +5,7 @@ import type { CliContext } from '../context.js';
 import { renderValue, table } from '../output.js';
 import { parseBatchFile, parseInput, timeoutMs } from './parse.js';
 // From the contract, not the runtime registry: importing the registry loads Docker's client in every command.
-import { RUNTIME_NAMES } from '../../contract/runtimes.js';
+import { RUNTIME_NAMES, type RuntimeName } from '../../contract/runtimes.js';
 
 /** Options shared by `run` and `submit`. */
 export function callOptions(cmd: Command): Command {
@@ -19,7 +19,7 @@ export function callOptions(cmd: Command): Command {
 }
 
 /** What `run` and `submit` send, from their options. */
-export function callRequest(name: string, o: CallFlags): { name: string; method?: string; input?: unknown; inputs?: unknown[]; noCache: boolean; runtime?: 'docker' | 'host'; timeoutMs?: number } {
+export function callRequest(name: string, o: CallFlags): { name: string; method?: string; input?: unknown; inputs?: unknown[]; noCache: boolean; runtime?: RuntimeName; timeoutMs?: number } {
   let inputs: unknown[] | undefined;
   if (typeof o.batch === 'string') {
     if (o.input !== undefined || o.inputFile !== undefined) throw new UsageError('USAGE', 'Give --batch FILE, or --batch with --input/--input-file, not both.');
@@ -49,7 +49,7 @@ export interface CallFlags {
   method?: string;
   batch?: boolean | string;
   cache: boolean;
-  runtime?: 'docker' | 'host';
+  runtime?: RuntimeName;
   timeout?: string;
 }
 

@@ -3,7 +3,7 @@ import type { CliContext } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { list } from './parse.js';
 // From the contract, not the runtime registry: importing the registry loads Docker's client in every command.
-import { RUNTIME_NAMES } from '../../contract/runtimes.js';
+import { RUNTIME_NAMES, type RuntimeName } from '../../contract/runtimes.js';
 
 /** `dlhub init` and `dlhub build`. */
 export function registerServableCommands(program: Command, ctx: CliContext): void {
@@ -66,13 +66,13 @@ export function registerServableCommands(program: Command, ctx: CliContext): voi
     .addOption(new Option('--runtime <runtime>', 'docker: require an image; host: prepare files only').choices(RUNTIME_NAMES))
     .option('--base-image <ref>', 'base image (default DLHUB_BASE_IMAGE or python:3.11-slim)')
     .option('--accept-installed', 'build a pinned package the base image cannot satisfy offline with the version it has (recorded in the image labels and describe)')
-    .action(async (dir: string, o: { force?: boolean; runtime?: string; baseImage?: string; acceptInstalled?: boolean }, cmd: Command) => {
+    .action(async (dir: string, o: { force?: boolean; runtime?: RuntimeName; baseImage?: string; acceptInstalled?: boolean }, cmd: Command) => {
       const out = ctx.output(cmd);
       const bar = progressReporter(!out.json);
       let result;
       try {
         result = await (await ctx.ops()).buildServable(
-          { dir, force: o.force, runtime: o.runtime as 'docker' | 'host' | undefined, baseImage: o.baseImage, acceptInstalled: o.acceptInstalled },
+          { dir, force: o.force, runtime: o.runtime, baseImage: o.baseImage, acceptInstalled: o.acceptInstalled },
           (p) => bar.update(p),
         );
       } finally {
