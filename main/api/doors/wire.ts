@@ -1,7 +1,7 @@
 // How an operation travels as an HTTP request (over TCP or the Unix socket), from its row of the
 // table: path fields filled in, the rest as a query string (GET, DELETE) or a JSON body (POST).
 // Browser-safe: the fetch transport and the Node socket transport both build requests here.
-import { InputError } from '../../errors.js';
+import { InputError, UsageError } from '../../errors.js';
 import type { OpName } from '../../contract/operations.js';
 import { ROUTES } from '../generated/routes.js';
 import { toWire } from '../codec.js';
@@ -38,7 +38,11 @@ export function wireRequest(op: OpName, req: object, progress: boolean): WireReq
   const filled = path.replace(/\{(\w+)\}/g, (_m, field: string) => {
     const v = rest[field];
     delete rest[field];
-    return encodeURIComponent(typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+    // A missing path field would name another route: refuse it here, as the in-process door does.
+    if ((typeof v !== 'string' && typeof v !== 'number') || v === '') {
+      throw new UsageError('USAGE', `${field} is required by ${op}.`, { hint: `See the ${op} request schema in /openapi.json.`, details: { field: `/${field}`, rule: 'required' } });
+    }
+    return encodeURIComponent(String(v));
   });
   const parts = kind === 'stream' || (kind === 'progress' && progress);
   const headers: Record<string, string> = parts ? { accept: NDJSON } : {};
