@@ -12,6 +12,7 @@ import { initServable, type InitResult } from '../servable/init.js';
 import { loadMetadataFile } from '../servable/validate.js';
 import { forgetLocalCached, getLocal, listLocal, removeLocalFiles, writePrepared } from '../servable/registry.js';
 import { ensureHome, homePaths, type HomePaths } from '../storage/home.js';
+import { resolveDoorPath, type DoorPathUse } from '../storage/door-paths.js';
 import { NotFoundError, toDlhubError } from '../errors.js';
 import { Catalog } from '../catalog/catalog.js';
 import type { QueryHelper } from '../catalog/query-helper.js';
@@ -19,9 +20,9 @@ import { servableKey } from '../catalog/record.js';
 import { normalizeDlhubRecord } from '../catalog/dlhub-record.js';
 import type { SearchResult } from '../catalog/search.js';
 import type { ImportReport } from '../catalog/transfer.js';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type {
-  BatchItem, BuildOutcome, BuildRequest, CacheStats, InitRequest, Operations, OpRequest, OpResponse, ProgressEvent, RemoveOutcome, SearchRequest, ServableDescription, ServableSummary,
+  BatchItem, BuildOutcome, BuildRequest, CacheStats, CallContext, InitRequest, Operations, OpRequest, OpResponse, RemoveOutcome, SearchRequest, ServableDescription, ServableSummary,
 } from './operations.js';
 import type { TaskInfo } from '../contract/index.js';
 
@@ -95,14 +96,20 @@ export class Dlhub implements Operations {
   }
 
   /** Write dlhub.json for a model folder. */
-  async initServable(req: InitRequest): Promise<InitResult> {
+  async initServable(req: InitRequest, ctx?: CallContext): Promise<InitResult> {
     const { dir, ...opts } = req;
-    return initServable(resolve(dir), opts);
+    return initServable(await this.doorPath(dir, ctx, 'folder'), { ...opts, remote: ctx?.remote === true });
+  }
+
+  /** A path named in a request, as this caller may use it: over a network door only staging and DLHUB_WORKSPACE folders. */
+  private doorPath(path: string, ctx: CallContext | undefined, use: DoorPathUse): Promise<string> {
+    return resolveDoorPath(path, { remote: ctx?.remote, paths: this.paths, workspaces: this.settings.workspaces, use });
   }
 
   /** Prepare the servable's files, and build its image when Docker answers. */
-  async buildServable(req: BuildRequest, onProgress?: (p: ProgressEvent) => void): Promise<BuildOutcome> {
-    const dir = resolve(req.dir);
+  async buildServable(req: BuildRequest, call?: CallContext): Promise<BuildOutcome> {
+    const onProgress = call?.onProgress;
+    const dir = await this.doorPath(req.dir, call, 'folder');
     const metadata = loadMetadataFile(join(dir, 'dlhub.json'));
     // Pipelines (helper H6, main/engine/pipeline.ts) build no image: their steps are checked and recorded.
     if (isPipeline(metadata)) {
@@ -305,14 +312,16 @@ export class Dlhub implements Operations {
   }
 
   /** Write the catalog as JSON Lines, for a machine that never goes online. */
-  async exportCatalog(req: { file: string; allVersions?: boolean | undefined }): Promise<{ file: string; written: number }> {
-    const file = resolve(req.file);
+  async exportCatalog(req: { file: string; allVersions?: boolean | undefined }, ctx?: CallContext): Promise<{ file: string; written: number }> {
+    const file = await this.doorPath(req.file, ctx, 'write-file');
     return { file, written: await this.catalog.export(file, { allVersions: req.allVersions ?? false }) };
   }
 
   /** Read a JSON Lines catalog: each line validated, bad lines reported by number and skipped. */
-  async importCatalog(req: { file: string }, onProgress?: (p: ProgressEvent) => void): Promise<ImportReport> {
-    return this.catalog.import(resolve(req.file), {
+  async importCatalog(req: { file: string }, ctx?: CallContext): Promise<ImportReport> {
+    const onProgress = ctx?.onProgress;
+    return this.catalog.import(await this.doorPath(req.file, ctx, 'read-file'), {
+      signal: ctx?.signal,
       ...(onProgress
         ? { onProgress: (p) => onProgress({ phase: 'import', step: p.bytesRead, total: p.totalBytes, message: `${p.imported} records, ${p.skipped} skipped` }) }
         : {}),

@@ -1,6 +1,7 @@
 import { constants, createWriteStream, rmSync, renameSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
+import { dirname, join } from 'node:path';
 import { DlhubError, LimitError, MetadataError, PathError, TaskError } from '../errors.js';
 import type { MetadataProblem } from '../errors.js';
 import type { ImportProblem, ImportReport } from '../contract/schemas.js';
@@ -208,7 +209,8 @@ export async function writeJsonl(file: string, records: Iterable<ServableMetadat
   } catch {
     // Not there yet: written through a temp file like any regular file.
   }
-  const target = special ? file : `${file}.tmp-${process.pid}-${Date.now().toString(36)}`;
+  // The temp name is short whatever the file's name, so a name near the file system's limit still exports.
+  const target = special ? file : join(dirname(file), `.dlhub-export-${process.pid}-${Date.now().toString(36)}.tmp`);
   try {
     const n = await writeStream(file, target, records);
     if (!special) renameSync(target, file);

@@ -71,7 +71,15 @@ export async function resolveDoorPath(path: string, opts: DoorPathOptions): Prom
     if (!info?.isDirectory()) refuse(path, 'the folder does not exist', 'Create the folder, or fix DLHUB_WORKSPACE.');
     return abs;
   }
-  const safe = await resolveUnder(root, rel, { allowMissing: opts.use === 'write-file' });
+  let safe;
+  try {
+    safe = await resolveUnder(root, rel, { allowMissing: opts.use === 'write-file' });
+  } catch (err) {
+    if (err instanceof PathError) throw err;
+    // A name too long for the file system, or a folder this process may not read: refused, never INTERNAL.
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    return refuse(path, `it cannot be looked up (${code})`, 'Use a shorter name inside the allowed folder.');
+  }
   if (opts.use === 'folder' && safe.kind !== 'dir') refuse(path, 'it is a file, not a folder', 'Name the folder that holds the servable.');
   if (opts.use !== 'folder' && safe.kind === 'dir') refuse(path, 'it is a folder, not a file', 'Name a file inside the folder.');
   return safe.abs;
