@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, tempDir } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 
 const BIN = resolve('bin/dlhub.js');
 
@@ -59,20 +60,17 @@ describe('dlhub serve after a kill -9', () => {
       const det = json<Task>(await runCli(['submit', 'slow-det', '--input', '3', '--json'], env));
       const nondet = json<Task>(await runCli(['submit', 'slow-nondet', '--input', '3', '--json'], env));
       // Wait until both are running in the service, then kill it without a chance to clean up.
-      const deadline = Date.now() + 20_000;
-      for (;;) {
+      await waitFor('both tasks to run in the service', async () => {
         const states = await Promise.all([det.id, nondet.id].map(async (id) => json<Task>(await runCli(['task', id, '--json'], env)).status));
-        if (states.every((s) => s === 'running')) break;
-        expect(Date.now() < deadline, `tasks never ran: ${states.join(', ')}`).toBe(true);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+        return states.every((s) => s === 'running');
+      }, { timeoutMs: 20_000, everyMs: 200 });
       first.child.kill('SIGKILL');
       await new Promise((r) => first.child.once('close', r));
 
       second = await startServe(env);
       // The service says so once it has taken the tasks over, just after it starts listening.
-      const said = Date.now() + 10_000;
-      while (!/resumed \d+ unfinished task/.test(second.log()) && Date.now() < said) await new Promise((r) => setTimeout(r, 50));
+      const log = second.log;
+      await waitFor('the service to report the tasks it took over', () => /resumed \d+ unfinished task/.test(log()), { timeoutMs: 10_000 });
       expect(second.log()).toMatch(/resumed 1 unfinished task/);
       const detDone = await runCli(['task', det.id, '--wait', '--json'], env);
       expect(json<Task>(detDone)).toMatchObject({ status: 'succeeded', result: { output: 30 } });
