@@ -6,10 +6,10 @@
  * folders are accepted: fifos, sockets and devices are refused (a fifo blocks a reader forever, a
  * device can be endless).
  */
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { PathError } from '../errors.js';
 
 /** What a resolved path is on disk. */
@@ -165,22 +165,6 @@ export async function walkFiles(root: string, rel = '.', opts: WalkOptions = {})
   return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 
-/** walkFiles for synchronous callers. */
-export function walkFilesSync(root: string, opts: WalkOptions = {}): SafePath[] {
-  const out: SafePath[] = [];
-  const visit = (dirRel: string, dirAbs: string): void => {
-    for (const entry of readdirSync(dirAbs, { withFileTypes: true })) {
-      if (opts.skip?.(entry.name)) continue;
-      const childRel = dirRel === '' ? entry.name : `${dirRel}/${entry.name}`;
-      const childAbs = join(dirAbs, entry.name);
-      if (kindOf(childRel, childRel, lstatSync(childAbs), true) === 'dir') visit(childRel, childAbs);
-      else out.push({ rel: childRel, abs: childAbs, kind: 'file' });
-    }
-  };
-  visit('', root);
-  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-}
-
 /**
  * Join ONE name taken from a record or the network (a servable name, an archive member's base name)
  * under `root`: refuses separators, NUL, empty, "." and "..", so the result is always a direct child.
@@ -192,9 +176,4 @@ export function joinName(root: string, name: string): string {
   if (name.includes('\0')) refuse(name, 'it contains a NUL character', 'Remove the NUL character.');
   if (/[\\/]/.test(name)) refuse(name, 'it contains a path separator', 'Use a single name without "/" or "\\".');
   return join(root, name);
-}
-
-/** Normalise a relative path lexically (checks of splitRelative) to POSIX form, without touching the disk. */
-export function normalizeRelative(path: string): string {
-  return posix.join(...splitRelative(path));
 }
