@@ -5,9 +5,7 @@ import { isPipeline, PIPELINE_NO_IMAGE, preparePipeline } from '../engine/pipeli
 import { loadSettings, type Settings } from '../engine/settings.js';
 import { MemoCache } from '../memo/memo-cache.js';
 import { prepareContext } from '../packager/context.js';
-import { DockerClient } from '../runtime/docker-client.js';
-import { RuntimeRegistry } from '../runtime/registry.js';
-import { chooseBaseImage } from '../runtime/base-image.js';
+import { RuntimeRegistry, type RuntimeAvailability } from '../runtime/registry.js';
 import { initServable, type InitResult } from '../servable/init.js';
 import { loadMetadataFile } from '../servable/validate.js';
 import { forgetLocalCached, getLocal, listLocal, removeLocalFiles, writePrepared } from '../servable/registry.js';
@@ -35,8 +33,6 @@ export interface DlhubOptions {
   baseImage?: string | undefined;
 }
 
-export { DEFAULT_BASE_IMAGE } from '../runtime/base-image.js';
-
 /**
  * The SDK and the composition root: one object that implements every operation, built with its
  * storage, cache, runtimes and engine. The CLI and the local service call this, nothing deeper.
@@ -44,7 +40,6 @@ export { DEFAULT_BASE_IMAGE } from '../runtime/base-image.js';
 export class Dlhub implements Operations {
   readonly paths: HomePaths;
   readonly settings: Settings;
-  private readonly docker: DockerClient;
   private readonly runtimes: RuntimeRegistry;
   /** Named base image (option or DLHUB_BASE_IMAGE); else chosen per build, offline first. */
   private readonly baseImage: string | undefined;
@@ -55,19 +50,19 @@ export class Dlhub implements Operations {
   constructor(opts: DlhubOptions = {}) {
     this.paths = ensureHome(homePaths(opts.home));
     this.settings = { ...loadSettings(), ...opts.settings };
-    this.docker = new DockerClient(opts.docker);
     this.baseImage = opts.baseImage ?? (process.env['DLHUB_BASE_IMAGE'] || undefined);
     this.runtimes = RuntimeRegistry.standard({
-      docker: this.docker,
+      home: this.paths.root,
+      docker: opts.docker,
       runDir: this.paths.run,
       logDir: this.paths.logs,
       defaults: { memoryBytes: this.settings.workerMemoryBytes, pidsLimit: this.settings.workerPidsLimit },
     });
   }
 
-  /** Runtime names, most preferred first (for `--runtime` choices). */
-  runtimeNames(): string[] {
-    return this.runtimes.names();
+  /** Each runtime, most preferred first, with whether it can run servables now, why not, and its version. */
+  async listRuntimes(): Promise<RuntimeAvailability[]> {
+    return this.runtimes.availability();
   }
 
   /** The memo cache, opened on first use so commands that never run a model never touch memo.db. */
@@ -117,11 +112,11 @@ export class Dlhub implements Operations {
       this.catalog.upsert(recorded, { local: true });
       return { name: metadata.dlhub.name, version: metadata.dlhub.version, contentKey, image: undefined, imageSkipped: PIPELINE_NO_IMAGE };
     }
-    const base = await chooseBaseImage(this.docker, this.paths.root, req.baseImage ?? this.baseImage);
+    const base = await this.runtimes.chooseBaseImage(req.baseImage ?? this.baseImage);
     const baseImage = base.image;
     if (base.note) onProgress?.({ phase: 'prepare', step: 0, total: 1, message: base.note });
     onProgress?.({ phase: 'prepare', step: 0, total: 1, message: 'Preparing build context' });
-    const ctx = await prepareContext(dir, metadata, { home: this.paths, baseImage, acceptInstalled: req.acceptInstalled, docker: req.acceptInstalled && (await this.docker.available()) ? this.docker.api : undefined });
+    const ctx = await prepareContext(dir, metadata, { home: this.paths, baseImage, acceptInstalled: req.acceptInstalled, docker: req.acceptInstalled ? await this.runtimes.probeClient() : undefined });
     writePrepared(this.paths, {
       name: metadata.dlhub.name,
       version: metadata.dlhub.version,
@@ -133,21 +128,9 @@ export class Dlhub implements Operations {
     // A local build is searchable at once, marked local until it is published.
     this.catalog.upsert(metadata, { local: true });
     const outcome: BuildOutcome = { name: metadata.dlhub.name, version: metadata.dlhub.version, contentKey: ctx.contentKey, image: undefined, imageSkipped: undefined };
-    const plan = await this.runtimes.buildPlan(req.runtime);
-    if (!plan.image) {
-      outcome.imageSkipped = plan.skipped;
-      return outcome;
-    }
-    // Loaded here: tar-fs and the build code are not needed by run, search or the service's start-up.
-    const { buildImage } = await import('../packager/build.js');
-    const built = await buildImage(ctx, {
-      docker: this.docker.api,
-      force: req.force ?? false,
-      onProgress: (p) => onProgress?.({ phase: 'build', step: p.step, total: p.totalSteps, message: p.message }),
-    });
-    forgetLocalCached(this.paths, metadata.dlhub.name); // build.json changed: the next run must see the new image
-    outcome.image = { tag: built.tag, imageId: built.imageId, rebuilt: built.rebuilt, seconds: built.seconds };
-    return outcome;
+    const made = await this.runtimes.build(ctx, req.runtime, { force: req.force ?? false, onProgress: (p) => onProgress?.({ phase: 'build', ...p }) });
+    if (made.image) forgetLocalCached(this.paths, metadata.dlhub.name); // build.json changed: the next run must see the new image
+    return { ...outcome, image: made.image, imageSkipped: made.skipped };
   }
 
   /** Run a servable (see Engine.run); `timeoutMs` bounds the call. */
@@ -276,14 +259,14 @@ export class Dlhub implements Operations {
     const s = getLocal(this.paths, req.name);
     // Only this servable's workers stop: calls to other servables in this process go on.
     await this.engineInstance?.stopServable(s.name);
-    // The image may already be gone (false); the files and cache entries are still removed.
-    const imageRemoved = s.image !== undefined && (await this.docker.available()) && (await this.docker.removeImage(s.image.tag));
+    // Only this home's tag goes; the image itself when no other home uses it. The files and cache entries go either way.
+    const image = await this.runtimes.remove(s);
     const memoEntriesRemoved = this.memo.clear(s.name);
     const key = servableKey(s.metadata);
     // Only the local build's record goes; a version that came from the hub stays findable.
     if (this.catalog.get(key, s.metadata.dlhub.version)?.local) this.catalog.remove(key, s.metadata.dlhub.version);
     removeLocalFiles(this.paths, s.name);
-    return { name: s.name, imageRemoved, memoEntriesRemoved };
+    return { name: s.name, imageRemoved: image.removed, ...(image.kept ? { imageKept: image.kept } : {}), memoEntriesRemoved };
   }
 
   /** Memo cache figures. */
