@@ -15,6 +15,8 @@ export interface HelloResult {
   servable: { name: string; type: string };
   methods: string[];
   capabilities: string[];
+  /** The framework a tensor loader runs the model with, and the device it is on (torch, onnx servables). */
+  framework?: { name: string; version: string; device: 'cpu' | 'cuda'; note?: string } | undefined;
 }
 
 /** One run's output, plus the result as one stored frame (`{result}` + buffers) for the memo cache. */

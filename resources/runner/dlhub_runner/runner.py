@@ -65,7 +65,8 @@ class Runner(object):
         return {"id": rid, "ok": True, "result": {
             "protocol": PROTOCOL, "runner": VERSION, "python": "%d.%d.%d" % sys.version_info[:3],
             "servable": {"name": dlhub.get("name", ""), "type": servable.get("type", "")},
-            "methods": list(self.methods), "capabilities": CAPABILITIES}}
+            "methods": list(self.methods), "capabilities": CAPABILITIES,
+            **({"framework": self.methods.framework} if getattr(self.methods, "framework", None) else {})}}
 
     def describe(self):
         if self.meta is None:

@@ -25,6 +25,11 @@ LOADERS = {
 }
 
 
+class Methods(dict):
+    """{method name: Method}, plus `framework`: what the loader reports for hello ({name, version, device}) or None."""
+    framework = None
+
+
 def load_methods(meta, directory):
     """Load the servable's model eagerly and return {method name: Method}."""
     servable = meta.get("servable") or {}
@@ -35,7 +40,8 @@ def load_methods(meta, directory):
     if directory not in sys.path:
         sys.path.insert(0, directory)
     method = loader.load(meta, directory)
-    methods = {}
+    methods = Methods()
+    methods.framework = getattr(method, "framework", None)
     for name, m in (servable.get("methods") or {}).items():
         details = m.get("method_details") or {}
         input_type = (m.get("input") or {}).get("type")
