@@ -49,8 +49,9 @@ export const Value = Type.Unknown({
     { $ref: 'NdArray' },
     { $ref: 'Bytes' },
     { type: ['null', 'boolean', 'number', 'string'] },
-    { type: 'array', items: { $ref: 'Value' } },
-    { type: 'object', additionalProperties: { $ref: 'Value' } },
+    // Lists and objects of values, named without recursion: generated client types (openapi-fetch's) give up on a recursive union.
+    { type: 'array', description: 'a list of values' },
+    { type: 'object', description: 'an object of values' },
   ],
 });
 
