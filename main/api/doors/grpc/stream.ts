@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { status as Status, type ServerDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { ServiceError as DlhubServiceError, toDlhubError, type DlhubError, type ErrorCode } from '../../../errors.js';
 import { decodeFrame, encodeAnswer, encodeFrameError, type FrameModes } from './frames.js';
@@ -36,6 +37,8 @@ const STREAM_ERRORS: ReadonlySet<ErrorCode> = new Set(['SERVABLE_NOT_FOUND', 'ME
  */
 export function serveStream(call: ServerDuplexStream<StreamRequest, StreamResponse>, opts: StreamOptions): void {
   const controller = new AbortController();
+  // Every frame in flight listens on this one signal (the pool's cancel), up to the window at once.
+  setMaxListeners(opts.window + 16, controller.signal);
   const queue: Promise<Settled>[] = [];
   let opened: Promise<OpenStream> | undefined;
   let flushing = false;
