@@ -80,7 +80,7 @@ describe('documents as DLHub SDK shims write them', () => {
       const ctx = await prepareContext(dir, md, { home, baseImage: 'python:3.11-slim' });
       const model = servableFile(md, 'model') ?? servableFile(md, 'pickle');
       if (model !== undefined) expect(ctx.files).toContain(`servable/${model}`);
-      const spec = { name: md.dlhub.name, servableDir: join(ctx.dir, 'servable'), runnerDir: join(ctx.dir, 'runner'), python: SYSTEM_PYTHON };
+      const spec = { runtime: 'host' as const, name: md.dlhub.name, servableDir: join(ctx.dir, 'servable'), runnerDir: join(ctx.dir, 'runner'), python: SYSTEM_PYTHON };
       if (!RUNNABLE.includes(doc)) {
         const err = await runtime.start(spec).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(WorkerError);
