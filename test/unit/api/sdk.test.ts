@@ -6,6 +6,7 @@ import { Dlhub } from '../../../main/api/dlhub.js';
 import { createHttpDoor, listenOnTcp, type RunningDoor } from '../../../main/api/doors/http-door.js';
 import { DLHubClient, Executor } from '../../../main/api/sdk.js';
 import { ModelError, NotFoundError, TaskError } from '../../../main/errors.js';
+import { OP_NAMES, type OpName } from '../../../main/contract/operations.js';
 import { NdArray } from '../../../main/runtime/protocol/values.js';
 import { tempDir } from '../../helpers/cli.js';
 
@@ -73,6 +74,33 @@ const clients: [string, () => DLHubClient][] = [
   ['in-process', () => DLHubClient.inProcess(dlhub, { rateLimit: null })],
   ['HTTP API', () => DLHubClient.http({ home: join(work.dir, 'home'), rateLimit: null })],
 ];
+
+// Compiles only while the client has a method for every operation of the table (its own or a DLHub verb).
+type MissingFromClient = Exclude<OpName, keyof DLHubClient>;
+const clientHasEveryOperation: [MissingFromClient] extends [never] ? true : MissingFromClient = true;
+
+describe('DLHubClient covers the operations table', () => {
+  it('offers every operation, and the generated client under `ops` by its own name', () => {
+    expect(clientHasEveryOperation).toBe(true);
+    const client = DLHubClient.inProcess(dlhub, { rateLimit: null });
+    for (const op of OP_NAMES) {
+      expect(typeof (client as unknown as Record<string, unknown>)[op], op).toBe('function');
+      expect(typeof client.ops[op], op).toBe('function');
+    }
+  });
+
+  it('streams task changes to an SDK caller', async () => {
+    const client = DLHubClient.inProcess(dlhub, { rateLimit: null });
+    const controller = new AbortController();
+    const iterator = client.watchTasks({}, { signal: controller.signal })[Symbol.asyncIterator]();
+    const first = iterator.next();
+    const id = await client.submit('sdk-probe', [1], { runtime: 'host' });
+    let item = await first;
+    while (!item.done && item.value.id !== id) item = await iterator.next();
+    controller.abort();
+    expect(item.done ? undefined : item.value.servable).toBe('sdk-probe');
+  });
+});
 
 describe('DLHubClient rate limit (DLHub: 20 calls in 10 s)', () => {
   it('refuses the call past the limit with RATE_LIMITED naming the setting; a batch counts once', async () => {
