@@ -199,3 +199,18 @@ describe('a full disk under $DLHUB_HOME', () => {
     expect(readdirSync(paths.root).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 });
+
+describe('dlhub init on a parent folder', () => {
+  it('stops its scan at the bound and says the folder is not a servable folder (no INTERNAL, no whole-disk walk)', async () => {
+    const { initServable } = await import('../../../main/servable/init.js');
+    const { listFiles } = await import('../../../main/servable/detect.js');
+    const wide = join(work.path, 'wide');
+    mkdirSync(join(wide, 'a', 'b', 'c'), { recursive: true });
+    for (let i = 0; i < 30; i++) writeFileSync(join(wide, 'a', `f${i}.txt`), '');
+    expect(() => listFiles(wide, { maxFiles: 20 })).toThrow(/more than 20 files/);
+    expect(() => listFiles(wide, { maxDepth: 1 })).toThrow(/nest more than 1 deep/);
+    const err = await rejection(initServable('/'));
+    expect(err.code).toBe('DETECT_FAILED');
+    expect(err.message).toMatch(/does not look like a servable folder|Cannot list/);
+  });
+});
