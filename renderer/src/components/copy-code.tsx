@@ -8,12 +8,14 @@ export function CopyCode({ call }: { call: CallToShow }) {
   const code = callAsCode(kind, call);
   return (
     <section className="copy-code" aria-label="The call as code">
-      <div role="tablist" aria-label="Language" className="tabs">
-        {CODE_KINDS.map((k) => (
-          <button key={k} type="button" role="tab" aria-selected={k === kind} className={k === kind ? 'tab active' : 'tab'} onClick={() => { setKind(k); setCopied(false); }}>
-            {k}
-          </button>
-        ))}
+      <div className="tabs-row">
+        <div role="tablist" aria-label="Language" className="tabs">
+          {CODE_KINDS.map((k) => (
+            <button key={k} type="button" role="tab" aria-selected={k === kind} className={k === kind ? 'tab active' : 'tab'} onClick={() => { setKind(k); setCopied(false); }}>
+              {k}
+            </button>
+          ))}
+        </div>
         <button
           type="button"
           className="copy"

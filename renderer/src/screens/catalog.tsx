@@ -16,7 +16,8 @@ function QueryError({ query, position, message, hint }: { query: string; positio
           {' '.repeat(Math.max(0, Math.min(position, query.length)))}^
         </pre>
       ) : null}
-      <p>{message}</p>
+      {/* The message repeats the query with its own caret; the first line says what is wrong. */}
+      <p>{message.split('\n')[0]}</p>
       {hint ? <p className="hint">{hint}</p> : null}
     </div>
   );
@@ -94,7 +95,7 @@ export function CatalogScreen() {
             : null}
         </aside>
         <div className="results">
-          {result ? <p className="muted small" aria-live="polite">{result.total} servable{result.total === 1 ? '' : 's'}{query ? ` match "${query}"` : ''}</p> : null}
+          {result ? <p className="muted small" aria-live="polite">{result.total} servable{result.total === 1 ? '' : 's'}{result.query ? ` match "${result.query}"` : ''}{queryProblem ? ' (the last query that could be read)' : ''}</p> : null}
           {result && hits.length === 0 ? (
             query.trim() === '' ? (
               <div className="empty">

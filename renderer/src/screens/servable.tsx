@@ -78,7 +78,7 @@ export function ServableScreen({ name }: { name: string }) {
           <select id="method" value={s.method} onChange={(e) => s.setMethod(e.target.value)}>
             {Object.keys(methods).map((m) => <option key={m} value={m}>{m}</option>)}
           </select>
-          {method ? <p className="muted small">{method.description ?? ''} Input: <code>{typeText(method.input)}</code> → output: <code>{typeText(method.output)}</code></p> : null}
+          {method ? <p className="muted small">{method.description ? `${method.description}. ` : ''}Input: <code>{typeText(method.input)}</code> → output: <code>{typeText(method.output)}</code></p> : null}
         </div>
         <div className="field">
           <label htmlFor="input">{field.kind === 'table' ? `Input rows${field.columns ? ` (${field.columns} values each; paste from a spreadsheet)` : ''}` : field.label}</label>

@@ -43,7 +43,7 @@ export function SettingsScreen() {
       {s.cache ? (
         <div data-testid="cache">
           <p>
-            <strong data-testid="cache-entries">{s.cache.entries}</strong> cached answers, {bytes(s.cache.bytes)} of {bytes(s.cache.budgetBytes)}; {s.cache.hits} hits and {s.cache.misses} misses since the service started.
+            <strong data-testid="cache-entries">{s.cache.entries}</strong> cached answers, {bytes(s.cache.bytes)} of {bytes(s.cache.budgetBytes)}; since the service started: {s.cache.hits} answered from the cache, {s.cache.misses} computed.
           </p>
           <button type="button" onClick={() => void s.clearCache()} disabled={s.clearing || s.cache.entries === 0}>{s.clearing ? 'Clearing…' : 'Clear the cache'}</button>
           {s.cleared !== undefined ? <span className="notice inline" role="status"> Removed {s.cleared} entries.</span> : null}

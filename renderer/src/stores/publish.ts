@@ -4,7 +4,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { OpResponse, ProgressEvent } from '../../../main/contract/index.js';
 import type { Ops } from '../client/ops.js';
-import { checkDropped, DropError, type Dropped } from '../lib/dropped.js';
+import { checkDropped, DropError, type Dropped } from '../lib/drop-check.js';
 import { shownError, type ShownError } from '../lib/errors.js';
 import { checkAll, checkField, creatorList, domainList, nameFromLabel, type MetadataFields } from '../lib/metadata-form.js';
 

@@ -1,0 +1,239 @@
+// The desktop window in browser mode, end to end: the real service and engine (`dlhub serve --ui`),
+// Debian's Chromium. A person signs in with the printed address, searches the catalog, publishes a
+// model by dropping it on the window (uploaded, detected, filled in, built with live progress), runs
+// it from its generated form (and sees the cache answer the second time), cancels a long task, finds
+// the history after a reload, reads the settings, and sees the service-down banner. Every screen is
+// captured light and dark, and checked with axe (no serious or critical violations).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { requireDocker, testBaseImage, homeWorkerContainers } from '../helpers/docker.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/home.js';
+import { waitFor } from '../helpers/wait.js';
+import { axeProblems, launchChromium, screenshots, startWindowService, type WindowService } from './harness.js';
+
+const IRIS_PICKLE = resolve(import.meta.dirname, '../../examples/iris/model.pkl');
+
+const NAPPER = `
+import time
+
+def square(xs):
+    return [x * x for x in xs]
+
+def nap(seconds):
+    time.sleep(float(seconds))
+    return seconds
+`;
+
+function method(fn: string, input: object, output: object, description: string): Record<string, unknown> {
+  return { description, input, output, method_details: { module: 'app', method_name: fn, autobatch: false } };
+}
+
+/** A Python function servable for the host runtime: `run` squares a list, `nap` sleeps (a long task to cancel). */
+function writeNapper(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'app.py'), NAPPER);
+  writeFileSync(join(dir, 'dlhub.json'), JSON.stringify({
+    datacite: { titles: [{ title: 'Squares and naps' }], creators: [{ creatorName: 'Doe, Jane' }], descriptions: [{ description: 'Squares a list of numbers; naps for a while.', descriptionType: 'Abstract' }] },
+    dlhub: { name: 'napper', version: '1.0.0', domains: ['testing'], files: { other: ['app.py'] }, dependencies: { python: {} } },
+    servable: {
+      type: 'Python static method', shim: 'python.PythonStaticMethodServable', deterministic: true,
+      methods: {
+        run: method('square', { type: 'list', item_type: { type: 'float' }, description: 'Numbers to square' }, { type: 'list', item_type: { type: 'float' } }, 'The square of each number'),
+        nap: method('nap', { type: 'float', description: 'Seconds to sleep' }, { type: 'float' }, 'Sleeps, then answers its input'),
+      },
+    },
+  }));
+  return dir;
+}
+
+/** Drop files on the window as a real drop event carrying them (a DataTransfer built in the page). */
+async function dropFiles(page: Page, files: { name: string; base64?: string; size?: number }[]): Promise<void> {
+  // Runs in the page (DOM types are not part of this Node project's type-check, so it travels as text).
+  await page.evaluate(`(() => {
+    const list = ${JSON.stringify(files)};
+    const dt = new DataTransfer();
+    for (const f of list) {
+      const bytes = f.base64 ? Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0)) : new Uint8Array(f.size || 0);
+      dt.items.add(new File([bytes], f.name));
+    }
+    const target = document.querySelector('[data-testid="app"]');
+    target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  })()`);
+}
+
+describe('the desktop window in browser mode', () => {
+  const work = tempDir('dlhub-window-');
+  const home = join(work.path, 'home');
+  let env: Record<string, string>;
+  let service: WindowService;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const shots: string[] = [];
+  const axe: Record<string, string[]> = {};
+
+  /** Screenshots and the axe check of the screen as it is now. */
+  async function capture(name: string): Promise<void> {
+    axe[name] = await axeProblems(page);
+    shots.push(...(await screenshots(page, name)));
+  }
+
+  beforeAll(async () => {
+    await requireDocker();
+    env = { DLHUB_HOME: home, DLHUB_BASE_IMAGE: testBaseImage(), DLHUB_PYTHON: '/usr/bin/python3', DLHUB_RATE_LIMIT: 'off' };
+    const built = await runCli(['build', writeNapper(join(work.path, 'napper')), '--runtime', 'host', '--json'], env);
+    expect(built.code, built.stderr).toBe(0);
+    service = await startWindowService(env);
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
+    page = await context.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+    // Workers of this home's servables stop with the service; none is left running.
+    if (home) await waitFor('the window suite\'s workers to stop', () => homeWorkerContainers(home).length === 0, { timeoutMs: 30_000 }).catch(() => undefined);
+    work.remove();
+  });
+
+  it('signs in with the printed one-time address: an HttpOnly SameSite=Strict cookie, a clean address, no token in the page', async () => {
+    const token = new URL(service.signIn).searchParams.get('token') ?? '';
+    const started = Date.now();
+    await page.goto(service.signIn);
+    await page.getByRole('heading', { name: 'Catalog' }).waitFor();
+    const loadMs = Date.now() - started;
+    const paint = await page.evaluate<number>(`performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1`);
+    console.log(`window: sign-in to catalog shown ${loadMs} ms; first contentful paint ${paint.toFixed(0)} ms (cold page, headless Chromium)`);
+    expect(page.url()).toBe(`${service.base}/`);
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name.startsWith('dlhub-session-'));
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    const stored = await page.evaluate<string>(`JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie, href: location.href })`);
+    expect(stored).not.toContain(token);
+    expect(stored).not.toContain(session?.value ?? 'no session');
+    await expect(page.getByTestId('mode').textContent()).resolves.toBe('Browser mode');
+  });
+
+  it('refuses the sign-in code a second time, and API calls without the cookie', async () => {
+    const other = await browser.newContext();
+    const again = await (await other.newPage()).goto(service.signIn);
+    expect(again?.status()).toBe(401);
+    await expect(again?.text()).resolves.toContain('already used');
+    await other.close();
+    const bare = await fetch(`${service.base}/v1/status`);
+    expect(bare.status).toBe(401);
+    const forged = await fetch(`${service.base}/v1/status`, { headers: { cookie: 'dlhub-session-0=forged' } });
+    expect(forged.status).toBe(401);
+  });
+
+  it('catalog: results as you type, local servables marked, a query error shown where it is', async () => {
+    const search = page.getByLabel('Search servables');
+    await search.fill('squares');
+    const hit = page.getByTestId('hits').getByRole('listitem').filter({ hasText: 'Squares and naps' });
+    await hit.waitFor();
+    await expect(hit.getByText('On this machine').count()).resolves.toBe(1);
+    await capture('catalog');
+    await search.fill('dlhub.name:(napper');
+    const problem = page.getByTestId('query-error');
+    await problem.waitFor();
+    await expect(problem.textContent()).resolves.toMatch(/\^/);
+    await capture('catalog-query-error');
+    await search.fill('');
+  });
+
+  it('publish: a bad drop gets a clear error (too large; no model inside)', async () => {
+    await dropFiles(page, [{ name: 'huge.bin', size: 33 * 1024 * 1024 }]);
+    await page.getByRole('alert').filter({ hasText: 'a drop takes at most 32.0 MiB' }).waitFor();
+    await dropFiles(page, [{ name: 'notes.txt', base64: Buffer.from('just notes, no model').toString('base64') }]);
+    const refused = page.getByRole('alert').filter({ hasText: 'could not be published' });
+    await refused.waitFor({ timeout: 30_000 });
+    await capture('publish-bad-drop');
+  });
+
+  it('publish: a dropped model is uploaded, detected, checked field by field, built with live progress, and opens', async () => {
+    await dropFiles(page, [{ name: 'model.pkl', base64: readFileSync(IRIS_PICKLE).toString('base64') }]);
+    await page.getByTestId('detected-type').waitFor({ timeout: 60_000 });
+    await expect(page.getByTestId('detected-type').textContent()).resolves.toBe('sklearn');
+    await page.getByLabel('Name').fill('Iris Classifier');
+    await page.getByText('Use lowercase letters').waitFor();
+    await page.getByLabel('Name').fill('iris');
+    await page.getByLabel('Title').fill('Iris species classifier');
+    await page.getByLabel('Creators').fill('Doe, Jane');
+    await page.getByLabel('Domains').fill('biology');
+    await capture('publish-form');
+    await page.getByRole('button', { name: 'Build' }).click();
+    await page.getByTestId('build-log').getByRole('listitem').first().waitFor({ timeout: 60_000 });
+    await capture('publish-building');
+    await page.getByTestId('built').waitFor({ timeout: 300_000 });
+    await page.waitForURL(/#\/servable\/iris$/, { timeout: 10_000 });
+    await expect(page.getByTestId('servable-name').textContent()).resolves.toBe('iris');
+  });
+
+  it('servable: the generated form takes rows pasted from a spreadsheet; run shows a table, run again the cache-hit mark; copy as code', async () => {
+    const input = page.getByLabel(/Input rows/);
+    await input.fill('5.1\t3.5\t1.4\tx');
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await page.getByText('"x" is not a number (row 1)').waitFor();
+    await input.fill('5.1\t3.5\t1.4\t0.2\n6.7\t3.0\t5.2\t2.3');
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    const table = page.getByTestId('output-table');
+    await table.waitFor({ timeout: 120_000 });
+    await expect(table.locator('tbody tr').count()).resolves.toBe(2);
+    await expect(page.getByTestId('computed').count()).resolves.toBe(1);
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await page.getByTestId('cache-hit').waitFor();
+    await page.getByRole('tab', { name: 'curl' }).click();
+    await expect(page.getByTestId('code-block').textContent()).resolves.toContain(`${service.base}/v1/servables/iris/run`);
+    await capture('servable');
+  });
+
+  it('tasks: a long task is cancelled, and the history is still there after a reload', async () => {
+    await page.goto(`${service.base}/#/servable/napper`);
+    await page.getByTestId('servable-name').waitFor();
+    await page.getByLabel('Numbers to square').fill('1, 2, 3, 4');
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await page.getByTestId('output-list').waitFor({ timeout: 60_000 });
+    await page.getByLabel('Method').selectOption('nap');
+    await page.getByLabel('Seconds to sleep').fill('60');
+    await page.getByRole('button', { name: 'Run as task' }).click();
+    await page.getByText('submitted').waitFor();
+    await page.getByRole('link', { name: 'Tasks' }).first().click();
+    const row = page.getByTestId('task-table').locator('tbody tr').filter({ hasText: 'napper' }).first();
+    await row.waitFor();
+    await row.getByRole('button', { name: /Cancel/ }).click();
+    await row.getByTestId('task-status').filter({ hasText: 'cancelled' }).waitFor({ timeout: 30_000 });
+    await capture('tasks');
+    await page.reload();
+    await page.getByTestId('task-table').locator('tbody tr').filter({ hasText: 'cancelled' }).first().waitFor();
+  });
+
+  it('settings: runtimes with their reasons, the memo cache (cleared), the data folder and the limits', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByTestId('cache').waitFor();
+    await expect(page.getByTestId('data-folder').textContent()).resolves.toBe(home);
+    await page.getByTestId('runtimes').getByText('host').waitFor();
+    expect(Number(await page.getByTestId('cache-entries').textContent())).toBeGreaterThan(0);
+    await capture('settings');
+    await page.getByRole('button', { name: 'Clear the cache' }).click();
+    await page.getByText(/Removed \d+ entries/).waitFor();
+    await expect(page.getByTestId('cache-entries').textContent()).resolves.toBe('0');
+  });
+
+  it('no screen has a serious or critical accessibility violation', () => {
+    expect(axe).toEqual(Object.fromEntries(Object.keys(axe).map((k) => [k, []])));
+    console.log(`window screenshots:\n${shots.join('\n')}`);
+  });
+
+  it('service down: a banner says so and retries by itself', async () => {
+    await service.stop();
+    await page.getByRole('link', { name: 'Tasks' }).first().click();
+    await page.getByText('The DLHub service is not answering').waitFor({ timeout: 15_000 });
+    await page.getByText(/Trying again in \d s/).waitFor();
+    await capture('service-down');
+  });
+});
