@@ -11,6 +11,7 @@ import { loadMetadataFile } from '../servable/validate.js';
 import { forgetLocalCached, getLocal, listLocal, removeLocalFiles, writePrepared } from '../servable/registry.js';
 import { ensureHome, homePaths, type HomePaths } from '../storage/home.js';
 import { resolveDoorPath, type DoorPathUse } from '../storage/door-paths.js';
+import { stageUpload } from '../storage/staging.js';
 import { NotFoundError, toDlhubError } from '../errors.js';
 import { Catalog } from '../catalog/catalog.js';
 import type { QueryHelper } from '../catalog/query-helper.js';
@@ -309,6 +310,11 @@ export class Dlhub implements Operations {
         ? { onProgress: (p) => onProgress({ phase: 'import', step: p.bytesRead, total: p.totalBytes, message: `${p.imported} records, ${p.skipped} skipped` }) }
         : {}),
     });
+  }
+
+  /** Write an uploaded folder into a new folder under $DLHUB_HOME/staging (browser mode's dropped folder). */
+  async uploadFolder(req: OpRequest<'uploadFolder'>): Promise<OpResponse<'uploadFolder'>> {
+    return stageUpload(this.paths.staging, req);
   }
 
   /** Stop workers and close files. */
