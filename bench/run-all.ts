@@ -1,5 +1,6 @@
-// `npm run bench [memo|runtime|catalog|search-e2e|pipeline|serving|run-e2e]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
+// `npm run bench [memo|runtime|catalog|search-e2e|pipeline|serving|run-e2e|grpc]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
 import { main as catalog } from './catalog.bench.js';
+import { main as grpcBench } from './grpc.bench.js';
 import { main as memo } from './memo.bench.js';
 import { main as pipeline } from './pipeline.bench.js';
 import { main as runtime } from './runtime.bench.js';
@@ -19,6 +20,8 @@ const benches: [string, () => unknown][] = [
   ['serving', serving],
   // A fresh `dlhub run` process answered from the memo cache, start to answer, without and with the service.
   ['run-e2e', runE2e],
+  // Instruments over gRPC: `dlhub serve --grpc` beside a bare grpc-js echo server, small frames and 640x480 frames.
+  ['grpc', grpcBench],
 ];
 for (const [name, run] of benches) {
   if (only && only !== name) continue;
