@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { ServiceError, errorFromJSON, isWaitTimeout, type DlhubError } from '../errors.js';
 import type { OpName, OpRequest, OpResponse } from '../contract/operations.js';
 import type { RunOutcome, ServableDescription } from '../contract/schemas.js';
-import type { RuntimeName } from '../contract/runtimes.js';
 import type { SearchResult } from '../catalog/search.js';
 import { QueryHelper } from '../catalog/query-helper.js';
 import type { MethodMetadata } from '../servable/metadata.js';
@@ -31,14 +30,8 @@ export interface ClientOptions {
 }
 
 /** Options of one call, as DLHub's `run` takes them. */
-export interface CallOptions {
-  method?: string | undefined;
-  parameters?: Record<string, unknown> | undefined;
-  noCache?: boolean | undefined;
-  runtime?: RuntimeName | undefined;
-  /** Give up on the call after this many milliseconds (TIMEOUT). */
-  timeoutMs?: number | undefined;
-}
+import type { CallOptions } from '../contract/schemas.js';
+export type { CallOptions };
 
 /** One item of getBatchResult, shaped as Globus Compute's: `pending`, then `result` or `exception`. */
 export interface BatchResultItem {
