@@ -59,7 +59,7 @@ export class RunPath {
     if (exec.signal?.aborted) throw cancelledError();
     const servable = getLocalCached(this.paths, req.name);
     if (isPipeline(servable.metadata)) {
-      // Each step is an ordinary run; the pipeline's answer is one part, given when the last step ends.
+      // Each step is an ordinary run. A step's parts are not the pipeline's answer, so a pipeline task keeps only its final one.
       return runPipeline((r, timeoutMs) => this.execute(r, { ...exec, timeoutMs, onPart: undefined }), servable, req, exec);
     }
     const [methodName, method] = resolveMethod(servable, req.method);
