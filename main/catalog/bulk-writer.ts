@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { dirname } from 'node:path';
@@ -62,7 +62,8 @@ export function openBatchWriter(dbFile: string, store: CatalogStore): BatchWrite
   };
   worker.on('message', (reply: WriterReply) => waiting.shift()?.resolve(reply));
   // What a worker throws arrives cloned, sometimes without a message: errorMessage always says something.
-  worker.on('error', (err) => fail(isDiskFull(err) ? diskFullError('the catalog (state.db)', dirname(dbFile), undefined, err, 'CATALOG_ERROR')
+  // A full disk at the closing checkpoint needs about the write-ahead log's size: its pages are copied into state.db.
+  worker.on('error', (err) => fail(isDiskFull(err) ? diskFullError('the catalog (state.db)', dirname(dbFile), statSync(`${dbFile}-wal`, { throwIfNoEntry: false })?.size, err, 'CATALOG_ERROR')
     : new StorageError('CATALOG_ERROR', `The catalog writer stopped: ${describe(err)}`, { cause: err })));
   worker.on('exit', (code) => {
     if (waiting.length > 0) fail(new StorageError('CATALOG_ERROR', `The catalog writer exited (code ${code}) with ${waiting.length} batch(es) unwritten.`));

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
+import { isDiskFull } from '../storage/disk-full.js';
 import type { ServableMetadata } from '../servable/metadata.js';
 import { validateMetadata } from '../servable/validate.js';
 import type { HomePaths } from '../storage/home.js';
@@ -319,6 +320,11 @@ export class Catalog {
       // every later fresh search would read it all again until a writer passed CATCH_UP_LIMIT.
       const caughtUp = this.indexStatus.source === 'caught-up';
       if (caughtUp || this.savedGeneration < 0 || this.store.changeCount(this.savedGeneration) > CATCH_UP_LIMIT) this.flush();
+    } catch (err) {
+      // The saved index is only a cache of state.db: on a full disk the next open rebuilds it, so closing does not fail
+      // (an import or flush that needed it has already said so).
+      if (!isDiskFull(err) && !(err instanceof StorageError && err.details?.['reason'] === 'disk full')) throw err;
+      if (process.env['DLHUB_DEBUG']) process.stderr.write(`dlhub: catalog index not saved at close: ${(err as Error).message}\n`);
     } finally {
       this.release?.();
       this.release = null;

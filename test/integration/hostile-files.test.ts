@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRecords } from '../../bench/catalog-records.js';
 import { Catalog } from '../../main/catalog/catalog.js';
 import { homePaths } from '../../main/storage/home.js';
+import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/home.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -252,4 +253,30 @@ describe('dlhub serve start-up and stop', () => {
       catalog.close();
     }
   }, 90_000);
+});
+
+describe('a full disk under $DLHUB_HOME', () => {
+  const work = tempDir('dlhub-full-disk-');
+  const mnt = join(work.path, 'small-disk');
+  afterAll(() => {
+    try {
+      execFileSync('umount', [mnt]);
+    } finally {
+      work.remove();
+    }
+  });
+
+  it('dlhub catalog import names the folder and the space needed (never "undefined" or a raw stack) and leaves no temporary file', async () => {
+    mkdirSync(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+    const file = join(work.path, 'catalog.jsonl');
+    writeFileSync(file, `${generateRecords(3000, 3).map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const home = join(mnt, 'home');
+    const r = await runCli(['catalog', 'import', file], { DLHUB_HOME: home });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`No space left in ${home}`);
+    expect(r.stderr).toMatch(/needs about \d+/);
+    expect(r.stderr).not.toMatch(/undefined|ENOSPC|\n {4}at /);
+    expect(readdirSync(home).filter((n) => n.includes('.tmp'))).toEqual([]);
+  }, 120_000);
 });
