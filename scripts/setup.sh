@@ -12,6 +12,8 @@ command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 /usr/bin/python3 -c 'import numpy, sklearn, joblib' >/dev/null 2>&1 || need+=(python3-numpy python3-sklearn python3-joblib)
 # Debian's PyTorch and ONNX: `dlhub init` reads .pt files with them, and the framework tests use them.
 /usr/bin/python3 -c 'import torch, onnx' >/dev/null 2>&1 || need+=(python3-torch python3-onnx)
+# Debian's gRPC for Python: the instruments' client (examples/instrument) and the gRPC door's tests generate stubs with it.
+/usr/bin/python3 -c 'import grpc, grpc_tools' >/dev/null 2>&1 || need+=(python3-grpcio python3-grpc-tools)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "missing Debian packages: ${need[*]} (install them as root)" >&2; exit 1; fi
   echo "==> apt-get install ${need[*]}"

@@ -161,6 +161,23 @@ describe('gRPC door with a Python instrument client', () => {
     });
   });
 
+  it('runs the example instrument as its README says', async () => {
+    const built = await runCli(['build', resolve('examples/instrument'), '--runtime', 'host', '--json'], env);
+    expect(built.code, built.stderr).toBe(0);
+    expect((await runCli(['users', 'add', 'lab1', '--password', 'a long password', '--servables', 'frame-brightness'], env)).code).toBe(0);
+    const r = spawnSync(PYTHON, [resolve('examples/instrument/instrument.py'), '--address', service.address, '--user', 'lab1', '--frames', '5', '--fps', '0'], {
+      cwd: stubs, encoding: 'utf8', env: { ...process.env, PYTHONPATH: stubs, DLHUB_PASSWORD: 'a long password' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(5);
+    lines.forEach((line, n) => {
+      const [, key, json] = /^frame (\d+): (.*)$/.exec(line) ?? [];
+      expect(Number(key)).toBe(n);
+      expect(JSON.parse(json ?? 'null')).toMatchObject({ min: 0, max: 255, bytes: 640 * 480 });
+    });
+  });
+
   it('refuses a wrong password, an unknown servable and one the account may not use', async () => {
     expect(await client(stubs, 'auth', { address: service.address, model: 'mean', user: 'alice', password: 'nope' })).toEqual([
       expect.objectContaining({ event: 'error', code: 'UNAUTHENTICATED' }),
