@@ -49,7 +49,8 @@ print(json.dumps({"predict": m.predict(rows).tolist(), "proba": m.predict_proba(
     const first = await runCli(['build', modelDir, '--json'], env);
     expect(first.code, first.stderr).toBe(0);
     const built = json<{ image: { tag: string; rebuilt: boolean } }>(first);
-    expect(built.image.tag).toMatch(/^dlhub\/forest:[0-9a-f]{16}$/);
+    // Named by content, then this home's own tag (another home that builds the same content shares the image).
+    expect(built.image.tag).toMatch(/^dlhub\/forest:[0-9a-f]{16}-[0-9a-f]{10}$/);
     const again = json<{ image: { tag: string; rebuilt: boolean } }>(await runCli(['build', modelDir, '--json'], env));
     expect(again.image).toMatchObject({ tag: built.image.tag, rebuilt: false });
   });
