@@ -1,45 +1,21 @@
 import { closeSync, constants, existsSync, lstatSync, openSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { PathError, UsageError } from '../errors.js';
-import type { InitResult } from '../contract/schemas.js';
+import type { InitRequest, InitResult } from '../contract/schemas.js';
 import { describeFunction } from './describe-function.js';
 import { describeSklearn, describeTensorModel } from './describe-model.js';
 import type { Description } from './describe-model.js';
 import { detectModelFile, listFiles } from './detect.js';
-import type { Detected, ServableKind } from './detect.js';
-import type { ArgumentType, DataciteCreator, ServableFiles, ServableMetadata } from './metadata.js';
+import type { Detected } from './detect.js';
+import type { DataciteCreator, ServableFiles, ServableMetadata } from './metadata.js';
 import { validateArgumentType, validateMetadata } from './validate.js';
 
-/** Every field of `dlhub init`, settable without prompts. */
-export interface InitOptions {
-  name?: string | undefined;
-  title?: string | undefined;
-  /** "Family, Given" each; a name without a comma is kept whole (an institution). */
-  creators?: string[] | undefined;
-  description?: string | undefined;
-  domains?: string[] | undefined;
-  version?: string | undefined;
-  year?: number | string | undefined;
-  license?: string | undefined;
-  type?: ServableKind | undefined;
-  /** Model file, relative to the folder. */
-  model?: string | undefined;
-  /** Python module of a function servable: `app` or `app.py`. */
-  module?: string | undefined;
-  function?: string | undefined;
-  /** Keep only these methods (e.g. ['predict']). */
-  methods?: string[] | undefined;
-  /** Declared input type of every method, replacing the detected one. */
-  input?: ArgumentType | undefined;
-  /** Declared output type of every method, replacing the detected one. */
-  output?: ArgumentType | undefined;
-  dependencies?: Record<string, string> | undefined;
-  deterministic?: boolean | undefined;
-  network?: boolean | undefined;
-  overwrite?: boolean | undefined;
-  /** The caller came over a network door: errors do not list the folder's files. */
-  remote?: boolean | undefined;
-}
+/**
+ * Every field of `dlhub init`, settable without prompts: the initServable request (the contract's
+ * InitRequest) less the folder, plus `remote`: the caller came over a network door, so errors do not
+ * list the folder's files.
+ */
+export type InitOptions = Omit<InitRequest, 'dir'> & { remote?: boolean | undefined };
 
 /** What `dlhub init` wrote and what a person must still fill in (a wire type, declared in the contract). */
 export type { InitResult };
