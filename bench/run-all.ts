@@ -1,5 +1,6 @@
-// `npm run bench [memo|runtime|catalog|search-e2e|pipeline|serving|run-e2e|grpc]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
+// `npm run bench [memo|runtime|catalog|search-e2e|pipeline|serving|door|run-e2e|grpc]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
 import { main as catalog } from './catalog.bench.js';
+import { main as door } from './door.bench.js';
 import { main as grpcBench } from './grpc.bench.js';
 import { main as memo } from './memo.bench.js';
 import { main as pipeline } from './pipeline.bench.js';
@@ -18,6 +19,8 @@ const benches: [string, () => unknown][] = [
   ['pipeline', pipeline],
   // End to end through `dlhub serve --http` beside a Flask container, with our client, autocannon and wrk.
   ['serving', serving],
+  // The HTTP door's own cost: a memo hit through `dlhub serve --http` against a bare node:http server (host runtime, seconds).
+  ['door', door],
   // A fresh `dlhub run` process answered from the memo cache, start to answer, without and with the service.
   ['run-e2e', runE2e],
   // Instruments over gRPC: `dlhub serve --grpc` beside a bare grpc-js echo server, small frames and 640x480 frames.

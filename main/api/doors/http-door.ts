@@ -3,6 +3,7 @@
 // in NDJSON parts. On TCP with a guard it is the HTTP API (token or browser-mode cookie, Host,
 // Origin; callers are `remote`); without one, the local service on a Unix socket only this user can open.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import { HTTP_STATUS, InputError, NotFoundError, ServiceError, UsageError, errorMessage, toDlhubError } from '../../errors.js';
@@ -89,18 +90,17 @@ const OWN_PATHS = new Set(['/health', '/openapi.json']);
 /** The route of `method path`, or the typed error a client gets: 404 for no such path, 405 (with the methods) for a wrong method. */
 function match(method: string, path: string): { route: Route; values: string[] } {
   const exact = ROUTES.exact.get(path);
-  const found: { at: PathRoutes; values: string[] }[] = exact ? [{ at: exact, values: [] }] : [];
+  const direct = exact?.byMethod.get(method);
+  if (direct) return { route: direct, values: [] };
   // A static path (/v1/tasks/watch) wins over a pattern that would also take it (/v1/tasks/{id}) for its own methods.
   for (const at of ROUTES.patterned) {
-    const m = at.pattern?.exec(path);
-    if (m) found.push({ at, values: m.slice(1) });
-  }
-  for (const { at, values } of found) {
     const route = at.byMethod.get(method);
-    if (route) return { route, values };
+    const m = route ? at.pattern?.exec(path) : null;
+    if (route && m) return { route, values: m.slice(1) };
   }
+  const found = [...(exact ? [exact] : []), ...ROUTES.patterned.filter((at) => at.pattern?.test(path))];
   if (found.length === 0) throw new NotFoundError('NOT_FOUND', `No operation at ${path}.`, { hint: 'The routes are listed in GET /openapi.json.' });
-  const allow = [...new Set(found.flatMap(({ at }) => [...at.byMethod.keys()]))];
+  const allow = [...new Set(found.flatMap((at) => [...at.byMethod.keys()]))];
   throw new UsageError('METHOD_NOT_ALLOWED', `${path} does not take ${method}; it takes ${allow.join(', ')}.`, { hint: 'See the route in GET /openapi.json.', details: { allow } });
 }
 
@@ -215,6 +215,24 @@ function checkToken(req: IncomingMessage, guard: HttpGuard, browserMode: Browser
   throw refused('Missing or wrong bearer token.', 'Send "Authorization: Bearer <token>" with the token from $DLHUB_HOME/run/api-token (new at each `dlhub serve --http` start).');
 }
 
+/**
+ * The signal of a request's connection, aborted when the connection closes. A client that goes away
+ * closes it (HTTP/1.1 has no other way to give up on a request), so the operation hears that nobody
+ * waits; one controller per connection, not per request, keeps a keep-alive client's calls cheap.
+ */
+const connectionSignals = new WeakMap<Socket, AbortController>();
+function leaving(req: IncomingMessage): AbortController {
+  const socket = req.socket;
+  let controller = connectionSignals.get(socket);
+  if (!controller) {
+    const c = new AbortController();
+    controller = c;
+    connectionSignals.set(socket, c);
+    socket.once('close', () => c.abort());
+  }
+  return controller;
+}
+
 /** Build an HTTP door over `api` (see HttpDoorOptions); listen with listenOnSocket or listenOnTcp. */
 export function createHttpDoor(api: Operations, opts: HttpDoorOptions = {}): RunningDoor {
   const { guard, browserMode } = opts;
@@ -265,11 +283,7 @@ export function createHttpDoor(api: Operations, opts: HttpDoorOptions = {}): Run
   }
 
   async function answer(req: IncomingMessage, res: ServerResponse, route: Route, request: Record<string, unknown>): Promise<void> {
-    // A client that goes away cancels what it asked for: the operation sees the signal abort.
-    const controller = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) controller.abort();
-    });
+    const controller = leaving(req);
     const ctx: CallContext = { signal: controller.signal, ...(guard ? { remote: true } : {}) };
     if (route.kind === 'stream') return streamItems(res, route, request, ctx, controller);
     if (route.kind === 'progress' && (req.headers.accept ?? '').includes(NDJSON)) {
