@@ -6,7 +6,7 @@ import type { LocalServable } from '../servable/registry.js';
 import { dockerRecord } from './docker.js';
 import { hostRecord } from './host.js';
 import type {
-  ArtifactBuildOptions, ArtifactRemoval, BuiltImage, RegistryOptions, RuntimeName, RuntimeRecord,
+  ArtifactBuildOptions, ArtifactRemoval, BuiltImage, ImageMaker, RegistryOptions, RuntimeName, RuntimeRecord,
 } from './runtime.js';
 
 export type { Refusal, RegistryOptions, RuntimeRecord, SpecDefaults } from './runtime.js';
@@ -30,6 +30,13 @@ export type { RuntimeAvailability };
 export interface BuildArtifacts {
   image: BuiltImage | undefined;
   skipped: string | undefined;
+}
+
+/** A runtime that runs from an image it builds. */
+type ImageRuntime = RuntimeRecord & { image: ImageMaker };
+
+function withImage(r: RuntimeRecord): r is ImageRuntime {
+  return r.image !== undefined;
 }
 
 /** The runtimes of one process, built once in the composition root. */
@@ -70,8 +77,7 @@ export class RuntimeRegistry {
     return this.records.find((r) => !r.refuses(servable)) ?? this.lastResort();
   }
 
-  /** The runtime used when nothing better answers (named in answers that ran no step at all). */
-  lastResort(): RuntimeRecord {
+  private lastResort(): RuntimeRecord {
     const found = this.records.find((r) => r.lastResort) ?? this.records[this.records.length - 1];
     if (!found) throw new RuntimeUnavailableError('No runtime is configured.', 'This is a bug in DLHub Desktop; please report it.');
     return found;
@@ -103,6 +109,7 @@ export class RuntimeRegistry {
   /** The base image a build uses (named, else chosen offline first), with a note when it is not the named one. */
   async chooseBaseImage(named: string | undefined): Promise<{ image: string; note: string | undefined }> {
     const maker = this.imageRuntime()?.image;
+    // With no image runtime the name only enters the content key.
     return maker ? maker.chooseBase(named) : { image: named ?? 'none', note: undefined };
   }
 
@@ -121,8 +128,7 @@ export class RuntimeRegistry {
     return { image: await maker.record.image.build(ctx, opts), skipped: undefined };
   }
 
-  private async builder(requested: string | undefined): Promise<{ record: RuntimeRecord & { image: NonNullable<RuntimeRecord['image']> } } | { skipped: string }> {
-    const withImage = (r: RuntimeRecord): r is RuntimeRecord & { image: NonNullable<RuntimeRecord['image']> } => r.image !== undefined;
+  private async builder(requested: string | undefined): Promise<{ record: ImageRuntime } | { skipped: string }> {
     if (requested) {
       const rec = this.get(requested);
       if (!withImage(rec)) return { skipped: `the ${rec.name} runtime was chosen (--runtime ${rec.name})` };
