@@ -109,7 +109,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         { group: ['node:*', 'electron', '**/electron/**'], message: 'renderer/ is a web page: no Node or Electron modules.' },
-        { group: ['**/main/**', '!**/main/contract', '!**/main/contract/**', '!**/main/api/doors/client.js', '!**/main/api/doors/http-transport.js'], message: 'renderer/ imports only main/contract and the door kit\'s client (main/api/doors/client.js, http-transport.js).' },
+        { regex: '(^|/)main/(?!contract/|api/doors/(client|http-transport)\\.js$)', message: 'renderer/ imports only main/contract and the door kit\'s client (main/api/doors/client.js, http-transport.js).' },
       ] }],
     },
   },

@@ -172,7 +172,7 @@ describe('the desktop window in browser mode', () => {
     await page.getByTestId('built').waitFor({ timeout: 300_000 });
     await page.waitForURL(/#\/servable\/iris$/, { timeout: 10_000 });
     await expect(page.getByTestId('servable-name').textContent()).resolves.toBe('iris');
-  });
+  }, 420_000);
 
   it('servable: the generated form takes rows pasted from a spreadsheet; run shows a table, run again the cache-hit mark; copy as code', async () => {
     const input = page.getByLabel(/Input rows/);
@@ -190,7 +190,7 @@ describe('the desktop window in browser mode', () => {
     await page.getByRole('tab', { name: 'curl' }).click();
     await expect(page.getByTestId('code-block').textContent()).resolves.toContain(`${service.base}/v1/servables/iris/run`);
     await capture('servable');
-  });
+  }, 180_000);
 
   it('tasks: a long task is cancelled, and the history is still there after a reload', async () => {
     await page.goto(`${service.base}/#/servable/napper`);

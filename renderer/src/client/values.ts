@@ -1,27 +1,11 @@
-// Values as the window shows them: the door's tagged forms ({"$bytes"}, {"$ndarray"}) read back
-// into bytes and numbers. Browser-safe (no Buffer).
+// Values as the window shows them: ndarrays (as the contract's codec gives them back) read into
+// rows of numbers, bytes left as bytes. Browser-safe (no Buffer).
 
 /** An n-dimensional array as it arrives: dtype, shape and little-endian C-order bytes. */
 export interface NdArrayLike {
   dtype: string;
   shape: number[];
   data: Uint8Array;
-}
-
-/** base64 to bytes, in the browser and in Node alike. */
-export function fromBase64(text: string): Uint8Array {
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-/** bytes to base64. */
-export function toBase64(bytes: Uint8Array): string {
-  let bin = '';
-  const step = 0x8000;
-  for (let i = 0; i < bytes.length; i += step) bin += String.fromCharCode(...bytes.subarray(i, i + step));
-  return btoa(bin);
 }
 
 /** Is `v` an ndarray-shaped value (from the proxy's codec or the wire)? */
@@ -80,26 +64,4 @@ export function plainValue(v: unknown, depth = 0): unknown {
   if (isNdArray(v)) return ndarrayToNested(v);
   if (Array.isArray(v)) return v.map((x) => plainValue(x, depth + 1));
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainValue(x, depth + 1)]));
-}
-
-/** Door JSON for a value: bytes as {"$bytes": base64}; the rest as itself. */
-export function toWire(v: unknown): unknown {
-  if (v instanceof Uint8Array) return { $bytes: toBase64(v) };
-  if (Array.isArray(v)) return v.map(toWire);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toWire(x)]));
-  return v;
-}
-
-/** A value from door JSON: {"$bytes"} to Uint8Array, {"$ndarray"} to an NdArrayLike. */
-export function fromWire(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(fromWire);
-  if (typeof v !== 'object' || v === null) return v;
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length === 1 && typeof o['$bytes'] === 'string') return fromBase64(o['$bytes']);
-  if (keys.length === 1 && typeof o['$ndarray'] === 'object' && o['$ndarray'] !== null) {
-    const n = o['$ndarray'] as { dtype: string; shape: number[]; data: string };
-    return { dtype: n.dtype, shape: n.shape, data: fromBase64(n.data) } satisfies NdArrayLike;
-  }
-  return Object.fromEntries(keys.map((k) => [k, fromWire(o[k])]));
 }

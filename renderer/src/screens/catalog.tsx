@@ -7,6 +7,8 @@ const FACET_LABELS: Record<string, string> = { type: 'Type', domains: 'Domain', 
 
 /** Where in the query the parser stopped, drawn under the query text. */
 function QueryError({ query, position, message, hint }: { query: string; position: number | undefined; message: string; hint: string | undefined }) {
+  // The hint repeats the query with a caret under it (for a terminal); the caret is drawn above, the advice kept.
+  const advice = (hint ?? '').split('\n').filter((l) => l.trim() !== '' && l !== query && !/^\s*\^\s*$/.test(l)).join(' ');
   return (
     <div className="query-error" role="alert" data-testid="query-error">
       {position !== undefined ? (
@@ -16,9 +18,8 @@ function QueryError({ query, position, message, hint }: { query: string; positio
           {' '.repeat(Math.max(0, Math.min(position, query.length)))}^
         </pre>
       ) : null}
-      {/* The message repeats the query with its own caret; the first line says what is wrong. */}
-      <p>{message.split('\n')[0]}</p>
-      {hint ? <p className="hint">{hint}</p> : null}
+      <p>{message}</p>
+      {advice ? <p className="hint">{advice}</p> : null}
     </div>
   );
 }
