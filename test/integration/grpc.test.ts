@@ -245,7 +245,8 @@ describe('gRPC door with a Python instrument client', () => {
   });
 
   it('gives a client UNAVAILABLE when the service is killed mid-stream, and a restarted service serves again', async () => {
-    writeFileSync(log, '');
+    // A warm worker, so the first frame is answered alone while the others are still running.
+    await client(stubs, 'hold', { address: service.address, model: 'slow', ...user, frames: 1, mode: 'read' });
     const run = follow(stubs, 'hold', { address: service.address, model: 'slow', ...user, frames: 20, mode: 'read' });
     await waitFor('a first answer', () => run.events.some((e) => e.event === 'answer'), { timeoutMs: 30_000 });
     const killed = new Promise((r) => service.child.once('exit', r));
@@ -263,6 +264,22 @@ describe('dlhub serve --grpc beyond loopback', () => {
   const work = tempDir('dlhub-grpc-tls-');
   const env = { DLHUB_HOME: join(work.dir, 'home') };
   afterAll(() => work.cleanup());
+
+  it('keeps accounts with dlhub users add (password on standard input), ls and rm', () => {
+    const cli = (args: string[], input?: string): { status: number | null; stdout: string; stderr: string } =>
+      spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, DLHUB_NO_SERVICE: '1' }, input: input ?? '', encoding: 'utf8' });
+    const added = cli(['users', 'add', 'dave', '--servables', 'a, b'], 'from stdin\n');
+    expect(added.status, added.stderr).toBe(0);
+    expect(added.stdout).toContain('dave may use a, b');
+    expect(cli(['users', 'add', 'erin'], 'pw\n').stderr).toMatch(/--servables a,b or --all/);
+    const listed = JSON.parse(cli(['users', 'ls', '--json']).stdout) as { name: string; servables: unknown }[];
+    expect(listed).toEqual([expect.objectContaining({ name: 'dave', servables: ['a', 'b'] })]);
+    expect(JSON.stringify(listed)).not.toContain('from stdin');
+    expect(cli(['users', 'rm', 'dave']).status).toBe(0);
+    const again = cli(['users', 'rm', 'dave']);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain('No account "dave"');
+  });
 
   it('refuses to listen beyond loopback without TLS, and says why', async () => {
     const r = await runCli(['serve', '--grpc', '0.0.0.0:0'], env);
