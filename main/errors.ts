@@ -31,7 +31,9 @@ export type ErrorCode =
   | 'INTERNAL'
   | 'USAGE'
   | 'NOT_FOUND'
-  | 'METHOD_NOT_ALLOWED';
+  | 'METHOD_NOT_ALLOWED'
+  | 'FORBIDDEN'
+  | 'CONFLICT';
 
 /** Base of every error this project throws on purpose. */
 export class DlhubError extends Error {
@@ -168,6 +170,8 @@ const ERROR_CLASSES: Record<ErrorCode, new (code: ErrorCode, message: string, op
   USAGE: UsageError,
   NOT_FOUND: NotFoundError,
   METHOD_NOT_ALLOWED: UsageError,
+  FORBIDDEN: ServiceError,
+  CONFLICT: UsageError,
 };
 
 /** HTTP status of each code, for the local service and the HTTP API (one map, used by every HTTP door). */
@@ -202,6 +206,10 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   USAGE: 400,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  // The caller is known but may not do this (another user's name, a group they do not own).
+  FORBIDDEN: 403,
+  // The request contradicts what is stored (a version already taken with other content).
+  CONFLICT: 409,
 };
 
 /** The wire shape of an error at every door: `DlhubError.toJSON()`. */
