@@ -8,7 +8,7 @@ const Opt = <T extends TSchema>(s: T) => Type.Optional(s);
 const Rest = Type.Record(Type.String(), Type.Unknown());
 
 /** DLHub's argument types, plus `file`. */
-export const ARGUMENT_KINDS = ['number', 'ndarray', 'string', 'python object', 'boolean', 'integer', 'float', 'complex', 'timedelta', 'datetime', 'list', 'dict', 'tuple', 'file'] as const;
+const ARGUMENT_KINDS = ['number', 'ndarray', 'string', 'python object', 'boolean', 'integer', 'float', 'complex', 'timedelta', 'datetime', 'list', 'dict', 'tuple', 'file'] as const;
 export const ArgumentKind = Type.Union(ARGUMENT_KINDS.map((k) => Type.Literal(k)));
 export type ArgumentKind = Static<typeof ArgumentKind>;
 
@@ -111,7 +111,7 @@ export const DlhubBlock = Type.Object({
 export type DlhubBlock = Static<typeof DlhubBlock>;
 
 /** Known runner shims; others may appear in imported documents. */
-export const SHIM_NAMES = [
+const SHIM_NAMES = [
   'python.PythonStaticMethodServable',
   'python.PythonClassMethodServable',
   'sklearn.ScikitLearnServable',

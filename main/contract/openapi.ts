@@ -38,6 +38,8 @@ function pathParams(path: string): string[] {
 }
 
 const envelope = { $ref: `${COMPONENT}ErrorEnvelope` };
+// Even the token-free paths refuse a Host or Origin that is not the API's own loopback address.
+const placeRefused = { description: 'UNAUTHORIZED: the Host or Origin header is not this API\'s loopback address', content: { 'application/json': { schema: envelope } } };
 
 /** The error answers of one operation: one per HTTP status its codes map to, each naming its codes. */
 function errorResponses(op: OperationSpec): Record<string, Json> {
@@ -126,6 +128,7 @@ export function buildOpenApi(): Json {
       summary: 'Is the service up (no token needed)',
       security: [],
       responses: {
+        401: placeRefused,
         200: {
           description: 'the service answers',
           content: { 'application/json': { schema: { type: 'object', properties: { result: { type: 'object', properties: { ok: { const: true }, pid: { type: 'integer' } }, required: ['ok', 'pid'] } }, required: ['result'] } } },
@@ -138,7 +141,7 @@ export function buildOpenApi(): Json {
       operationId: 'openapi',
       summary: 'This document (no token needed)',
       security: [],
-      responses: { 200: { description: 'the OpenAPI document', content: { 'application/json': { schema: { type: 'object' } } } } },
+      responses: { 200: { description: 'the OpenAPI document', content: { 'application/json': { schema: { type: 'object' } } } }, 401: placeRefused },
     },
   };
   return {
@@ -146,6 +149,7 @@ export function buildOpenApi(): Json {
     info: {
       title: 'DLHub Desktop local API',
       version: '1',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       description: [
         'Served by `dlhub serve --http 127.0.0.1:PORT` on loopback only. Every call but GET /health and GET /openapi.json needs',
         '`Authorization: Bearer <token>` (the scheme name in any case), the token being created at each start in $DLHUB_HOME/run/api-token (mode 0600).',

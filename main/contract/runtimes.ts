@@ -18,8 +18,3 @@ export const RuntimeAvailability = Type.Object({
   version: Type.Optional(Type.String({ description: 'what runs the workers, e.g. "Docker Engine 24.0.7" or "Python 3.11.2 (/usr/bin/python3)"' })),
 });
 export type RuntimeAvailability = Static<typeof RuntimeAvailability>;
-
-/** Is `name` one of RUNTIME_NAMES? */
-export function isRuntimeName(name: unknown): name is RuntimeName {
-  return typeof name === 'string' && (RUNTIME_NAMES as readonly string[]).includes(name);
-}

@@ -129,7 +129,7 @@ export const RunOutcome = Type.Object(
 export type RunOutcome = Static<typeof RunOutcome>;
 
 /** The life of an asynchronous task, as DLHub and Globus Compute report it. */
-export const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export const TaskStatus = Type.Union(TASK_STATUSES.map((s) => Type.Literal(s)));
 export type TaskStatus = Static<typeof TaskStatus>;
 
@@ -152,7 +152,7 @@ export const TaskInfo = Type.Object(
 export type TaskInfo = Static<typeof TaskInfo>;
 
 /** Kinds of model folder `dlhub init` recognises. */
-export const SERVABLE_KINDS = ['sklearn', 'python', 'keras', 'torch', 'onnx'] as const;
+const SERVABLE_KINDS = ['sklearn', 'python', 'keras', 'torch', 'onnx'] as const;
 export const ServableKind = Type.Union(SERVABLE_KINDS.map((k) => Type.Literal(k)));
 export type ServableKind = Static<typeof ServableKind>;
 

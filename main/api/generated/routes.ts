@@ -39,6 +39,18 @@ export const ROUTES: Record<OpName, { method: 'GET' | 'POST' | 'DELETE'; path: s
     "cli": "service",
     "kind": "answer"
   },
+  "doctor": {
+    "method": "GET",
+    "path": "/v1/doctor",
+    "cli": "service",
+    "kind": "answer"
+  },
+  "fitServable": {
+    "method": "GET",
+    "path": "/v1/servables/{name}/fit",
+    "cli": "service",
+    "kind": "answer"
+  },
   "removeServable": {
     "method": "DELETE",
     "path": "/v1/servables/{name}",

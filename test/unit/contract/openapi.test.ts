@@ -1,6 +1,7 @@
 // What a client generator needs from the OpenAPI document: named value components, every error
 // status of an operation declared, the token-free paths, NDJSON answers said as such, and no
 // reference that leads nowhere.
+import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { describe, expect, it } from 'vitest';
 import { OPERATIONS, OP_NAMES, buildOpenApi } from '../../../main/contract/index.js';
 import { HTTP_STATUS } from '../../../main/errors.js';
@@ -19,6 +20,12 @@ function walk(v: unknown, visit: (o: Json) => void): void {
 }
 
 describe('OpenAPI document', () => {
+  it('is valid OpenAPI 3.1 with nothing a linter\'s recommended rules warn about', async () => {
+    const config = await createConfig({ extends: ['recommended'] });
+    const problems = await lintFromString({ source: JSON.stringify(doc), absoluteRef: 'openapi.json', config });
+    expect(problems.map((p) => `${p.ruleId}: ${p.message} at ${p.location[0]?.pointer ?? ''}`)).toEqual([]);
+  }, 60_000);
+
   it('names NdArray, Bytes and Value as components, and values reference them', () => {
     const { NdArray, Bytes, Value } = doc.components.schemas;
     expect(NdArray?.['properties']).toHaveProperty('$ndarray');
