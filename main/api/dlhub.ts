@@ -5,6 +5,10 @@ import { isPipeline, PIPELINE_NO_IMAGE, preparePipeline } from '../engine/pipeli
 import { loadSettings, type Settings } from '../engine/settings.js';
 import { MemoCache } from '../memo/memo-cache.js';
 import { prepareContext } from '../packager/context.js';
+import { withFrameworkBase } from '../packager/framework-images.js';
+import { dockerHasGpuRuntime, doctorReport } from '../runtime/hardware.js';
+import type { DoctorReport, FitReport } from '../contract/index.js';
+import { fitServable } from './ops/hardware-fit.js';
 import { RuntimeRegistry, type RuntimeAvailability } from '../runtime/registry.js';
 import { initServable, type InitResult } from '../servable/init.js';
 import { loadMetadataFile } from '../servable/validate.js';
@@ -66,6 +70,16 @@ export class Dlhub implements Operations {
     return this.runtimes.availability();
   }
 
+  /** What this machine offers servables: CPUs, RAM, free disk, NVIDIA GPUs, and the runtimes with their versions. */
+  async doctor(): Promise<DoctorReport> {
+    return doctorReport(this.paths.root, await this.runtimes.availability(), await dockerHasGpuRuntime(await this.runtimes.probeClient()));
+  }
+
+  /** Whether a local servable, else a catalog one, can run on this machine, and why not; nothing is pulled or started. */
+  async fitServable(req: { name: string }): Promise<FitReport> {
+    return fitServable(this.paths, (n) => this.catalogEntry(n), req.name, () => this.doctor());
+  }
+
   /** The memo cache, opened on first use so commands that never run a model never touch memo.db. */
   get memo(): MemoCache {
     this.memoCache ??= MemoCache.open(this.paths.memoDb);
@@ -113,7 +127,7 @@ export class Dlhub implements Operations {
       this.catalog.upsert(recorded, { local: true });
       return { name: metadata.dlhub.name, version: metadata.dlhub.version, contentKey, image: undefined, imageSkipped: PIPELINE_NO_IMAGE };
     }
-    const base = await this.runtimes.chooseBaseImage(req.baseImage ?? this.baseImage);
+    const base = await withFrameworkBase(await this.runtimes.chooseBaseImage(req.baseImage ?? this.baseImage), metadata, { docker: await this.runtimes.probeClient(), onProgress });
     const baseImage = base.image;
     if (base.note) onProgress?.({ phase: 'prepare', step: 0, total: 1, message: base.note });
     onProgress?.({ phase: 'prepare', step: 0, total: 1, message: 'Preparing build context' });

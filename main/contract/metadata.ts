@@ -92,6 +92,16 @@ export const DataciteBlock = Type.Intersect([
 ]);
 export type DataciteBlock = Static<typeof DataciteBlock>;
 
+/** What a servable needs from the machine that runs it (dlhub.resources, a DLHub Desktop addition); `fitServable` checks it. */
+export const Resources = Type.Object({
+  gpu: Opt(Type.Boolean({ description: 'it needs an NVIDIA GPU' })),
+  gpu_memory_gb: Opt(Type.Number({ exclusiveMinimum: 0, description: 'GPU memory it needs, in GB' })),
+  memory_gb: Opt(Type.Number({ exclusiveMinimum: 0, description: 'RAM it needs, in GB' })),
+  cpus: Opt(Type.Integer({ minimum: 1, description: 'CPU cores it needs' })),
+  cpu_fallback: Opt(Type.Boolean({ description: 'with gpu: it may run on the CPU where no GPU is usable' })),
+}, { additionalProperties: false });
+export type Resources = Static<typeof Resources>;
+
 /** The `dlhub` block (identity, files, dependencies). `network` is a DLHub Desktop addition. */
 export const DlhubBlock = Type.Object({
   name: Type.String(),
@@ -105,6 +115,7 @@ export const DlhubBlock = Type.Object({
   files: Opt(ServableFiles),
   dependencies: Opt(Dependencies),
   network: Opt(Type.Boolean({ description: 'give the container network access; default false' })),
+  resources: Opt(Resources),
   test: Opt(Type.Boolean()),
   transfer_method: Opt(Rest),
 });

@@ -7,6 +7,7 @@ import * as S from './schemas.js';
 import type { ProgressEvent } from './schemas.js';
 import { UploadOutcome, UploadRequest } from './upload.js';
 import { RuntimeAvailability } from './runtimes.js';
+import { DoctorReport, FitReport } from './hardware.js';
 
 /** How an operation answers: once, with progress events before the answer, or as a stream of items. */
 export type OperationKind = 'answer' | 'progress' | 'stream';
@@ -63,6 +64,16 @@ export const OPERATIONS = {
     summary: 'The runtimes this version knows, most preferred first: whether each can run servables now, why not, and its version',
     kind: 'answer', request: S.Empty, response: Type.Array(RuntimeAvailability), errors: [],
     http: { method: 'GET', path: '/v1/runtimes' }, cli: 'service',
+  },
+  doctor: {
+    summary: 'What this machine offers servables: CPUs, RAM, free disk, NVIDIA GPUs and the runtimes with their versions',
+    kind: 'answer', request: S.Empty, response: DoctorReport, errors: [],
+    http: { method: 'GET', path: '/v1/doctor' }, cli: 'service',
+  },
+  fitServable: {
+    summary: 'Whether a local or catalog servable can run on this machine (its declared GPU, memory and CPUs), and why not',
+    kind: 'answer', request: S.NameRequest, response: FitReport, errors: ['SERVABLE_NOT_FOUND'],
+    http: { method: 'GET', path: '/v1/servables/{name}/fit' }, cli: 'service',
   },
   removeServable: {
     summary: 'Remove a servable: its files, its image and its cached results',

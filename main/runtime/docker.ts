@@ -7,6 +7,7 @@ import { WorkerError } from '../errors.js';
 import { isProcessAlive } from '../storage/process-alive.js';
 import { chooseBaseImage } from './base-image.js';
 import { DockerClient } from './docker-client.js';
+import { GPU_DEVICE_REQUEST, gpuPlacement } from './hardware.js';
 import { containerOptions, containerUser, HOME_LABEL, LABELS } from './docker/container-spec.js';
 import { buildHomeImage, removeHomeImage } from './docker/image.js';
 import { containerExit, lastLogLines } from './docker/logs.js';
@@ -109,6 +110,7 @@ export class DockerRuntime implements Runtime<DockerWorkerSpec> {
       stdio,
     });
     options.Labels = { ...options.Labels, [HOME_LABEL]: this.owner };
+    if (spec.gpu === true) options.HostConfig = { ...options.HostConfig, DeviceRequests: [GPU_DEVICE_REQUEST] };
     // Create the container while the socket comes up: the two do not depend on each other.
     const creating = this.docker.createContainer(options);
     creating.catch(() => undefined);
@@ -241,6 +243,7 @@ export function dockerRecord(opts: RegistryOptions): RuntimeRecord<DockerWorkerS
         network: s.metadata.dlhub.network === true,
         memoryBytes: d.memoryBytes,
         pidsLimit: d.pidsLimit,
+        gpu: (await gpuPlacement(s.metadata)).gpu,
       };
     },
     unavailable: {

@@ -6,6 +6,7 @@ import { Duplex } from 'node:stream';
 import { WorkerError } from '../errors.js';
 import { findPython } from '../servable/host-python.js';
 import { requiredModules } from '../servable/requirements.js';
+import { gpuPlacement } from './hardware.js';
 import { BoundedLog } from './bounded-log.js';
 import type { ConnectionOptions } from './protocol/connection.js';
 import { describeProcessExit } from './protocol/death.js';
@@ -171,6 +172,7 @@ export function hostRecord(opts: RegistryOptions): RuntimeRecord<HostWorkerSpec>
       servableDir: s.servableDir,
       runnerDir: s.runnerDir,
       python: (await findPython(requiredModules(s.metadata))).path,
+      gpu: (await gpuPlacement(s.metadata)).gpu,
     }),
     unavailable: {
       message: 'No host Python 3 was found.',

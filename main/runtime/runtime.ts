@@ -21,6 +21,8 @@ export interface WorkerSpecBase {
   runnerDir: string;
   /** Carry frames over stdio instead of a Unix socket. */
   transport?: 'socket' | 'stdio' | undefined;
+  /** Give the worker the machine's GPUs (dlhub.resources.gpu on a machine that has one; see hardware.ts). */
+  gpu?: boolean | undefined;
 }
 
 /** One running runner process: a connection plus the means to stop it. */

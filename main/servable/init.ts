@@ -4,6 +4,7 @@ import { PathError, UsageError } from '../errors.js';
 import type { InitRequest, InitResult } from '../contract/schemas.js';
 import { describeFunction } from './describe-function.js';
 import { describeSklearn, describeTensorModel } from './describe-model.js';
+import { describeTorch } from './describe-torch.js';
 import type { Description } from './describe-model.js';
 import { detectModelFile, listFiles } from './detect.js';
 import type { Detected } from './detect.js';
@@ -35,7 +36,7 @@ function creator(text: string): DataciteCreator {
 function describe(dir: string, detected: Detected, opts: InitOptions): Description {
   if (detected.type === 'sklearn') return describeSklearn(dir, detected);
   if (detected.type === 'python') return describeFunction(dir, detected, opts.function);
-  return describeTensorModel(detected);
+  return detected.type === 'torch' ? describeTorch(dir, detected) : describeTensorModel(detected);
 }
 
 /** Apply --methods, --input and --output; their todo items go away once a person has answered them. */
