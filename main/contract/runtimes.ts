@@ -3,7 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 /** Every runtime a servable can run on, in the order `--runtime` lists them. */
-export const RUNTIME_NAMES = ['docker', 'host'] as const;
+export const RUNTIME_NAMES = ['docker', 'host', 'apptainer'] as const;
 
 /** Where a servable runs. */
 export const RuntimeName = Type.Union(RUNTIME_NAMES.map((r) => Type.Literal(r)), { description: 'where the servable runs' });

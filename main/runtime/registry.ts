@@ -5,6 +5,7 @@ import type { BuildContext } from '../packager/context.js';
 import type { LocalServable } from '../servable/registry.js';
 import { dockerRecord } from './docker.js';
 import { hostRecord } from './host.js';
+import { apptainerRecord } from './apptainer.js';
 import type {
   ArtifactBuildOptions, ArtifactRemoval, BuiltImage, ImageMaker, RegistryOptions, RuntimeName, RuntimeRecord,
 } from './runtime.js';
@@ -19,6 +20,7 @@ export type { Refusal, RegistryOptions, RuntimeRecord, SpecDefaults } from './ru
 const RUNTIMES = {
   docker: dockerRecord,
   host: hostRecord,
+  apptainer: apptainerRecord,
 } satisfies { [K in RuntimeName]: (opts: RegistryOptions) => RuntimeRecord & { name: K } };
 
 /** What one worker needs, by runtime: the union of every runtime's own spec, told apart by `runtime`. */
