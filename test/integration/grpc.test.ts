@@ -1,7 +1,7 @@
 // Instruments over gRPC: a Python client generated from schemas/stream.proto with Debian's grpcio and
 // grpc_tools, following the source document's client steps, against `dlhub serve --grpc`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/cli.js';
@@ -145,7 +145,8 @@ describe('gRPC door with a Python instrument client', () => {
 
   afterAll(async () => {
     await service?.stop();
-    work.cleanup();
+    // A worker of the service killed with SIGKILL may still be finishing its batch (writing the slow log): retry.
+    rmSync(work.dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 500 });
   });
 
   it('authenticates, streams frames and answers each in order, going on after a model error', async () => {

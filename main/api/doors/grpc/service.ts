@@ -95,9 +95,9 @@ export async function startGrpcDoor(opts: GrpcDoorOptions): Promise<RunningGrpcD
     const user = opts.users.get(userName ?? '');
     if (!user) throw unauthorized(`No account "${userName ?? ''}".`, 'An administrator adds accounts with `dlhub users add NAME`.');
     // Permission before existence: an account limited to some servables learns nothing about the others.
-    if (!mayUse(user, model)) throw new PermissionDenied(`Account "${user.name}" may not use servable "${model}".`);
+    if (!mayUse(user, model)) throw forbidden(`Account "${user.name}" may not use servable "${model}".`);
     const servable = await describe(model);
-    if (!mayUse(user, servable.name)) throw new PermissionDenied(`Account "${user.name}" may not use servable "${servable.name}".`);
+    if (!mayUse(user, servable.name)) throw forbidden(`Account "${user.name}" may not use servable "${servable.name}".`);
     const { token } = signer.issue(user.name, servable.name);
     // The address the client reached this door by is the one to stream to.
     return { url: call.getHost() || address, token };
@@ -126,7 +126,7 @@ export async function startGrpcDoor(opts: GrpcDoorOptions): Promise<RunningGrpcD
     auth: (call: grpc.ServerUnaryCall<AuthRequest, AuthResponse>, callback: grpc.sendUnaryData<AuthResponse>) => {
       auth(call).then(
         (answer) => callback(null, answer),
-        (err: unknown) => callback(err instanceof PermissionDenied ? toGrpcError(err, grpc.status.PERMISSION_DENIED) : toGrpcError(toDlhubError(err))),
+        (err: unknown) => callback(toGrpcError(toDlhubError(err))),
       );
     },
     stream_infer: (call: grpc.ServerDuplexStream<StreamRequest, StreamResponse>) => {
@@ -157,10 +157,8 @@ export async function startGrpcDoor(opts: GrpcDoorOptions): Promise<RunningGrpcD
 }
 
 /** An account that authenticated but may not use the servable it named (PERMISSION_DENIED). */
-class PermissionDenied extends ServiceError {
-  constructor(message: string) {
-    super('UNAUTHORIZED', message, { hint: 'An administrator can allow it: `dlhub users add NAME --servables a,b` (or --all).' });
-  }
+function forbidden(message: string): DlhubError {
+  return new ServiceError('FORBIDDEN', message, { hint: 'An administrator can allow it: `dlhub users add NAME --servables a,b` (or --all).' });
 }
 
 function tokenError(problem: 'malformed' | 'forged' | 'expired'): DlhubError {

@@ -21,6 +21,8 @@ export const GRPC_STATUS: Partial<Record<ErrorCode, Status>> = {
   IMPORT_INVALID: Status.INVALID_ARGUMENT,
   PATH_UNSAFE: Status.PERMISSION_DENIED,
   LIMIT_EXCEEDED: Status.RESOURCE_EXHAUSTED,
+  // The engine is at its concurrency limit: try again shortly.
+  BUSY: Status.UNAVAILABLE,
   RATE_LIMITED: Status.RESOURCE_EXHAUSTED,
   TIMEOUT: Status.DEADLINE_EXCEEDED,
   CANCELLED: Status.CANCELLED,
@@ -29,6 +31,10 @@ export const GRPC_STATUS: Partial<Record<ErrorCode, Status>> = {
   UNAUTHORIZED: Status.UNAUTHENTICATED,
   INTERNAL: Status.INTERNAL,
   USAGE: Status.INVALID_ARGUMENT,
+  NOT_FOUND: Status.NOT_FOUND,
+  METHOD_NOT_ALLOWED: Status.UNIMPLEMENTED,
+  FORBIDDEN: Status.PERMISSION_DENIED,
+  CONFLICT: Status.FAILED_PRECONDITION,
 };
 
 /** The name of a gRPC status (`INTERNAL`), as answers in frames spell it. */

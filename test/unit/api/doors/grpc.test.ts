@@ -107,5 +107,7 @@ describe('gRPC status of errors', () => {
     expect(GRPC_STATUS.SERVABLE_NOT_FOUND).toBe(Status.NOT_FOUND);
     expect(GRPC_STATUS.INPUT_TOO_LARGE).toBe(Status.RESOURCE_EXHAUSTED);
     expect(GRPC_STATUS.MODEL_ERROR).toBe(Status.INTERNAL);
+    expect(GRPC_STATUS.FORBIDDEN).toBe(Status.PERMISSION_DENIED);
+    expect(GRPC_STATUS.BUSY).toBe(Status.UNAVAILABLE);
   });
 });
