@@ -1,4 +1,4 @@
-// `npm run bench [memo|runtime|catalog|search-e2e|pipeline|serving|door|run-e2e|grpc]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
+// `npm run bench [memo|runtime|catalog|search-e2e|pipeline|serving|door|run-e2e|grpc|window]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
 import { main as catalog } from './catalog.bench.js';
 import { main as door } from './door.bench.js';
 import { main as grpcBench } from './grpc.bench.js';
@@ -8,6 +8,7 @@ import { main as runtime } from './runtime.bench.js';
 import { main as runE2e } from './run-e2e.bench.js';
 import { main as searchE2e } from './search-e2e.bench.js';
 import { main as serving } from './serving.bench.js';
+import { main as windowBench } from './window.bench.js';
 
 const only = process.argv[2];
 const benches: [string, () => unknown][] = [
@@ -25,6 +26,8 @@ const benches: [string, () => unknown][] = [
   ['run-e2e', runE2e],
   // Instruments over gRPC: `dlhub serve --grpc` beside a bare grpc-js echo server, small frames and 640x480 frames.
   ['grpc', grpcBench],
+  // The desktop window in Chromium over `dlhub serve --ui`: first paint, keystroke to results painted, JS size.
+  ['window', windowBench],
 ];
 for (const [name, run] of benches) {
   if (only && only !== name) continue;
