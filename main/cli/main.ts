@@ -3,6 +3,7 @@ import { createContext, type CliContext } from './context.js';
 import { reportError } from './output.js';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerManageCommands } from './commands/manage.js';
+import { registerHardwareCommands } from './commands/hardware.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerServableCommands } from './commands/servable.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -21,6 +22,7 @@ export function buildProgram(ctx = createContext()): Command {
   registerRunCommands(program, ctx);
   registerTaskCommands(program, ctx);
   registerManageCommands(program, ctx);
+  registerHardwareCommands(program, ctx);
   registerCatalogCommands(program, ctx);
   registerServeCommand(program, ctx);
   registerUserCommands(program, ctx);
