@@ -2,9 +2,10 @@
  * DLHub compatibility corpus (issue 8): documents shaped as DLHub's SDK writes them, and records as
  * DLHub's search service returns them (test/fixtures/dlhub/README.md says where each came from).
  * Every document loads; those whose libraries exist here build and run with the model's own
- * answers; the others fail with the clear "library not in the image" error.
+ * answers; the others fail with the clear "library not in the image" error (their library is hidden
+ * from the runner's Python, so the test does not depend on what this machine happens to lack).
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,11 +37,19 @@ const MISSING_LIBRARY: Record<string, string> = { keras_model: 'tensorflow', tor
 let tmp: string;
 let home: HomePaths;
 let runtime: HostRuntime;
+/** Debian's Python with the libraries of MISSING_LIBRARY hidden: each import fails as for a library that is not installed. */
+let pythonWithout: string;
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'dlhub-compat-'));
   home = homePaths(join(tmp, 'home'));
   runtime = new HostRuntime({ runDir: join(tmp, 'run'), logDir: join(tmp, 'logs') });
+  const hidden = join(tmp, 'hidden-libraries');
+  mkdirSync(hidden);
+  for (const lib of new Set(Object.values(MISSING_LIBRARY))) writeFileSync(join(hidden, `${lib}.py`), `raise ModuleNotFoundError("No module named '${lib}'", name='${lib}')\n`);
+  pythonWithout = join(tmp, 'python-without-frameworks');
+  writeFileSync(pythonWithout, `#!/bin/sh\nPYTHONPATH='${hidden}' exec ${SYSTEM_PYTHON} "$@"\n`);
+  chmodSync(pythonWithout, 0o755);
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -82,7 +91,7 @@ describe('documents as DLHub SDK shims write them', () => {
       if (model !== undefined) expect(ctx.files).toContain(`servable/${model}`);
       const spec = { runtime: 'host' as const, name: md.dlhub.name, servableDir: join(ctx.dir, 'servable'), runnerDir: join(ctx.dir, 'runner'), python: SYSTEM_PYTHON };
       if (!RUNNABLE.includes(doc)) {
-        const err = await runtime.start(spec).catch((e: unknown) => e);
+        const err = await runtime.start({ ...spec, python: pythonWithout }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(WorkerError);
         expect((err as WorkerError).message).toContain(`'${MISSING_LIBRARY[doc]}'`);
         expect((err as WorkerError).message).toMatch(/not installed.*must be in the image/);
