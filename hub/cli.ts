@@ -49,8 +49,8 @@ function program(out: (line: string) => void): Command {
     .option('--registry <host:port>', 'use this registry (configured for the hub\'s tokens) instead of starting one')
     .option('--no-registry', 'run without a registry (metadata only)')
     .option('--db <url>', 'postgres://… (default: SQLite in DLHUB_HUB_HOME)')
-    .action(async (o: { port: string; host: string; registry: string | boolean; db?: string }) => {
-      const registry = o.registry === false ? 'none' : o.registry === true ? 'managed' : o.registry;
+    .action(async (o: { port: string; host: string; registry?: string | boolean; db?: string }) => {
+      const registry = o.registry === false ? 'none' : typeof o.registry === 'string' ? o.registry : 'managed';
       const hub = await startHub({ home: hubHome(), port: Number(o.port), host: o.host, registry, db: o.db });
       out(`dlhub-hub listening on ${hub.url} registry ${hub.registryAddress ?? 'none'}`);
       await new Promise<void>((resolve) => {
