@@ -42,13 +42,18 @@ export interface CatalogState {
 /** The catalog store over `ops`; `report` hears failures that are the service's, not the query's. */
 export function createCatalogStore(ops: Ops, report: (err: unknown) => void = () => {}): StoreApi<CatalogState> {
   let seq = 0;
+  let inFlight: AbortController | undefined;
   return createStore<CatalogState>()((set, get) => {
     const search = async (): Promise<void> => {
       const mine = (seq += 1);
+      // A newer keystroke cancels the older search: the service stops working on it.
+      inFlight?.abort();
+      const ctl = new AbortController();
+      inFlight = ctl;
       const { query, allVersions } = get();
       set({ searching: true });
       try {
-        const result = await ops.searchCatalog({ query, advanced: looksAdvanced(query), allVersions, pageSize: 50 });
+        const result = await ops.searchCatalog({ query, advanced: looksAdvanced(query), allVersions, pageSize: 50 }, { signal: ctl.signal });
         if (mine === seq) set({ result, error: undefined, searching: false });
       } catch (err) {
         if (mine !== seq) return;

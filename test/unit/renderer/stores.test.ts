@@ -31,9 +31,15 @@ afterEach(() => {
 });
 
 describe('catalog store', () => {
-  it('drops the answer to an older query that arrives after a newer one', async () => {
+  it('cancels the older search and drops its answer when it arrives after a newer one', async () => {
     const pending: Record<string, (v: unknown) => void> = {};
-    const ops = fakeOps({ searchCatalog: ((req: { query: string }) => new Promise((r) => (pending[req.query] = r))) });
+    const signals: AbortSignal[] = [];
+    const ops = fakeOps({
+      searchCatalog: ((req: { query: string }, ctx: { signal: AbortSignal }) => {
+        signals.push(ctx.signal);
+        return new Promise((r) => (pending[req.query] = r));
+      }),
+    });
     const store = createCatalogStore(ops);
     const first = store.getState().setQuery('ir');
     const second = store.getState().setQuery('iris');
@@ -42,6 +48,7 @@ describe('catalog store', () => {
     pending['ir']?.(result('ir', ['ir-old']));
     await first;
     expect(store.getState().result?.hits.map((h) => h.name)).toEqual(['iris']);
+    expect(signals.map((sig) => sig.aborted)).toEqual([true, false]);
   });
 
   it('sends field syntax as an advanced query, keeps the query error with its position, and narrows by a facet', async () => {
