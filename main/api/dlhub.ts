@@ -28,6 +28,7 @@ import type {
   BatchItem, BuildOutcome, BuildRequest, CacheStats, CallContext, InitRequest, Operations, OpRequest, OpResponse, RemoveOutcome, SearchRequest, ServableDescription, ServableSummary,
 } from './operations.js';
 import type { TaskInfo } from '../contract/index.js';
+import { HubClient } from '../hub/hub-client.js';
 
 /** How to build a DLHub instance; everything has a default. */
 export interface DlhubOptions {
@@ -51,6 +52,7 @@ export class Dlhub implements Operations {
   private memoCache: MemoCache | undefined;
   private catalogInstance: Catalog | undefined;
   private engineInstance: Engine | undefined;
+  private hubInstance: HubClient | undefined;
 
   constructor(opts: DlhubOptions = {}) {
     this.paths = ensureHome(homePaths(opts.home));
@@ -331,8 +333,27 @@ export class Dlhub implements Operations {
     return stageUpload(this.paths.staging, req);
   }
 
+  /** The hub client (sign-in, publish, outbox, pull, sync), built on first use. */
+  get hub(): HubClient {
+    this.hubInstance ??= new HubClient({ paths: this.paths, docker: () => this.runtimes.probeClient(), catalog: () => this.catalog });
+    return this.hubInstance;
+  }
+
+  async hubStatus(): Promise<OpResponse<'hubStatus'>> { return this.hub.status(); }
+  async hubLogin(req: OpRequest<'hubLogin'>, ctx?: CallContext): Promise<OpResponse<'hubLogin'>> { return this.hub.login(req, ctx); }
+  async hubLogout(_req: OpRequest<'hubLogout'>, ctx?: CallContext): Promise<OpResponse<'hubLogout'>> { return this.hub.logout(ctx); }
+  async hubWhoami(_req: OpRequest<'hubWhoami'>, ctx?: CallContext): Promise<OpResponse<'hubWhoami'>> { return this.hub.whoami(ctx); }
+  async publishServable(req: OpRequest<'publishServable'>, ctx?: CallContext): Promise<OpResponse<'publishServable'>> { return this.hub.publish(req, ctx); }
+  async shareServable(req: OpRequest<'shareServable'>, ctx?: CallContext): Promise<OpResponse<'shareServable'>> { return this.hub.share(req, ctx); }
+  async pullServable(req: OpRequest<'pullServable'>, ctx?: CallContext): Promise<OpResponse<'pullServable'>> { return this.hub.pull(req, ctx); }
+  async syncCatalog(_req: OpRequest<'syncCatalog'>, ctx?: CallContext): Promise<OpResponse<'syncCatalog'>> { return this.hub.sync(ctx); }
+  async listOutbox(): Promise<OpResponse<'listOutbox'>> { return this.hub.listOutbox(); }
+  async drainOutbox(): Promise<OpResponse<'drainOutbox'>> { return this.hub.drain({ force: true }); }
+
   /** Stop workers and close files. */
   async close(): Promise<void> {
+    await this.hubInstance?.close();
+    this.hubInstance = undefined;
     await this.engineInstance?.close();
     this.memoCache?.close();
     this.memoCache = undefined;

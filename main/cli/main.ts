@@ -9,6 +9,7 @@ import { registerServableCommands } from './commands/servable.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTaskCommands } from './commands/tasks.js';
 import { registerUserCommands } from './commands/users.js';
+import { registerHubCommands } from './commands/hub.js';
 
 /** Build the `dlhub` command tree. */
 export function buildProgram(ctx = createContext()): Command {
@@ -26,6 +27,7 @@ export function buildProgram(ctx = createContext()): Command {
   registerCatalogCommands(program, ctx);
   registerServeCommand(program, ctx);
   registerUserCommands(program, ctx);
+  registerHubCommands(program, ctx);
   // Every command but `serve` (which drains on its own) stops its workers on Ctrl-C before exiting.
   program.hook('preAction', (_root, action) => {
     if (action.name() !== 'serve') stopOnSignals(ctx);

@@ -8,4 +8,5 @@ export * from './ndarray.js';
 export * from './codec.js';
 export * from './query.js';
 export * from './upload.js';
+export * from './hub.js';
 export { buildOpenApi } from './openapi.js';

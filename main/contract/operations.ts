@@ -8,6 +8,7 @@ import type { ProgressEvent } from './schemas.js';
 import { UploadOutcome, UploadRequest } from './upload.js';
 import { RuntimeAvailability } from './runtimes.js';
 import { DoctorReport, FitReport } from './hardware.js';
+import * as H from './hub.js';
 
 /** How an operation answers: once, with progress events before the answer, or as a stream of items. */
 export type OperationKind = 'answer' | 'progress' | 'stream';
@@ -154,6 +155,56 @@ export const OPERATIONS = {
     summary: 'Upload a folder\'s files into a new folder under $DLHUB_HOME/staging, for initServable and buildServable over a network door (a folder dropped on the window in browser mode)',
     kind: 'answer', request: UploadRequest, response: UploadOutcome, errors: ['PATH_UNSAFE', 'LIMIT_EXCEEDED', 'INPUT_INVALID'],
     http: { method: 'POST', path: '/v1/uploads' }, cli: 'service',
+  },
+  hubStatus: {
+    summary: 'The hub this desktop uses: whether it answers, who is signed in, the last catalog sync and the outbox\'s size',
+    kind: 'answer', request: S.Empty, response: H.HubStatus, errors: [],
+    http: { method: 'GET', path: '/v1/hub' }, cli: 'local',
+  },
+  hubLogin: {
+    summary: 'Sign in to a hub (user and password, client id and secret, or a token); the token is kept in $DLHUB_HOME/credentials, mode 0600',
+    kind: 'answer', request: H.HubLoginRequest, response: H.HubIdentity, errors: ['UNAUTHORIZED', 'SERVICE_UNAVAILABLE', 'RATE_LIMITED'],
+    http: { method: 'POST', path: '/v1/hub/login' }, cli: 'local',
+  },
+  hubLogout: {
+    summary: 'Sign out: revoke the token on the hub and delete the credentials file',
+    kind: 'answer', request: S.Empty, response: H.HubLogoutOutcome, errors: [],
+    http: { method: 'POST', path: '/v1/hub/logout' }, cli: 'local',
+  },
+  hubWhoami: {
+    summary: 'Who this desktop is on the hub, and their groups',
+    kind: 'answer', request: S.Empty, response: H.HubIdentity, errors: ['UNAUTHORIZED', 'SERVICE_UNAVAILABLE'],
+    http: { method: 'GET', path: '/v1/hub/whoami' }, cli: 'local',
+  },
+  publishServable: {
+    summary: 'Publish a local servable to the hub: push its image, then its metadata with the image digest; queued in the outbox when the hub or its registry cannot be reached',
+    kind: 'progress', request: H.PublishRequest, response: H.HubWorkOutcome, errors: ['SERVABLE_NOT_FOUND', 'UNAUTHORIZED', 'FORBIDDEN', 'CONFLICT', 'RUNTIME_UNAVAILABLE'],
+    http: { method: 'POST', path: '/v1/servables/{name}/publish' }, cli: 'local',
+  },
+  shareServable: {
+    summary: 'Share a published servable with a group on the hub; queued in the outbox when the hub cannot be reached',
+    kind: 'answer', request: H.ShareRequest, response: H.HubWorkOutcome, errors: ['UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'],
+    http: { method: 'POST', path: '/v1/servables/{name}/share' }, cli: 'local',
+  },
+  pullServable: {
+    summary: 'Pull OWNER/NAME[@VERSION] from the hub: its metadata, its image by digest (verified), then register it here to run offline',
+    kind: 'progress', request: H.PullRequest, response: H.PullOutcome, errors: ['UNAUTHORIZED', 'NOT_FOUND', 'SERVICE_UNAVAILABLE', 'CONFLICT', 'RUNTIME_UNAVAILABLE'],
+    http: { method: 'POST', path: '/v1/hub/pull' }, cli: 'local',
+  },
+  syncCatalog: {
+    summary: 'Bring the catalog up to date with the hub\'s change feed since the last sync (records added, withdrawn ones removed); each page lands whole or not at all',
+    kind: 'answer', request: S.Empty, response: H.SyncOutcome, errors: ['UNAUTHORIZED', 'SERVICE_UNAVAILABLE', 'CATALOG_ERROR'],
+    http: { method: 'POST', path: '/v1/hub/sync' }, cli: 'local',
+  },
+  listOutbox: {
+    summary: 'Publishes and shares waiting for the hub, and those sent or failed, newest first',
+    kind: 'answer', request: S.Empty, response: H.OutboxList, errors: [],
+    http: { method: 'GET', path: '/v1/hub/outbox' }, cli: 'local',
+  },
+  drainOutbox: {
+    summary: 'Send what waits in the outbox now (each at most once on the hub, by its idempotency key)',
+    kind: 'answer', request: S.Empty, response: H.OutboxList, errors: [],
+    http: { method: 'POST', path: '/v1/hub/outbox/drain' }, cli: 'local',
   },
 } as const satisfies Record<string, OperationSpec>;
 
