@@ -198,6 +198,25 @@ export class Catalog {
     return result.ids.length;
   }
 
+  /**
+   * Put and remove records, and run `alsoInTransaction` (the hub sync's cursor), in one transaction:
+   * a page of a sync lands whole or not at all.
+   */
+  applyFeed(put: readonly ServableMetadata[], remove: readonly { servable: string; version: string }[], alsoInTransaction: (db: Database.Database) => void): void {
+    const items = put.map((md) => {
+      checkRecordDepth(md);
+      return { metadata: validateMetadata(md), local: false };
+    });
+    this.sync();
+    this.ready();
+    this.db.transaction(() => {
+      if (items.length > 0) this.store.putMany(items);
+      for (const r of remove) this.store.remove(r.servable, r.version);
+      alsoInTransaction(this.db);
+    })();
+    this.sync();
+  }
+
   /** One version of a servable (`owner/name`), or its newest when `version` is omitted. */
   get(servable: string, version?: string): CatalogEntry | undefined {
     return this.store.get(servable, version);

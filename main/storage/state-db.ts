@@ -98,6 +98,53 @@ export const stateMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'hub outbox and sync cursor',
+    // Publishes and shares waiting for the hub (main/hub/outbox.ts): each keeps the idempotency key it
+    // is sent with on every try, so the hub records it once; `owner_pid` is the process sending it
+    // (a dead owner's row is taken over). `hub_sync` keeps the change feed's cursor per hub and user,
+    // written in the same transaction as the catalog page it ends.
+    up: `
+      CREATE TABLE hub_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('publish', 'share')),
+        name TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        hub TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        owner_pid INTEGER,
+        last_error TEXT,
+        result TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX hub_outbox_status ON hub_outbox (status, next_attempt_at);
+      CREATE TABLE hub_sync (
+        hub TEXT NOT NULL,
+        user TEXT NOT NULL,
+        cursor TEXT NOT NULL,
+        synced_at TEXT NOT NULL,
+        PRIMARY KEY (hub, user)
+      );
+    `,
+  },
+  {
+    version: 8,
+    name: 'clusters',
+    // Clusters batches can be sent to (`dlhub cluster add`): one row each, the settings as JSON
+    // (main/cluster/store.ts reads them through the contract's ClusterInfo schema).
+    up: `
+      CREATE TABLE clusters (
+        name TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Open state.db at the newest schema. */
