@@ -12,21 +12,22 @@ import { fitServable } from './ops/hardware-fit.js';
 import { RuntimeRegistry, type RuntimeAvailability } from '../runtime/registry.js';
 import { initServable, type InitResult } from '../servable/init.js';
 import { loadMetadataFile } from '../servable/validate.js';
-import { forgetLocalCached, getLocal, listLocal, removeLocalFiles, writePrepared } from '../servable/registry.js';
+import { forgetLocalCached, getLocal, removeLocalFiles, writePrepared } from '../servable/registry.js';
 import { ensureHome, homePaths, type HomePaths } from '../storage/home.js';
 import { resolveDoorPath, type DoorPathUse } from '../storage/door-paths.js';
 import { stageUpload } from '../storage/staging.js';
-import { NotFoundError, toDlhubError } from '../errors.js';
 import { Catalog } from '../catalog/catalog.js';
 import type { QueryHelper } from '../catalog/query-helper.js';
 import { servableKey } from '../catalog/record.js';
-import { normalizeDlhubRecord } from '../catalog/dlhub-record.js';
 import type { SearchResult } from '../catalog/search.js';
 import type { ImportReport } from '../catalog/transfer.js';
 import { join } from 'node:path';
 import type {
   BatchItem, BuildOutcome, BuildRequest, CacheStats, CallContext, InitRequest, Operations, OpRequest, OpResponse, RemoveOutcome, SearchRequest, ServableDescription, ServableSummary,
 } from './operations.js';
+import { listenerStream } from './doors/listener-stream.js';
+import { batchResults } from './ops/task-batches.js';
+import { catalogEntry, describeServable, servableSummaries } from './ops/servable-info.js';
 import type { TaskInfo } from '../contract/index.js';
 import { HubClient } from '../hub/hub-client.js';
 
@@ -79,7 +80,7 @@ export class Dlhub implements Operations {
 
   /** Whether a local servable, else a catalog one, can run on this machine, and why not; nothing is pulled or started. */
   async fitServable(req: { name: string }): Promise<FitReport> {
-    return fitServable(this.paths, (n) => this.catalogEntry(n), req.name, () => this.doctor());
+    return fitServable(this.paths, (n) => catalogEntry(this.catalog, n), req.name, () => this.doctor());
   }
 
   /** The memo cache, opened on first use so commands that never run a model never touch memo.db. */
@@ -150,9 +151,9 @@ export class Dlhub implements Operations {
     return { ...outcome, image: made.image, imageSkipped: made.skipped };
   }
 
-  /** Run a servable (see Engine.run); `timeoutMs` bounds the call. */
-  async runServable(req: RunRequest & { timeoutMs?: number | undefined }): Promise<RunOutcome> {
-    return this.engine.run(req);
+  /** Run a servable (see Engine.run); `timeoutMs` bounds the call, a caller that leaves (`ctx.signal`) cancels it. */
+  async runServable(req: RunRequest, ctx: CallContext = {}): Promise<RunOutcome> {
+    return this.engine.run(req, { signal: ctx.signal });
   }
 
   /** Submit a call as a task persisted in state.db; answers at once. */
@@ -180,6 +181,11 @@ export class Dlhub implements Operations {
     return this.engine.tasks.list(req);
   }
 
+  /** Task state changes as they happen in this process, until the caller stops reading or leaves. */
+  watchTasks(_req: OpRequest<'watchTasks'>, ctx: CallContext = {}): AsyncIterable<TaskInfo> {
+    return listenerStream((listener) => this.engine.tasks.subscribe(listener), ctx.signal, (t) => t.id);
+  }
+
   /** Workers, queue, tasks and limits, plus the memo cache's figures. */
   async status(): Promise<OpResponse<'status'>> {
     return { ...this.engine.status(), cache: await this.cacheStats() };
@@ -192,83 +198,17 @@ export class Dlhub implements Operations {
 
   /** The state of many tasks (Globus Compute's get_batch_result): finished ones carry their outcome or typed error. */
   async getBatchResult(req: OpRequest<'getBatchResult'>): Promise<{ results: Record<string, BatchItem> }> {
-    const results: Record<string, BatchItem> = {};
-    const deadline = Date.now() + (req.waitMs ?? 0);
-    for (const id of req.taskIds) results[id] = await this.batchItem(id, deadline);
-    return { results };
+    return batchResults(this.engine, req);
   }
 
-  private async batchItem(id: string, deadline: number): Promise<BatchItem> {
-    try {
-      const result = await this.engine.result(id, { waitMs: Math.max(0, deadline - Date.now()) });
-      return { status: 'succeeded', pending: false, result };
-    } catch (err) {
-      const e = toDlhubError(err);
-      // One unknown id must not hide the answers of the others.
-      if (e.code === 'TASK_NOT_FOUND') return { status: 'failed', pending: false, error: e.toJSON() as BatchItem['error'] };
-      const info = this.engine.task(id);
-      if (info.status === 'pending' || info.status === 'running') return { status: info.status, pending: true };
-      return { status: info.status, pending: false, error: info.error ?? (e.toJSON() as BatchItem['error']) };
-    }
-  }
-
-  /** Full metadata and methods of a local servable. */
+  /** Full metadata and methods of a local servable (or of one the catalog knows). */
   async describeServable(req: { name: string }): Promise<ServableDescription> {
-    let s: ReturnType<typeof getLocal>;
-    try {
-      s = getLocal(this.paths, req.name);
-    } catch (err) {
-      // Not built here: a servable known from the catalog (a hub record, an import) is still described.
-      const entry = err instanceof NotFoundError && err.code === 'SERVABLE_NOT_FOUND' ? this.catalogEntry(req.name) : undefined;
-      if (!entry) throw err;
-      const { serviceFields } = normalizeDlhubRecord(structuredClone(entry.metadata));
-      return {
-        name: entry.servable,
-        metadata: entry.metadata,
-        methods: entry.metadata.servable.methods ?? {},
-        image: undefined,
-        deterministic: entry.metadata.servable.deterministic !== false,
-        source: 'catalog',
-        ...(Object.keys(serviceFields).length > 0 ? { serviceFields } : {}),
-      };
-    }
-    return {
-      name: s.name,
-      metadata: s.metadata,
-      methods: s.metadata.servable.methods ?? {},
-      image: s.image,
-      deterministic: s.metadata.servable.deterministic !== false,
-      ...(s.substitutions.length > 0 ? { substitutions: s.substitutions } : {}),
-    };
-  }
-
-  /** The catalog's newest record of `owner/name`, or of a bare name when exactly one owner has it. */
-  private catalogEntry(name: string): ReturnType<Catalog['get']> {
-    const exact = this.catalog.get(name);
-    if (exact || name.includes('/')) return exact;
-    const owners = new Set(
-      this.catalog.search(`dlhub.name:"${name}"`, { advanced: true, pageSize: 20 }).hits.map((h) => h.servable).filter((k) => k.endsWith(`/${name}`)),
-    );
-    if (owners.size > 1) {
-      throw new NotFoundError('SERVABLE_NOT_FOUND', `No servable "${name}" on this machine, and ${owners.size} catalog records have that name.`, {
-        hint: `Name one as owner/name: ${[...owners].sort().join(', ')}.`,
-      });
-    }
-    const [only] = owners;
-    return only === undefined ? undefined : this.catalog.get(only);
+    return describeServable(this.paths, () => this.catalog, req.name);
   }
 
   /** Every servable prepared on this machine. */
   async listServables(): Promise<ServableSummary[]> {
-    return listLocal(this.paths).map((s) => ({
-      name: s.name,
-      version: s.version,
-      type: s.metadata.servable.type,
-      title: s.metadata.datacite.titles?.[0]?.title,
-      methods: Object.keys(s.metadata.servable.methods ?? {}),
-      image: s.image?.tag,
-      preparedAt: s.preparedAt,
-    }));
+    return servableSummaries(this.paths);
   }
 
   /** Remove a servable's files, its image and its memo entries. */
