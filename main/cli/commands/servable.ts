@@ -73,7 +73,7 @@ export function registerServableCommands(program: Command, ctx: CliContext): voi
       try {
         result = await (await ctx.ops()).buildServable(
           { dir, force: o.force, runtime: o.runtime, baseImage: o.baseImage, acceptInstalled: o.acceptInstalled },
-          (p) => bar.update(p),
+          { onProgress: (p) => bar.update(p) },
         );
       } finally {
         bar.stop();
