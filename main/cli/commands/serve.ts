@@ -101,6 +101,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         // Tasks a killed service or CLI left unfinished run again here (or fail with the reason).
         const resumed = api.recoverTasks();
         if (resumed.length > 0) out.info(`dlhub service resumed ${resumed.length} unfinished task(s) left by a process that stopped.`);
+        // Publishes queued while the hub was away go out now and on a timer; the catalog syncs likewise.
+        api.hub.startBackground((line) => out.info(line));
         const signal = await new Promise<string>((resolve) => {
           process.once('SIGINT', () => resolve('SIGINT'));
           process.once('SIGTERM', () => resolve('SIGTERM'));
