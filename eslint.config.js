@@ -114,6 +114,17 @@ export default tseslint.config(
     },
   },
   {
+    // The hub server is its own program: it shares the wire's bottom (contract, errors, the door
+    // kit, storage helpers) with main/ and nothing of the desktop's engine.
+    files: ['hub/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { regex: '(^|/)main/(?!contract/|errors\\.js$|api/doors/|storage/)', message: 'hub/ imports only main/contract, main/errors.ts, the door kit (main/api/doors) and main/storage.' },
+        { group: ['electron', 'react', 'react-dom', 'zustand', '**/renderer/**', '**/electron/**'], message: 'The hub server is plain Node.' },
+      ] }],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
