@@ -1,4 +1,4 @@
-// End to end (issue 9): `node bin/dlhub.js run noop --input …` answered from the memo cache by a fresh process,
+// End to end: `node bin/dlhub.js run noop --input …` answered from the memo cache by a fresh process,
 // process start to answer, without and with `dlhub serve` running; beside bare `node` start-up and the in-process
 // memo hit measured in this run. BENCH_RUNS (default 15) fresh processes per case; BENCH_PROFILE=1 also records a
 // CPU profile of one fresh process and prints where its time went (by module and by function).
@@ -13,7 +13,7 @@ import { fmt, machineLine, summarize, timeCalls } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 15);
 const INPUT = '"e2e memo hit"';
-/** The bar `dlhub search` has for the same start-to-answer figure (issue 9); `run` has none of its own. */
+/** The bar `dlhub search` has for the same start-to-answer figure; `run` has none of its own. */
 const BAR_MS = 500;
 
 /** One fresh process: time to the answer on stdout and to exit, both from spawn. */
@@ -157,7 +157,7 @@ export async function main(): Promise<void> {
     row('in process: memo hit, warm Dlhub', inProcess);
     for (const [what, runs] of [['no service', alone], ['service running', served]] as const) {
       const p50 = summarize(runs.map((f) => f.answerMs)).p50;
-      console.log(`${p50 < BAR_MS ? 'PASS' : 'MISS'}  ${what}: start to answer p50 ${fmt(p50)} < ${BAR_MS} ms (the bar issue 9 sets for \`dlhub search\`; none is set for \`run\`)`);
+      console.log(`${p50 < BAR_MS ? 'PASS' : 'MISS'}  ${what}: start to answer p50 ${fmt(p50)} < ${BAR_MS} ms (the bar set for \`dlhub search\`; none is set for \`run\`)`);
     }
 
     if (process.env['BENCH_PROFILE'] === '1') {

@@ -86,7 +86,7 @@ describe('dlhub search and dlhub catalog', () => {
   });
 });
 
-describe('dlhub search and dlhub catalog with hostile input (issue 9)', () => {
+describe('dlhub search and dlhub catalog with hostile input', () => {
   const work = tempDir('dlhub-cli-catalog-hostile-');
   const env = { DLHUB_HOME: join(work.dir, 'home'), DOCKER_HOST: `unix://${join(work.dir, 'none.sock')}` };
   afterAll(() => work.cleanup());

@@ -230,7 +230,7 @@ describe('tasks, batches and hostile text through the CLI (host runtime)', () =>
     expect(r.output).toEqual({ $bytes: Buffer.from('hi').toString('base64') });
   });
 
-  it('--input-file /dev/zero stops at the input limit instead of growing without bound (issue 9 item 7)', async () => {
+  it('--input-file /dev/zero stops at the input limit instead of growing without bound', async () => {
     const r = await runCli(['run', 'probe', '--input-file', '/dev/zero'], { ...env, DLHUB_MAX_INPUT_BYTES: '1000000' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('DLHUB_MAX_INPUT_BYTES');
@@ -260,7 +260,7 @@ describe('tasks, batches and hostile text through the CLI (host runtime)', () =>
     expect(r.stderr).not.toContain('node_modules/ajv/dist/ajv.js');
   });
 
-  it('search, ls, describe and model errors print no terminal escapes (issue 9 item 9)', async () => {
+  it('search, ls, describe and model errors print no terminal escapes', async () => {
     for (const args of [['search', 'Evil'], ['ls'], ['describe', 'probe'], ['run', 'probe', '--method', 'fail', '--input', '1']]) {
       const r = await runCli(args, env);
       // eslint-disable-next-line no-control-regex -- the assertion is about control characters

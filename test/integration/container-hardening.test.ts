@@ -9,7 +9,7 @@ import type { Worker } from '../../main/runtime/runtime.js';
 import type { HomePaths } from '../../main/storage/home.js';
 import { buildProbeServable, requireDocker } from '../helpers/docker.js';
 
-// Issue 9: what a hostile servable can do to the host from inside its container (items 4 and 14).
+// What a hostile servable can do to the host from inside its container.
 
 const name = `it-harden-${process.pid}`;
 const MB = 1024 * 1024;

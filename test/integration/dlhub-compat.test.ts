@@ -1,5 +1,5 @@
 /**
- * DLHub compatibility corpus (issue 8): documents shaped as DLHub's SDK writes them, and records as
+ * DLHub compatibility corpus: documents shaped as DLHub's SDK writes them, and records as
  * DLHub's search service returns them (test/fixtures/dlhub/README.md says where each came from).
  * Every document loads; those whose libraries exist here build and run with the model's own
  * answers; the others fail with the clear "library not in the image" error (their library is hidden
@@ -227,7 +227,7 @@ describe('liberal import never fails untyped (fuzz)', () => {
   });
 });
 
-// Issue 9 item 14: a servable named "a.." built and listed but could not be run, described or removed.
+// A servable named "a.." built and listed but could not be run, described or removed.
 describe('one name rule from build to rm (CLI, host runtime)', () => {
   it('a servable named "a.." builds, lists, runs, describes and is removed', async () => {
     const src = join(tmp, 'dotdot');

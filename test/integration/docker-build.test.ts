@@ -122,7 +122,7 @@ describe('buildImage against the real engine', () => {
   });
 });
 
-// Issue 8: the dlhub.json DLHub's SDK README shows for iris_svm (scikit-learn 0.19.1 pinned) builds
+// The dlhub.json DLHub's SDK README shows for iris_svm (scikit-learn 0.19.1 pinned) builds
 // and runs unchanged through Docker; offline, the pin is refused naming the version the base image
 // has, and --accept-installed builds with it, recording the substitution.
 describe('DLHub SDK README iris_svm through Docker (CLI)', () => {

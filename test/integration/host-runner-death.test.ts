@@ -7,7 +7,7 @@ import { InputError, WorkerError } from '../../main/errors.js';
 import { HostRuntime } from '../../main/runtime/host.js';
 import type { HostWorkerSpec } from '../../main/runtime/host.js';
 
-// Issue 9: a host runner that dies mid-call is explained, and the hint names a log file that
+// A host runner that dies mid-call is explained, and the hint names a log file that
 // really holds its stderr; a too-deep input is refused before it reaches the shared worker.
 
 const RUNNER_DIR = fileURLToPath(new URL('../../resources/runner', import.meta.url));

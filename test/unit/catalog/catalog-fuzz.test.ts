@@ -1,4 +1,4 @@
-// Fuzzing the catalog (issue 9): the query parser and search take random text and grammar-shaped queries and either
+// Fuzzing the catalog: the query parser and search take random text and grammar-shaped queries and either
 // answer or throw a QueryError, never another error and never slowly; catalog import takes random lines and mutated
 // records and imports or reports every line, never throwing. Fixed numRuns and seeds keep the budget bounded.
 import { writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Regression tests for what a hostile-input probe broke in the catalog (issue 9): exponential wildcards, a saved index
+// Regression tests for what a hostile-input probe broke in the catalog: exponential wildcards, a saved index
 // that never loaded, huge words and queries, deeply nested records and queries, and words from Object.prototype.
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

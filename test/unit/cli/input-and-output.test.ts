@@ -1,4 +1,4 @@
-// Issue 9 items 7 and 9 at the CLI: input files are read with the limit enforced while reading, and
+// At the CLI: input files are read with the limit enforced while reading, and
 // text from outside never reaches the terminal with its control sequences.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -97,7 +97,7 @@ describe('prepareContext', () => {
     await expect(prepare(metadata({ files: { model: 'missing.pkl' } }))).rejects.toThrow(/missing\.pkl.*does not exist/);
   });
 
-  // Issue 9 item 1: a link anywhere in a declared path put the host's /etc/shadow into the image.
+  // A link anywhere in a declared path put the host's /etc/shadow into the image.
   it('never copies through a symlinked folder at the start or middle of a declared path', async () => {
     mkdirSync(join(tmp, 'etc'));
     writeFileSync(join(tmp, 'etc', 'shadow'), 'root:secret');
@@ -135,7 +135,7 @@ describe('prepareContext', () => {
   });
 });
 
-describe('one rule for names and versions (issue 9 item 14)', () => {
+describe('one rule for names and versions', () => {
   it('a name build accepts, like "a..", is one the registry finds; schema, packager and registry agree', async () => {
     const { validateMetadata } = await import('../../../main/servable/validate.js');
     const { getLocal, writePrepared } = await import('../../../main/servable/registry.js');
