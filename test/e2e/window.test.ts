@@ -166,13 +166,18 @@ describe('the desktop window in browser mode', () => {
     await page.getByLabel('Creators').fill('Doe, Jane');
     await page.getByLabel('Domains').fill('biology');
     await capture('publish-form');
+    // Frames the page could not paint while the build streams its log (a figure for the notes, not asserted).
+    await page.evaluate(`window.__longTasks = []; new PerformanceObserver((l) => window.__longTasks.push(...l.getEntries().map((e) => e.duration))).observe({ type: 'longtask' })`);
     await page.getByRole('button', { name: 'Build' }).click();
-    await page.getByTestId('build-log').getByRole('listitem').first().waitFor({ timeout: 60_000 });
-    await capture('publish-building');
-    await page.getByTestId('built').waitFor({ timeout: 300_000 });
-    await page.waitForURL(/#\/servable\/iris$/, { timeout: 10_000 });
+    await page.getByTestId('build-log').getByRole('listitem').first().waitFor({ timeout: 120_000 });
+    // Screenshots only (an axe pass takes long enough for a cached build to finish and move on).
+    shots.push(...(await screenshots(page, 'publish-building')));
+    // Built, the servable opens on its own screen (a first build on a fresh machine makes the framework base: minutes).
+    await page.waitForURL(/#\/servable\/iris$/, { timeout: 540_000 });
+    const longTasks = await page.evaluate<number[]>('window.__longTasks');
+    console.log(`window: while the build streamed its log, ${longTasks.length} main-thread tasks over 50 ms (longest ${Math.max(0, ...longTasks).toFixed(0)} ms)`);
     await expect(page.getByTestId('servable-name').textContent()).resolves.toBe('iris');
-  }, 420_000);
+  }, 660_000);
 
   it('servable: the generated form takes rows pasted from a spreadsheet; run shows a table, run again the cache-hit mark; copy as code', async () => {
     const input = page.getByLabel(/Input rows/);
