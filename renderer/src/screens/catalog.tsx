@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { useApp } from '../components/context.js';
 import { ErrorBox } from '../components/error-box.js';
+import { CatalogHubBar, PullButton } from '../components/hub-panels.js';
 import { looksAdvanced } from '../stores/catalog.js';
 
 const FACET_LABELS: Record<string, string> = { type: 'Type', domains: 'Domain', creators: 'Creator', year: 'Year' };
@@ -48,6 +49,7 @@ export function CatalogScreen() {
   return (
     <section className="screen catalog" aria-labelledby="catalog-title">
       <h1 id="catalog-title">Catalog</h1>
+      <CatalogHubBar />
       <div className="search-row">
         <label htmlFor="search" className="visually-hidden">Search servables</label>
         <input
@@ -125,6 +127,7 @@ export function CatalogScreen() {
                     <span className="hit-title">{h.title || h.name}</span>
                   </a>
                   <span className={h.local ? 'badge local' : 'badge catalog'}>{h.local ? 'On this machine' : 'Catalog record'}</span>
+                  {h.local ? null : <PullButton servable={h.servable} version={h.version} />}
                   <div className="hit-meta muted small">
                     <span>{h.servable}</span> · <span>v{h.version}</span>
                     {h.type ? <> · <span>{h.type}</span></> : null}

@@ -3,6 +3,7 @@ import { useApp } from '../components/context.js';
 import { CopyCode } from '../components/copy-code.js';
 import { ErrorBox } from '../components/error-box.js';
 import { ValueView } from '../components/value-view.js';
+import { PublishToHub } from '../components/hub-panels.js';
 
 interface MethodInfo {
   description?: string;
@@ -51,6 +52,7 @@ export function ServableScreen({ name }: { name: string }) {
     <section className="screen servable" aria-labelledby="servable-title">
       <p className="crumbs"><a href="#/catalog">Catalog</a> / {d.name}</p>
       <h1 id="servable-title">{meta.datacite?.titles?.[0]?.title ?? d.name}</h1>
+      {d.source === 'catalog' ? null : <PublishToHub name={d.name} />}
       <div className="meta-grid">
         <dl>
           <dt>Name</dt><dd data-testid="servable-name">{d.name}</dd>

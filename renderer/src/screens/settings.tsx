@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { useApp } from '../components/context.js';
 import { ErrorBox } from '../components/error-box.js';
 import { dataFolder } from '../stores/settings.js';
+import { HubSettings } from '../components/hub-panels.js';
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -25,6 +26,7 @@ export function SettingsScreen() {
     <section className="screen settings" aria-labelledby="settings-title">
       <h1 id="settings-title">Settings</h1>
       {s.error ? <ErrorBox error={s.error} /> : null}
+      <HubSettings />
       <h2>Runtimes</h2>
       {s.runtimes ? (
         <ul className="runtimes" data-testid="runtimes">

@@ -8,6 +8,7 @@ import { createPublishStore, type PublishState } from './publish.js';
 import { createServableStore, type ServableState } from './servable.js';
 import { createSettingsStore, type SettingsState } from './settings.js';
 import { createTasksStore, type TasksState } from './tasks.js';
+import { createHubStore, type HubState } from './hub.js';
 
 /** One store per concern. */
 export interface AppStores {
@@ -18,6 +19,7 @@ export interface AppStores {
   publish: StoreApi<PublishState>;
   tasks: StoreApi<TasksState>;
   settings: StoreApi<SettingsState>;
+  hub: StoreApi<HubState>;
 }
 
 /** Build the stores; failures anywhere reach the connection store (service down, signed out). */
@@ -32,5 +34,6 @@ export function createAppStores(ops: Ops, hash: string, setHash: (h: string) => 
     publish: createPublishStore(ops, report),
     tasks: createTasksStore(ops, { report }),
     settings: createSettingsStore(ops, report),
+    hub: createHubStore(ops, report),
   };
 }
