@@ -142,6 +142,7 @@ export async function withFrameworkBase(chosen: BaseChoice, metadata: ServableMe
   const lacking = missing.length > 0 ? ` Not in Debian: ${missing.join(', ')}; the build fails unless the image has them (DLHUB_BASE_IMAGE) or DLHUB_PIP=1 can install them.` : '';
   if (plan.packages.length === 0) return missing.length > 0 ? { image: chosen.image, note: [chosen.note, lacking.trim()].filter(Boolean).join(' ') } : chosen;
   const { tag, built } = await buildFrameworkBase(opts.docker, suite, plan.packages, opts);
-  const note = `Building on the framework base image ${tag} (${chosen.image} plus Debian's ${plan.packages.join(', ')}${built ? ', built now' : ', cached'}).${lacking}`;
+  // Short enough for one progress line: the tag, what it adds, and whether it was made now.
+  const note = `Framework base ${tag} (${built ? 'built now' : 'cached'}): ${chosen.image} + ${plan.packages.join(' ')}.${lacking}`;
   return { image: tag, note };
 }
