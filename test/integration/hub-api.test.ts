@@ -109,7 +109,6 @@ describe('accounts and tokens', () => {
   });
 
   it('slows down guessing: the eleventh failed sign-in in a minute answers 429', async () => {
-    await (await import('../../hub/secrets.js')).hashPassword('x');
     await hub.store.addUser({ name: 'dave', passwordHash: await hashPassword('dave-pw'), clientId: null, secretHash: null }, clock);
     for (let i = 0; i < 10; i++) expect((await call('POST', '/v1/auth/token', undefined, { user: 'dave', password: 'guess' })).status).toBe(401);
     const a = await call('POST', '/v1/auth/token', undefined, { user: 'dave', password: 'dave-pw' });
