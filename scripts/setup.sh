@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 # Debian's Chromium: the desktop window's browser tests (playwright-core drives it; no browser download).
 [ -x /usr/bin/chromium ] || need+=(chromium)
 /usr/bin/python3 -c 'import numpy, sklearn, joblib' >/dev/null 2>&1 || need+=(python3-numpy python3-sklearn python3-joblib)
