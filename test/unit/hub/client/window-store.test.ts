@@ -1,0 +1,53 @@
+// The window's hub store over a fake `Ops`: actions call the contract's hub operations, say what
+// happened in words (queued while the hub is away, published, pulled), show errors, and refresh the
+// online badge, last sync and outbox after each action.
+import { describe, expect, it } from 'vitest';
+import type { Ops } from '../../../../renderer/src/client/ops.js';
+import { createHubStore, workNotice } from '../../../../renderer/src/stores/hub.js';
+
+function fakeOps(impl: Partial<Record<keyof Ops, (...a: never[]) => unknown>>): Ops {
+  return new Proxy({} as Ops, { get: (_t, op: string) => impl[op as keyof Ops] ?? (() => Promise.reject(new Error(`unexpected call ${op}`))) });
+}
+
+const status = { hub: 'http://127.0.0.1:8770', user: 'alice', online: false, lastSync: '2026-12-07T05:00:00.000Z', queued: 1, failed: 0 };
+const queuedItem = { id: 1, kind: 'publish' as const, name: 'iris', detail: 'private', status: 'queued' as const, attempts: 1, createdAt: '', updatedAt: '' };
+
+describe('hub store', () => {
+  it('publishes, says the work was queued while the hub is away, and shows the outbox after', async () => {
+    const calls: unknown[] = [];
+    const store = createHubStore(fakeOps({
+      publishServable: ((req: unknown) => {
+        calls.push(req);
+        return Promise.resolve({ status: 'queued', name: 'iris', outboxId: 1, reason: 'The hub cannot be reached' });
+      }) as never,
+      hubStatus: (() => Promise.resolve(status)) as never,
+      listOutbox: (() => Promise.resolve({ items: [queuedItem] })) as never,
+    }));
+    const r = await store.getState().publish('iris', 'private');
+    expect(r?.status).toBe('queued');
+    expect(calls).toEqual([{ name: 'iris', visibility: 'private' }]);
+    const s = store.getState();
+    expect(s.notice).toContain('waits in the outbox');
+    expect(s.busy).toBeUndefined();
+    expect(s.status).toEqual(status);
+    expect(s.outbox).toEqual([queuedItem]);
+  });
+
+  it('shows a refused sign-in as an error and keeps the state signed out', async () => {
+    const refused = Object.assign(new Error('wrong user or password'), { code: 'UNAUTHORIZED', hint: 'Check the password.' });
+    const store = createHubStore(fakeOps({
+      hubLogin: (() => Promise.reject(refused)) as never,
+      hubStatus: (() => Promise.resolve({ online: true, queued: 0, failed: 0, hub: 'http://h' })) as never,
+      listOutbox: (() => Promise.resolve({ items: [] })) as never,
+    }));
+    await store.getState().login('http://h', 'alice', 'nope');
+    expect(store.getState().error?.message).toContain('wrong user or password');
+    expect(store.getState().status?.user).toBeUndefined();
+  });
+
+  it('words each outcome of a publish or share', () => {
+    expect(workNotice({ status: 'published', name: 'iris', owner: 'alice', version: '2' })).toBe('Published alice/iris@2.');
+    expect(workNotice({ status: 'unchanged', name: 'iris', owner: 'alice', version: '2' })).toContain('already on the hub');
+    expect(workNotice({ status: 'shared', name: 'iris', owner: 'alice' })).toBe('Shared alice/iris.');
+  });
+});
