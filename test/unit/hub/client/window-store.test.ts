@@ -19,9 +19,9 @@ describe('hub store', () => {
       publishServable: ((req: unknown) => {
         calls.push(req);
         return Promise.resolve({ status: 'queued', name: 'iris', outboxId: 1, reason: 'The hub cannot be reached' });
-      }) as never,
-      hubStatus: (() => Promise.resolve(status)) as never,
-      listOutbox: (() => Promise.resolve({ items: [queuedItem] })) as never,
+      }),
+      hubStatus: (() => Promise.resolve(status)),
+      listOutbox: (() => Promise.resolve({ items: [queuedItem] })),
     }));
     const r = await store.getState().publish('iris', 'private');
     expect(r?.status).toBe('queued');
@@ -36,9 +36,9 @@ describe('hub store', () => {
   it('shows a refused sign-in as an error and keeps the state signed out', async () => {
     const refused = Object.assign(new Error('wrong user or password'), { code: 'UNAUTHORIZED', hint: 'Check the password.' });
     const store = createHubStore(fakeOps({
-      hubLogin: (() => Promise.reject(refused)) as never,
-      hubStatus: (() => Promise.resolve({ online: true, queued: 0, failed: 0, hub: 'http://h' })) as never,
-      listOutbox: (() => Promise.resolve({ items: [] })) as never,
+      hubLogin: (() => Promise.reject(refused)),
+      hubStatus: (() => Promise.resolve({ online: true, queued: 0, failed: 0, hub: 'http://h' })),
+      listOutbox: (() => Promise.resolve({ items: [] })),
     }));
     await store.getState().login('http://h', 'alice', 'nope');
     expect(store.getState().error?.message).toContain('wrong user or password');
