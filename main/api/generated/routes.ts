@@ -146,6 +146,66 @@ export const ROUTES: Record<OpName, { method: 'GET' | 'POST' | 'DELETE'; path: s
     "path": "/v1/uploads",
     "cli": "service",
     "kind": "answer"
+  },
+  "hubStatus": {
+    "method": "GET",
+    "path": "/v1/hub",
+    "cli": "local",
+    "kind": "answer"
+  },
+  "hubLogin": {
+    "method": "POST",
+    "path": "/v1/hub/login",
+    "cli": "local",
+    "kind": "answer"
+  },
+  "hubLogout": {
+    "method": "POST",
+    "path": "/v1/hub/logout",
+    "cli": "local",
+    "kind": "answer"
+  },
+  "hubWhoami": {
+    "method": "GET",
+    "path": "/v1/hub/whoami",
+    "cli": "local",
+    "kind": "answer"
+  },
+  "publishServable": {
+    "method": "POST",
+    "path": "/v1/servables/{name}/publish",
+    "cli": "local",
+    "kind": "progress"
+  },
+  "shareServable": {
+    "method": "POST",
+    "path": "/v1/servables/{name}/share",
+    "cli": "local",
+    "kind": "answer"
+  },
+  "pullServable": {
+    "method": "POST",
+    "path": "/v1/hub/pull",
+    "cli": "local",
+    "kind": "progress"
+  },
+  "syncCatalog": {
+    "method": "POST",
+    "path": "/v1/hub/sync",
+    "cli": "local",
+    "kind": "answer"
+  },
+  "listOutbox": {
+    "method": "GET",
+    "path": "/v1/hub/outbox",
+    "cli": "local",
+    "kind": "answer"
+  },
+  "drainOutbox": {
+    "method": "POST",
+    "path": "/v1/hub/outbox/drain",
+    "cli": "local",
+    "kind": "answer"
   }
 };
 
