@@ -143,6 +143,6 @@ export async function withFrameworkBase(chosen: BaseChoice, metadata: ServableMe
   if (plan.packages.length === 0) return missing.length > 0 ? { image: chosen.image, note: [chosen.note, lacking.trim()].filter(Boolean).join(' ') } : chosen;
   const { tag, built } = await buildFrameworkBase(opts.docker, suite, plan.packages, opts);
   // Short enough for one progress line: the tag, what it adds, and whether it was made now.
-  const note = `Framework base ${tag} (${built ? 'built now' : 'cached'}): ${chosen.image} + ${plan.packages.join(' ')}.${lacking}`;
+  const note = `Framework base ${tag} (${built ? 'built now' : 'cached'}) adds ${plan.packages.join(' ')} to ${chosen.image}.${lacking}`;
   return { image: tag, note };
 }

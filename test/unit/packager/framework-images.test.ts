@@ -102,7 +102,7 @@ describe('withFrameworkBase', () => {
     const chosen = { image: 'dlhub-base:bookworm-a741a509a3a8', note: undefined };
     const first = await withFrameworkBase(chosen, metadata({ torch: '1.13' }), { docker, script, pip: false, onProgress: (e) => progress.push(`${e.phase}: ${e.message}`) });
     expect(first.image).toBe('dlhub-framework-base:bookworm-0123456789ab');
-    expect(first.note).toBe('Framework base dlhub-framework-base:bookworm-0123456789ab (built now): dlhub-base:bookworm-a741a509a3a8 + python3-torch.');
+    expect(first.note).toBe('Framework base dlhub-framework-base:bookworm-0123456789ab (built now) adds python3-torch to dlhub-base:bookworm-a741a509a3a8.');
     expect(progress).toContain('base: Retrieving python3-torch');
     expect(tagged).toEqual(['dlhub-base:bookworm-0123456789ab -> dlhub-framework-base:bookworm-0123456789ab']);
     expect(removed).toEqual(['dlhub-base:bookworm-0123456789ab']);
