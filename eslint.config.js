@@ -13,11 +13,13 @@ import tseslint from 'typescript-eslint';
 const BELOW_SERVABLE = ['storage', 'contract', 'errors'];
 const BELOW_RUNTIME = ['servable', ...BELOW_SERVABLE];
 const BELOW_ENGINE = ['runtime', 'packager', 'memo', ...BELOW_RUNTIME];
-const BELOW_API = ['engine', 'catalog', 'hub', 'provenance', ...BELOW_ENGINE];
+const BELOW_API = ['engine', 'cluster', 'catalog', 'hub', 'provenance', ...BELOW_ENGINE];
 export const LAYERS = {
   cli: ['api', ...BELOW_API],
   api: BELOW_API,
-  engine: BELOW_ENGINE,
+  // The engine sends a batch named for a cluster (`on`) to its pilot jobs.
+  engine: ['cluster', ...BELOW_ENGINE],
+  cluster: ['runtime', 'packager', ...BELOW_RUNTIME],
   catalog: BELOW_ENGINE,
   hub: BELOW_ENGINE,
   provenance: BELOW_ENGINE,

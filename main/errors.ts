@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'CANCELLED'
   | 'TASK_NOT_FOUND'
+  | 'CLUSTER_NOT_FOUND'
+  | 'CLUSTER_FAILED'
   | 'SERVICE_UNAVAILABLE'
   | 'UNAUTHORIZED'
   | 'INTERNAL'
@@ -164,6 +166,8 @@ const ERROR_CLASSES: Record<ErrorCode, new (code: ErrorCode, message: string, op
   TIMEOUT: LimitError,
   CANCELLED: TaskError,
   TASK_NOT_FOUND: TaskError,
+  CLUSTER_NOT_FOUND: NotFoundError,
+  CLUSTER_FAILED: WorkerError,
   SERVICE_UNAVAILABLE: ServiceError,
   UNAUTHORIZED: ServiceError,
   INTERNAL: DlhubError,
@@ -200,6 +204,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   TIMEOUT: 504,
   CANCELLED: 409,
   TASK_NOT_FOUND: 404,
+  CLUSTER_NOT_FOUND: 404,
+  CLUSTER_FAILED: 502,
   SERVICE_UNAVAILABLE: 503,
   UNAUTHORIZED: 401,
   INTERNAL: 500,

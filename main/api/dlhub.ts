@@ -1,5 +1,8 @@
 import type Docker from 'dockerode';
 import { Engine } from '../engine/engine.js';
+import { ClusterStore } from '../cluster/store.js';
+import { clusterReport } from '../cluster/slurm.js';
+import type { ClusterInfo, ClusterReport, ClusterSpec } from '../contract/clusters.js';
 import type { RunOutcome, RunRequest } from '../contract/index.js';
 import { isPipeline, PIPELINE_NO_IMAGE, preparePipeline } from '../engine/pipeline.js';
 import { loadSettings, type Settings } from '../engine/settings.js';
@@ -54,6 +57,7 @@ export class Dlhub implements Operations {
   private catalogInstance: Catalog | undefined;
   private engineInstance: Engine | undefined;
   private hubInstance: HubClient | undefined;
+  private clusterStore: ClusterStore | undefined;
 
   constructor(opts: DlhubOptions = {}) {
     this.paths = ensureHome(homePaths(opts.home));
@@ -71,6 +75,27 @@ export class Dlhub implements Operations {
   /** Each runtime, most preferred first, with whether it can run servables now, why not, and its version. */
   async listRuntimes(): Promise<RuntimeAvailability[]> {
     return this.runtimes.availability();
+  }
+
+  /** The clusters added on this machine (state.db), opened on first use. */
+  private get clusters(): ClusterStore {
+    this.clusterStore ??= new ClusterStore(this.paths);
+    return this.clusterStore;
+  }
+
+  /** Add (or replace) a cluster batches can be sent to with `on`. */
+  async addCluster(req: ClusterSpec): Promise<ClusterInfo> {
+    return this.clusters.add(req);
+  }
+
+  /** The clusters added, each with whether its scheduler answers now, its partitions and GPUs. */
+  async listClusters(): Promise<{ cluster: ClusterInfo; report: ClusterReport }[]> {
+    return Promise.all(this.clusters.list().map(async (cluster) => ({ cluster, report: await clusterReport(cluster) })));
+  }
+
+  /** Forget a cluster. */
+  async removeCluster(req: { name: string }): Promise<{ removed: boolean }> {
+    return { removed: this.clusters.remove(req.name) };
   }
 
   /** What this machine offers servables: CPUs, RAM, free disk, NVIDIA GPUs, and the runtimes with their versions. */
@@ -96,7 +121,7 @@ export class Dlhub implements Operations {
   }
 
   private get engine(): Engine {
-    this.engineInstance ??= new Engine(this.paths, this.settings, this.memo, this.runtimes);
+    this.engineInstance ??= new Engine(this.paths, this.settings, this.memo, this.runtimes, (name) => this.clusters.get(name));
     return this.engineInstance;
   }
 
@@ -124,7 +149,7 @@ export class Dlhub implements Operations {
     const onProgress = call?.onProgress;
     const dir = await this.doorPath(req.dir, call, 'folder');
     const metadata = loadMetadataFile(join(dir, 'dlhub.json'));
-    // Pipelines (helper H6, main/engine/pipeline.ts) build no image: their steps are checked and recorded.
+    // Pipelines (main/engine/pipeline.ts) build no image: their steps are checked and recorded.
     if (isPipeline(metadata)) {
       const { contentKey, metadata: recorded } = await preparePipeline(this.paths, dir, metadata);
       this.catalog.upsert(recorded, { local: true });
@@ -299,5 +324,7 @@ export class Dlhub implements Operations {
     this.memoCache = undefined;
     this.catalogInstance?.close();
     this.catalogInstance = undefined;
+    this.clusterStore?.close();
+    this.clusterStore = undefined;
   }
 }

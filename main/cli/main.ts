@@ -10,6 +10,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerTaskCommands } from './commands/tasks.js';
 import { registerUserCommands } from './commands/users.js';
 import { registerHubCommands } from './commands/hub.js';
+import { registerClusterCommands } from './commands/cluster.js';
 
 /** Build the `dlhub` command tree. */
 export function buildProgram(ctx = createContext()): Command {
@@ -28,6 +29,7 @@ export function buildProgram(ctx = createContext()): Command {
   registerServeCommand(program, ctx);
   registerUserCommands(program, ctx);
   registerHubCommands(program, ctx);
+  registerClusterCommands(program, ctx);
   // Every command but `serve` (which drains on its own) stops its workers on Ctrl-C before exiting.
   program.hook('preAction', (_root, action) => {
     if (action.name() !== 'serve') stopOnSignals(ctx);

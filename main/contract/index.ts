@@ -3,6 +3,7 @@ export * from './operations.js';
 export * from './schemas.js';
 export * from './metadata.js';
 export * from './runtimes.js';
+export * from './clusters.js';
 export * from './hardware.js';
 export * from './ndarray.js';
 export * from './codec.js';

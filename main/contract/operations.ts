@@ -7,6 +7,7 @@ import * as S from './schemas.js';
 import type { ProgressEvent } from './schemas.js';
 import { UploadOutcome, UploadRequest } from './upload.js';
 import { RuntimeAvailability } from './runtimes.js';
+import { ClusterInfo, ClusterName, ClusterReport, ClusterSpec } from './clusters.js';
 import { DoctorReport, FitReport } from './hardware.js';
 import * as H from './hub.js';
 
@@ -30,7 +31,7 @@ export interface OperationSpec {
   cli: 'service' | 'local';
 }
 
-const RUN_ERRORS = ['SERVABLE_NOT_FOUND', 'METHOD_NOT_FOUND', 'INPUT_INVALID', 'INPUT_TOO_LARGE', 'MODEL_ERROR', 'RUNNER_DIED', 'PROTOCOL_ERROR', 'RUNTIME_UNAVAILABLE', 'LIMIT_EXCEEDED', 'RATE_LIMITED', 'TIMEOUT', 'CACHE_ERROR'] as const satisfies readonly ErrorCode[];
+const RUN_ERRORS = ['SERVABLE_NOT_FOUND', 'CLUSTER_NOT_FOUND', 'CLUSTER_FAILED', 'METHOD_NOT_FOUND', 'INPUT_INVALID', 'INPUT_TOO_LARGE', 'MODEL_ERROR', 'RUNNER_DIED', 'PROTOCOL_ERROR', 'RUNTIME_UNAVAILABLE', 'LIMIT_EXCEEDED', 'RATE_LIMITED', 'TIMEOUT', 'CACHE_ERROR'] as const satisfies readonly ErrorCode[];
 
 /** Every operation, by name. */
 export const OPERATIONS = {
@@ -65,6 +66,21 @@ export const OPERATIONS = {
     summary: 'The runtimes this version knows, most preferred first: whether each can run servables now, why not, and its version',
     kind: 'answer', request: S.Empty, response: Type.Array(RuntimeAvailability), errors: [],
     http: { method: 'GET', path: '/v1/runtimes' }, cli: 'service',
+  },
+  addCluster: {
+    summary: 'Add (or replace) a cluster batches can be sent to with `on`',
+    kind: 'answer', request: ClusterSpec, response: ClusterInfo, errors: [],
+    http: { method: 'POST', path: '/v1/clusters' }, cli: 'service',
+  },
+  listClusters: {
+    summary: 'The clusters added, with whether each answers now and its partitions',
+    kind: 'answer', request: S.Empty, response: Type.Array(Type.Object({ cluster: ClusterInfo, report: ClusterReport })), errors: [],
+    http: { method: 'GET', path: '/v1/clusters' }, cli: 'service',
+  },
+  removeCluster: {
+    summary: 'Forget a cluster (its running batches go on)',
+    kind: 'answer', request: Type.Object({ name: ClusterName }, { additionalProperties: false }), response: Type.Object({ removed: Type.Boolean() }), errors: ['CLUSTER_NOT_FOUND'],
+    http: { method: 'DELETE', path: '/v1/clusters/{name}' }, cli: 'service',
   },
   doctor: {
     summary: 'What this machine offers servables: CPUs, RAM, free disk, NVIDIA GPUs and the runtimes with their versions',

@@ -79,6 +79,7 @@ export const CallOptions = Type.Object({
   method: Opt(Type.String({ minLength: 1, maxLength: 128, description: 'method to call (default: run, else the first declared)' })),
   noCache: Opt(Type.Boolean({ description: 'skip the memo cache for this call' })),
   runtime: Opt(RuntimeName),
+  on: Opt(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'send the call to this cluster (`dlhub cluster add`): pilot jobs answer it' })),
   parameters: Opt(Type.Record(Type.String(), Type.Unknown(), { description: 'keyword arguments passed to the method' })),
   timeoutMs: Opt(TimeoutMs),
 });

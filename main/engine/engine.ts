@@ -11,6 +11,7 @@ import { Slots } from './slots.js';
 import { TaskScheduler } from './task-scheduler.js';
 import type { EngineStatus, RunOutcome, RunRequest, TaskInfo } from '../contract/index.js';
 import type { RunContext } from './types.js';
+import type { ClusterInfo } from '../contract/clusters.js';
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -32,6 +33,8 @@ export class Engine {
     private readonly settings: Settings,
     memo: MemoCache,
     runtimes: RuntimeRegistry,
+    /** The cluster a call names with `on` (`dlhub cluster add`); none when clusters are not offered. */
+    clusters?: (name: string) => ClusterInfo,
   ) {
     this.pool = new WorkerPool({
       idleMs: settings.idleMs,
@@ -41,7 +44,7 @@ export class Engine {
       batchDelayMs: settings.batchDelayMs,
     });
     this.slots = new Slots(settings.maxConcurrency);
-    this.runPath = new RunPath(paths, settings, memo, runtimes, this.pool);
+    this.runPath = new RunPath(paths, settings, memo, runtimes, this.pool, clusters);
     this.tasks = new TaskScheduler(paths, settings, this.runPath, this.slots);
   }
 

@@ -3,7 +3,7 @@
 // to the memo (and handed to a task's store) as soon as the worker gives them.
 import type { MemoCache } from '../memo/memo-cache.js';
 import { memoKey } from '../memo/key.js';
-import { DlhubError, TaskError, errorMessage, type ErrorJSON } from '../errors.js';
+import { DlhubError, RuntimeUnavailableError, TaskError, errorMessage, type ErrorJSON } from '../errors.js';
 import type { HomePaths } from '../storage/home.js';
 import { getLocalCached, type LocalServable } from '../servable/registry.js';
 import { checkInput, checkInputSize } from '../servable/input-check.js';
@@ -17,6 +17,10 @@ import { timeoutError } from './limits.js';
 import { callInputs, resolveMethod } from './request.js';
 import type { RunOutcome, RunRequest } from '../contract/index.js';
 import type { Exec } from './types.js';
+import type { ClusterInfo } from '../contract/clusters.js';
+import { runOnCluster } from '../cluster/batch.js';
+import { clusterNotFound } from '../cluster/store.js';
+import { declaredResources } from '../runtime/hardware.js';
 
 interface Prepared {
   key: Buffer | undefined;
@@ -42,6 +46,7 @@ export class RunPath {
     private readonly memo: MemoCache,
     private readonly runtimes: RuntimeRegistry,
     private readonly pool: WorkerPool,
+    private readonly clusters?: (name: string) => ClusterInfo,
   ) {}
 
   /** Refuse a request now that would be refused when it runs: unknown servable or method, bad or oversized inputs. */
@@ -75,18 +80,20 @@ export class RunPath {
 
     // A cached answer belongs to an image (or host build), not to a live engine: look it up before
     // probing any runtime, so a memo hit never pays for a ping or a worker.
-    let record = this.runtimes.guess(servable, req.runtime);
+    // A call sent to a cluster runs on the runtime its pilots use there: that runtime's digest keys the memo.
+    const cluster = req.on === undefined ? undefined : this.cluster(req.on);
+    let record = this.runtimes.guess(servable, cluster?.runtime ?? req.runtime);
     if (useMemo) misses = await this.lookup(servable, record, methodName, prepared, misses, outputs, cached);
-    if (misses.length > 0) {
+    if (misses.length > 0 && cluster) {
+      const refusal = record.refuses(servable);
+      if (refusal) throw new RuntimeUnavailableError(refusal.message, refusal.hint);
+    } else if (misses.length > 0) {
       const chosen = await this.runtimes.select(servable, req.runtime);
       if (useMemo && chosen !== record) misses = await this.lookup(servable, chosen, methodName, prepared, misses, outputs, cached);
       record = chosen;
     }
 
-    for (const part of batch ? partsOf(misses, prepared) : [misses]) {
-      if (part.length === 0) continue;
-      if (exec.signal?.aborted) throw cancelledError();
-      const items = await this.callWorker(servable, record, methodName, part.map((i) => inputs[i]), !batch, req.parameters, exec);
+    const absorb = (part: number[], items: ItemResult[]): void => {
       part.forEach((i, j) => {
         const item = items[j];
         if (!item) return;
@@ -104,6 +111,22 @@ export class RunPath {
       items.length = 0;
       for (const i of part) prepared[i] = undefined;
       exec.onPart?.({ indices: part, outputs: part.map((i) => outputs[i]), errors: part.map((i) => errors[i] ?? null), runtime: record.name, elapsedMs: performance.now() - started });
+    };
+    if (cluster && misses.length > 0) {
+      // Memo hits were answered above and are never sent; the misses go to the cluster's pilot jobs.
+      const spec = await record.workerSpec(servable, { memoryBytes: this.settings.workerMemoryBytes, pidsLimit: this.settings.workerPidsLimit });
+      const sent = misses;
+      const gpus = declaredResources(servable.metadata).gpu === true ? Math.max(1, cluster.gpus ?? 1) : 0;
+      await runOnCluster({
+        cluster, spec, method: methodName, inputs: sent.map((i) => inputs[i]), parameters: req.parameters, gpus, signal: exec.signal,
+        onItems: (positions, items) => absorb(positions.map((p) => sent[p] as number), items),
+      });
+    } else {
+      for (const part of batch ? partsOf(misses, prepared) : [misses]) {
+        if (part.length === 0) continue;
+        if (exec.signal?.aborted) throw cancelledError();
+        absorb(part, await this.callWorker(servable, record, methodName, part.map((i) => inputs[i]), !batch, req.parameters, exec));
+      }
     }
     const outcome: RunOutcome = {
       servable: servable.name,
@@ -141,6 +164,12 @@ export class RunPath {
       onTimeout: () => timeoutError(servable.name, timeoutMs ?? 0, exec.fromSetting),
       signal: exec.signal,
     });
+  }
+
+  /** The cluster a call names; CLUSTER_NOT_FOUND when it was not added. */
+  private cluster(name: string): ClusterInfo {
+    if (!this.clusters) throw clusterNotFound(name, []);
+    return this.clusters(name);
   }
 
   /** Fill in memo hits among `indices` under the digest of `record`; returns the misses. */

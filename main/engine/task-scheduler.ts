@@ -164,7 +164,7 @@ export class TaskScheduler {
     if (!this.adopted) this.recover();
     // Refuse a bad input now, not when the task runs.
     const { servable, method, batch } = this.runPath.check(req);
-    const request: StoredRequest = { name: req.name, method: req.method, noCache: req.noCache, runtime: req.runtime, parameters: req.parameters, timeoutMs: req.timeoutMs };
+    const request: StoredRequest = { name: req.name, method: req.method, noCache: req.noCache, runtime: req.runtime, on: req.on, parameters: req.parameters, timeoutMs: req.timeoutMs };
     const info = store.insert({
       servable: servable.name,
       method,

@@ -39,6 +39,24 @@ export const ROUTES: Record<OpName, { method: 'GET' | 'POST' | 'DELETE'; path: s
     "cli": "service",
     "kind": "answer"
   },
+  "addCluster": {
+    "method": "POST",
+    "path": "/v1/clusters",
+    "cli": "service",
+    "kind": "answer"
+  },
+  "listClusters": {
+    "method": "GET",
+    "path": "/v1/clusters",
+    "cli": "service",
+    "kind": "answer"
+  },
+  "removeCluster": {
+    "method": "DELETE",
+    "path": "/v1/clusters/{name}",
+    "cli": "service",
+    "kind": "answer"
+  },
   "doctor": {
     "method": "GET",
     "path": "/v1/doctor",

@@ -15,11 +15,12 @@ export function callOptions(cmd: Command): Command {
     .option('--method <method>', 'method to call (default: run, else the first declared)')
     .option('--no-cache', 'skip the memo cache for this call')
     .option('--timeout <seconds>', 'give up on the call after this long')
-    .addOption(new Option('--runtime <runtime>', 'where to run (default: docker when an engine answers, else host)').choices(RUNTIME_NAMES));
+    .addOption(new Option('--runtime <runtime>', 'where to run (default: docker when an engine answers, else host)').choices(RUNTIME_NAMES))
+    .option('--on <cluster>', 'send the call to a cluster added with `dlhub cluster add` (pilot jobs answer it)');
 }
 
 /** What `run` and `submit` send, from their options. */
-export function callRequest(name: string, o: CallFlags): { name: string; method?: string; input?: unknown; inputs?: unknown[]; noCache: boolean; runtime?: RuntimeName; timeoutMs?: number } {
+export function callRequest(name: string, o: CallFlags): { name: string; method?: string; input?: unknown; inputs?: unknown[]; noCache: boolean; runtime?: RuntimeName; on?: string; timeoutMs?: number } {
   let inputs: unknown[] | undefined;
   if (typeof o.batch === 'string') {
     if (o.input !== undefined || o.inputFile !== undefined) throw new UsageError('USAGE', 'Give --batch FILE, or --batch with --input/--input-file, not both.');
@@ -38,6 +39,7 @@ export function callRequest(name: string, o: CallFlags): { name: string; method?
     ...(inputs === undefined ? { input: parseInput(o) } : { inputs }),
     noCache: !o.cache,
     ...(o.runtime === undefined ? {} : { runtime: o.runtime }),
+    ...(o.on === undefined ? {} : { on: o.on }),
     ...(ms === undefined ? {} : { timeoutMs: ms }),
   };
 }
@@ -50,6 +52,7 @@ export interface CallFlags {
   batch?: boolean | string;
   cache: boolean;
   runtime?: RuntimeName;
+  on?: string;
   timeout?: string;
 }
 
