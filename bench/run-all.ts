@@ -1,7 +1,8 @@
-// `npm run bench [memo|runtime|catalog|search-e2e|pipeline|serving|door|run-e2e|grpc|window]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
+// `npm run bench [memo|runtime|catalog|search-e2e|pipeline|serving|door|run-e2e|grpc|window|hpc]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
 import { main as catalog } from './catalog.bench.js';
 import { main as door } from './door.bench.js';
 import { main as grpcBench } from './grpc.bench.js';
+import { main as hpc } from './hpc.bench.js';
 import { main as memo } from './memo.bench.js';
 import { main as pipeline } from './pipeline.bench.js';
 import { main as runtime } from './runtime.bench.js';
@@ -28,6 +29,8 @@ const benches: [string, () => unknown][] = [
   ['grpc', grpcBench],
   // The desktop window in Chromium over `dlhub serve --ui`: first paint, keystroke to results painted, JS size.
   ['window', windowBench],
+  // 10,000 iris rows through a local single-node Slurm (pilot jobs) beside the local Docker runtime.
+  ['hpc', hpc],
 ];
 for (const [name, run] of benches) {
   if (only && only !== name) continue;

@@ -10,6 +10,10 @@ command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # Debian's Chromium: the desktop window's browser tests (playwright-core drives it; no browser download).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# HPC: a single-node Slurm for the cluster tests and bench, and bubblewrap for the Apptainer stand-in.
+command -v slurmctld >/dev/null 2>&1 || need+=(slurm-wlm)
+command -v munged >/dev/null 2>&1 || need+=(munge)
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 /usr/bin/python3 -c 'import numpy, sklearn, joblib' >/dev/null 2>&1 || need+=(python3-numpy python3-sklearn python3-joblib)
 # Debian's PyTorch and ONNX: `dlhub init` reads .pt files with them, and the framework tests use them.
 /usr/bin/python3 -c 'import torch, onnx' >/dev/null 2>&1 || need+=(python3-torch python3-onnx)
