@@ -102,7 +102,7 @@ export function App() {
         <Banner />
         <main id="main" tabIndex={-1}>
           {route.screen === 'catalog' ? <CatalogScreen /> : null}
-          {route.screen === 'servable' ? <ServableScreen name={route.name} /> : null}
+          {route.screen === 'servable' ? <ServableScreen name={route.name} version={route.version} /> : null}
           {route.screen === 'publish' ? <PublishScreen /> : null}
           {route.screen === 'tasks' ? <TasksScreen /> : null}
           {route.screen === 'settings' ? <SettingsScreen /> : null}

@@ -3,6 +3,7 @@ import { useApp } from '../components/context.js';
 import { ErrorBox } from '../components/error-box.js';
 import { CatalogHubBar, PullButton } from '../components/hub-panels.js';
 import { looksAdvanced } from '../stores/catalog.js';
+import { formatHash } from '../stores/nav.js';
 
 const FACET_LABELS: Record<string, string> = { type: 'Type', domains: 'Domain', creators: 'Creator', year: 'Year' };
 
@@ -115,13 +116,15 @@ export function CatalogScreen() {
           <ul className="hits" data-testid="hits">
             {hits.map((h) => {
               const target = h.local ? h.name : h.servable;
+              // An older version (listed with All versions) opens on its own record.
+              const route = h.latest ? { screen: 'servable' as const, name: target } : { screen: 'servable' as const, name: target, version: h.version };
               return (
                 <li key={`${h.servable}@${h.version}`} className="hit">
                   <a
-                    href={`#/servable/${target.split('/').map(encodeURIComponent).join('/')}`}
+                    href={formatHash(route)}
                     onClick={(e) => {
                       e.preventDefault();
-                      go({ screen: 'servable', name: target });
+                      go(route);
                     }}
                   >
                     <span className="hit-title">{h.title || h.name}</span>

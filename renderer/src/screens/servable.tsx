@@ -1,9 +1,10 @@
-import { useEffect } from 'react';
+import { useEffect, useState, type DragEvent } from 'react';
 import { useApp } from '../components/context.js';
 import { CopyCode } from '../components/copy-code.js';
 import { ErrorBox } from '../components/error-box.js';
 import { ValueView } from '../components/value-view.js';
-import { PublishToHub } from '../components/hub-panels.js';
+import { PublishToHub, PullButton } from '../components/hub-panels.js';
+import { describedVersion, type ServableState } from '../stores/servable.js';
 
 interface MethodInfo {
   description?: string;
@@ -16,15 +17,70 @@ function typeText(t: MethodInfo['input']): string {
   return t.shape ? `${t.type} [${t.shape.map((d) => (d === null ? 'n' : String(d))).join(' × ')}]` : t.type;
 }
 
+/** The version picker: every version the catalog has of the servable, the shown one selected. */
+function VersionSwitch({ s, shown, onPick }: { s: ServableState; shown: string | undefined; onPick: (v: string) => void }) {
+  const built = describedVersion(s.description);
+  if (s.versions.length < 2) return <>{shown ?? '—'}</>;
+  return (
+    <>
+      <label htmlFor="version" className="visually-hidden">Version</label>
+      <select id="version" value={shown} onChange={(e) => onPick(e.target.value)} data-testid="version-switch">
+        {s.versions.map((v, i) => (
+          <option key={v.version} value={v.version}>
+            {v.version}{i === 0 ? ' (newest)' : ''}{v.version === built && s.description?.source !== 'catalog' ? ' (built here)' : ''}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}
+
+/** A file input that also takes a file dropped on it (the window's own drop, which publishes, is not told). */
+function FileDrop({ s }: { s: ServableState }) {
+  const [over, setOver] = useState(false);
+  const stop = (e: DragEvent): void => {
+    e.preventDefault();
+    e.stopPropagation();
+  };
+  return (
+    <div
+      className={over ? 'file-drop over' : 'file-drop'}
+      data-testid="file-drop"
+      onDragOver={(e) => {
+        stop(e);
+        setOver(true);
+      }}
+      onDragLeave={() => setOver(false)}
+      onDrop={(e) => {
+        stop(e);
+        setOver(false);
+        const f = e.dataTransfer.files[0];
+        if (f) void s.dropFile(f);
+      }}
+    >
+      <input id="input" type="file" onChange={(e) => {
+        const f = e.target.files?.[0];
+        if (f) void s.dropFile(f);
+      }} />
+      <p className="muted small" data-testid="file-chosen">{s.file ? `${s.file.name} · ${s.file.bytes.length} bytes` : 'Drop a file here or choose one.'}</p>
+    </div>
+  );
+}
+
 /** Servable: its metadata and methods, an input form generated from the method's input type, run, the result. */
-export function ServableScreen({ name }: { name: string }) {
+export function ServableScreen({ name, version }: { name: string; version?: string | undefined }) {
   const s = useApp((x) => x.servable, (st) => st);
   const remember = useApp((x) => x.tasks, (t) => t.remember);
+  const go = useApp((x) => x.nav, (n) => n.go);
 
   useEffect(() => {
     void s.open(name);
     // Opened again only when the name changes.
   }, [name]);
+
+  useEffect(() => {
+    s.pickVersion(version);
+  }, [name, version]);
 
   useEffect(() => {
     if (s.submitted && s.name) remember(s.submitted.id, { name: s.name, method: s.method, input: s.lastInput });
@@ -47,27 +103,38 @@ export function ServableScreen({ name }: { name: string }) {
   const method = s.method ? methods[s.method] : undefined;
   const text = s.text[s.method ?? ''] ?? '';
   const cached = s.result ? (Array.isArray(s.result.cached) ? s.result.cached.every(Boolean) : s.result.cached) : false;
-  const canRun = d.source !== 'catalog';
+  const other = s.otherVersion();
+  const built = describedVersion(d);
+  const canRun = d.source !== 'catalog' && !other;
+  const shownVersion = other?.version ?? built;
+  const pick = (v: string): void => go(v === built ? { screen: 'servable', name } : { screen: 'servable', name, version: v });
   return (
     <section className="screen servable" aria-labelledby="servable-title">
       <p className="crumbs"><a href="#/catalog">Catalog</a> / {d.name}</p>
-      <h1 id="servable-title">{meta.datacite?.titles?.[0]?.title ?? d.name}</h1>
-      {d.source === 'catalog' ? null : <PublishToHub name={d.name} />}
+      <h1 id="servable-title">{other ? other.title || d.name : meta.datacite?.titles?.[0]?.title ?? d.name}</h1>
+      {d.source === 'catalog' || other ? null : <PublishToHub name={d.name} />}
+      {other ? (
+        <p className="notice" role="status" data-testid="version-note">
+          Showing version {other.version} from its catalog record. {d.source === 'catalog' ? `The newest record is ${built ?? 'another version'}.` : `The form runs version ${built ?? 'built here'}, the one built on this machine.`}{' '}
+          <button type="button" className="link" onClick={() => pick(built ?? '')}>Show {built ?? 'the described version'}</button>
+          {' '}<PullButton servable={other.servable} version={other.version} />
+        </p>
+      ) : null}
       <div className="meta-grid">
         <dl>
           <dt>Name</dt><dd data-testid="servable-name">{d.name}</dd>
-          <dt>Version</dt><dd>{meta.dlhub?.version ?? '—'}</dd>
-          <dt>Type</dt><dd>{meta.servable?.type ?? '—'}</dd>
-          <dt>Creators</dt><dd>{(meta.datacite?.creators ?? []).map((c) => c.creatorName).filter(Boolean).join('; ') || '—'}</dd>
-          <dt>Domains</dt><dd>{(meta.dlhub?.domains ?? []).join(', ') || '—'}</dd>
-          <dt>Where</dt><dd>{d.source === 'catalog' ? <span className="badge catalog">Catalog record (not built here)</span> : <span className="badge local">On this machine{d.image ? ` · image ${d.image.tag}` : ' · host runtime'}</span>}</dd>
-          <dt>Cached answers</dt><dd>{d.deterministic ? 'yes (deterministic)' : 'no (not deterministic)'}</dd>
+          <dt>Version</dt><dd data-testid="servable-version"><VersionSwitch s={s} shown={shownVersion} onPick={pick} /></dd>
+          <dt>Type</dt><dd>{(other ? other.type : meta.servable?.type) || '—'}</dd>
+          <dt>Creators</dt><dd>{(other ? other.creators : (meta.datacite?.creators ?? []).map((c) => c.creatorName ?? '')).filter(Boolean).join('; ') || '—'}</dd>
+          <dt>Domains</dt><dd>{(other ? other.domains : meta.dlhub?.domains ?? []).join(', ') || '—'}</dd>
+          <dt>Where</dt><dd>{other ? <span className="badge catalog">Catalog record{other.local ? '' : ' (not built here)'}</span> : d.source === 'catalog' ? <span className="badge catalog">Catalog record (not built here)</span> : <span className="badge local">On this machine{d.image ? ` · image ${d.image.tag}` : ' · host runtime'}</span>}</dd>
+          {other ? null : <><dt>Cached answers</dt><dd>{d.deterministic ? 'yes (deterministic)' : 'no (not deterministic)'}</dd></>}
         </dl>
-        {meta.datacite?.descriptions?.[0]?.description ? <p className="description">{meta.datacite.descriptions[0].description}</p> : null}
+        {other ? (other.description ? <p className="description">{other.description}</p> : null) : meta.datacite?.descriptions?.[0]?.description ? <p className="description">{meta.datacite.descriptions[0].description}</p> : null}
       </div>
 
       <h2>Run</h2>
-      {!canRun ? <p className="muted">This servable is known from the catalog only. Build it here (drop its folder on the window) to run it.</p> : null}
+      {other ? <p className="muted">Version {other.version} is not the one built here: switch back to {built ?? 'it'} to run, or pull {other.version}.</p> : !canRun ? <p className="muted">This servable is known from the catalog only. Build it here (drop its folder on the window) to run it.</p> : null}
       <form
         className="run-form"
         onSubmit={(e) => {
@@ -85,11 +152,8 @@ export function ServableScreen({ name }: { name: string }) {
         <div className="field">
           <label htmlFor="input">{field.kind === 'table' ? `Input rows${field.columns ? ` (${field.columns} values each; paste from a spreadsheet)` : ''}` : field.label}</label>
           {field.kind === 'file' ? (
-            <input id="input" type="file" onChange={(e) => {
-              const f = e.target.files?.[0];
-              if (f) void f.arrayBuffer().then((b) => s.setFile({ name: f.name, bytes: new Uint8Array(b) }));
-            }} />
-          ) : field.kind === 'boolean' ? (
+            <FileDrop s={s} />
+          ) :  field.kind === 'boolean' ? (
             <select id="input" value={text} onChange={(e) => s.setText(e.target.value)}>
               <option value="">choose…</option>
               <option value="true">true</option>

@@ -1,17 +1,21 @@
 // Which screen shows, kept in the address's hash (#/catalog, #/servable/NAME, #/publish, #/tasks,
-// #/settings) so Back, Forward and reload work.
+// #/settings) so Back, Forward and reload work. A servable's version other than its newest rides as
+// `#/servable/NAME?version=V`.
 import { createStore, type StoreApi } from 'zustand/vanilla';
 
 /** A screen and its argument. */
-export type Route = { screen: 'catalog' } | { screen: 'servable'; name: string } | { screen: 'publish' } | { screen: 'tasks' } | { screen: 'settings' };
+export type Route = { screen: 'catalog' } | { screen: 'servable'; name: string; version?: string } | { screen: 'publish' } | { screen: 'tasks' } | { screen: 'settings' };
 
 /** The route of a hash such as `#/servable/iris`; anything unknown is the catalog. */
 export function parseHash(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, '').split('/');
+  const [path = '', search = ''] = hash.replace(/^#\/?/, '').split('?');
+  const parts = path.split('/');
   const [screen, arg] = parts;
   if (screen === 'servable' && arg) {
     try {
-      return { screen: 'servable', name: decodeURIComponent(parts.slice(1).join('/')) };
+      const name = decodeURIComponent(parts.slice(1).join('/'));
+      const version = new URLSearchParams(search).get('version');
+      return version ? { screen: 'servable', name, version } : { screen: 'servable', name };
     } catch {
       return { screen: 'catalog' };
     }
@@ -22,7 +26,9 @@ export function parseHash(hash: string): Route {
 
 /** The hash of a route. */
 export function formatHash(r: Route): string {
-  return r.screen === 'servable' ? `#/servable/${r.name.split('/').map(encodeURIComponent).join('/')}` : `#/${r.screen}`;
+  if (r.screen !== 'servable') return `#/${r.screen}`;
+  const path = `#/servable/${r.name.split('/').map(encodeURIComponent).join('/')}`;
+  return r.version ? `${path}?version=${encodeURIComponent(r.version)}` : path;
 }
 
 /** Navigation state. */
