@@ -200,21 +200,26 @@ export class Catalog {
 
   /**
    * Put and remove records, and run `alsoInTransaction` (the hub sync's cursor), in one transaction:
-   * a page of a sync lands whole or not at all.
+   * a page of a sync lands whole or not at all. `put` holds records already validated (the sync checks
+   * each one, so a record it cannot file is left out rather than failing the page).
    */
   applyFeed(put: readonly ServableMetadata[], remove: readonly { servable: string; version: string }[], alsoInTransaction: (db: Database.Database) => void): void {
     const items = put.map((md) => {
       checkRecordDepth(md);
-      return { metadata: validateMetadata(md), local: false };
+      return { metadata: md, local: false };
     });
     this.sync();
     this.ready();
+    let written: WriteResult | undefined;
+    let removed = 0;
     this.db.transaction(() => {
-      if (items.length > 0) this.store.putMany(items);
-      for (const r of remove) this.store.remove(r.servable, r.version);
+      if (items.length > 0) written = this.store.putMany(items);
+      for (const r of remove) removed += this.store.remove(r.servable, r.version).ids.length;
       alsoInTransaction(this.db);
     })();
-    this.sync();
+    // Puts alone (a first sync) update the index from the records in hand; with removals, from the change log.
+    if (written && removed === 0) this.applyWrite(written, items);
+    else this.sync();
   }
 
   /** One version of a servable (`owner/name`), or its newest when `version` is omitted. */
