@@ -33,6 +33,7 @@ import { batchResults } from './ops/task-batches.js';
 import { catalogEntry, describeServable, servableSummaries } from './ops/servable-info.js';
 import type { TaskInfo } from '../contract/index.js';
 import { HubClient } from '../hub/hub-client.js';
+import { GrpcDoorControl, readTlsPair } from './doors/grpc/control.js';
 
 /** How to build a DLHub instance; everything has a default. */
 export interface DlhubOptions {
@@ -58,6 +59,7 @@ export class Dlhub implements Operations {
   private engineInstance: Engine | undefined;
   private hubInstance: HubClient | undefined;
   private clusterStore: ClusterStore | undefined;
+  private grpcControl: GrpcDoorControl | undefined;
 
   constructor(opts: DlhubOptions = {}) {
     this.paths = ensureHome(homePaths(opts.home));
@@ -315,8 +317,25 @@ export class Dlhub implements Operations {
   async listOutbox(): Promise<OpResponse<'listOutbox'>> { return this.hub.listOutbox(); }
   async drainOutbox(): Promise<OpResponse<'drainOutbox'>> { return this.hub.drain({ force: true }); }
 
+  /** The instruments' gRPC door of this process (`dlhub serve --grpc` and startGrpc both start it here). */
+  get grpc(): GrpcDoorControl {
+    this.grpcControl ??= new GrpcDoorControl({ api: this, stateDb: this.paths.stateDb, maxFrameBytes: this.settings.maxInputBytes });
+    return this.grpcControl;
+  }
+
+  async grpcStatus(): Promise<OpResponse<'grpcStatus'>> { return this.grpc.status(); }
+  /** Start the gRPC door; certificate paths are read as this caller may reach them, a network caller starts it on loopback only. */
+  async startGrpc(req: OpRequest<'startGrpc'>, ctx?: CallContext): Promise<OpResponse<'startGrpc'>> {
+    const tls = await readTlsPair(req.cert, req.key, (p) => this.doorPath(p, ctx, 'read-file'));
+    return this.grpc.start({ address: req.address ?? '127.0.0.1:0', tls, remote: ctx?.remote === true });
+  }
+  async stopGrpc(): Promise<OpResponse<'stopGrpc'>> { return this.grpc.stop(0); }
+
   /** Stop workers and close files. */
   async close(): Promise<void> {
+    // Instruments stop first: no frame reaches an engine that is closing.
+    await this.grpcControl?.close();
+    this.grpcControl = undefined;
     await this.hubInstance?.close();
     this.hubInstance = undefined;
     await this.engineInstance?.close();

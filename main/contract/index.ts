@@ -10,4 +10,5 @@ export * from './codec.js';
 export * from './query.js';
 export * from './upload.js';
 export * from './hub.js';
+export * from './grpc.js';
 export { buildOpenApi } from './openapi.js';

@@ -10,6 +10,7 @@ import { RuntimeAvailability } from './runtimes.js';
 import { ClusterInfo, ClusterName, ClusterReport, ClusterSpec } from './clusters.js';
 import { DoctorReport, FitReport } from './hardware.js';
 import * as H from './hub.js';
+import { GrpcStatus, StartGrpcRequest } from './grpc.js';
 
 /** How an operation answers: once, with progress events before the answer, or as a stream of items. */
 export type OperationKind = 'answer' | 'progress' | 'stream';
@@ -221,6 +222,21 @@ export const OPERATIONS = {
     summary: 'Send what waits in the outbox now (each at most once on the hub, by its idempotency key)',
     kind: 'answer', request: S.Empty, response: H.OutboxList, errors: [],
     http: { method: 'POST', path: '/v1/hub/outbox/drain' }, cli: 'local',
+  },
+  grpcStatus: {
+    summary: 'Whether the instruments\' gRPC door listens, on which address, and with TLS or not',
+    kind: 'answer', request: S.Empty, response: GrpcStatus, errors: [],
+    http: { method: 'GET', path: '/v1/grpc' }, cli: 'service',
+  },
+  startGrpc: {
+    summary: 'Start the instruments\' gRPC door on an address (loopback unless a certificate makes it TLS; over a network door loopback only)',
+    kind: 'answer', request: StartGrpcRequest, response: GrpcStatus, errors: ['CONFLICT', 'FORBIDDEN', 'SERVICE_UNAVAILABLE', 'PATH_UNSAFE'],
+    http: { method: 'POST', path: '/v1/grpc/start' }, cli: 'service',
+  },
+  stopGrpc: {
+    summary: 'Stop the instruments\' gRPC door (streams in flight are closed)',
+    kind: 'answer', request: S.Empty, response: GrpcStatus, errors: [],
+    http: { method: 'POST', path: '/v1/grpc/stop' }, cli: 'service',
   },
 } as const satisfies Record<string, OperationSpec>;
 

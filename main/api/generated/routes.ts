@@ -224,6 +224,24 @@ export const ROUTES: Record<OpName, { method: 'GET' | 'POST' | 'DELETE'; path: s
     "path": "/v1/hub/outbox/drain",
     "cli": "local",
     "kind": "answer"
+  },
+  "grpcStatus": {
+    "method": "GET",
+    "path": "/v1/grpc",
+    "cli": "service",
+    "kind": "answer"
+  },
+  "startGrpc": {
+    "method": "POST",
+    "path": "/v1/grpc/start",
+    "cli": "service",
+    "kind": "answer"
+  },
+  "stopGrpc": {
+    "method": "POST",
+    "path": "/v1/grpc/stop",
+    "cli": "service",
+    "kind": "answer"
   }
 };
 

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
 import type { Dlhub } from '../../api/dlhub.js';
 import { insecureRemote, isLoopback, parseGrpcAddress } from '../../api/doors/grpc/address.js';
-import type { RunningGrpcDoor } from '../../api/doors/grpc/service.js';
+import { readTlsPair } from '../../api/doors/grpc/control.js';
 import type { Output } from '../output.js';
 
 /** The `dlhub serve` options of the gRPC door. */
@@ -11,14 +10,6 @@ export interface GrpcServeOptions {
   grpcCert?: string | undefined;
   grpcKey?: string | undefined;
   grpcAllowInsecure?: boolean | undefined;
-}
-
-function readPem(file: string, what: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new UsageError('USAGE', `Cannot read the gRPC ${what} ${file}: ${(err as Error).message}`, { hint: `Give a PEM file readable by this user with --grpc-${what === 'certificate' ? 'cert' : 'key'}.` });
-  }
 }
 
 /** Refuse bad gRPC options before anything listens: the address, a lone certificate or key, clear text beyond loopback. */
@@ -36,33 +27,17 @@ export function checkGrpcOptions(o: GrpcServeOptions): void {
 
 /**
  * Start the instruments' gRPC door when `--grpc` was given (its accounts in state.db), and say where
- * it listens; undefined otherwise. Options are checked before anything listens.
+ * it listens; undefined otherwise. Options are checked before anything listens. The door is the
+ * service's own (the one startGrpc and the window's Settings start and stop).
  */
-export async function startGrpcDoorFromOptions(api: Dlhub, o: GrpcServeOptions, out: Output): Promise<RunningGrpcDoor | undefined> {
+export async function startGrpcDoorFromOptions(api: Dlhub, o: GrpcServeOptions, out: Output): Promise<{ stop(graceMs: number): Promise<void> } | undefined> {
   checkGrpcOptions(o);
   if (o.grpc === undefined) return undefined;
-  const { host, port } = parseGrpcAddress(o.grpc);
-  const tls = o.grpcCert !== undefined && o.grpcKey !== undefined ? { cert: readPem(o.grpcCert, 'certificate'), key: readPem(o.grpcKey, 'key') } : undefined;
-  // Loaded only when asked for: grpc-js is not needed by a plain `dlhub serve`.
-  const [{ startGrpcDoor }, { UserStore }] = await Promise.all([import('../../api/doors/grpc/service.js'), import('../../storage/users.js')]);
-  const users = UserStore.open(api.paths.stateDb);
-  let door: RunningGrpcDoor;
-  try {
-    door = await startGrpcDoor({ api, users, host, port, tls, allowInsecureRemote: o.grpcAllowInsecure === true, maxFrameBytes: api.settings.maxInputBytes });
-  } catch (err) {
-    users.close();
-    throw err;
-  }
-  const count = users.list().length;
+  const tls = await readTlsPair(o.grpcCert, o.grpcKey);
+  const door = await api.grpc.start({ address: o.grpc, tls, allowInsecureRemote: o.grpcAllowInsecure === true });
   out.info(
-    `dlhub gRPC (redhare.Inference, schemas/stream.proto) on ${door.address}${door.tls ? ' with TLS' : ''}; ` +
-      (count === 0 ? 'no accounts yet: add one with `dlhub users add NAME --all`.' : `${count} account(s).`),
+    `dlhub gRPC (redhare.Inference, schemas/stream.proto) on ${door.address ?? ''}${door.tls ? ' with TLS' : ''}; ` +
+      (door.accounts === 0 ? 'no accounts yet: add one with `dlhub users add NAME --all`.' : `${door.accounts} account(s).`),
   );
-  return {
-    ...door,
-    stop: async (graceMs) => {
-      await door.stop(graceMs);
-      users.close();
-    },
-  };
+  return { stop: async (graceMs) => void (await api.grpc.stop(graceMs)) };
 }
