@@ -3,6 +3,7 @@ import { useApp } from '../components/context.js';
 import { ErrorBox } from '../components/error-box.js';
 import { dataFolder } from '../stores/settings.js';
 import { HubSettings } from '../components/hub-panels.js';
+import { GrpcSettings } from '../components/grpc-panel.js';
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -27,6 +28,7 @@ export function SettingsScreen() {
       <h1 id="settings-title">Settings</h1>
       {s.error ? <ErrorBox error={s.error} /> : null}
       <HubSettings />
+      <GrpcSettings />
       <h2>Runtimes</h2>
       {s.runtimes ? (
         <ul className="runtimes" data-testid="runtimes">

@@ -9,6 +9,7 @@ import { createServableStore, type ServableState } from './servable.js';
 import { createSettingsStore, type SettingsState } from './settings.js';
 import { createTasksStore, type TasksState } from './tasks.js';
 import { createHubStore, type HubState } from './hub.js';
+import { createGrpcStore, type GrpcState } from './grpc.js';
 
 /** One store per concern. */
 export interface AppStores {
@@ -20,6 +21,7 @@ export interface AppStores {
   tasks: StoreApi<TasksState>;
   settings: StoreApi<SettingsState>;
   hub: StoreApi<HubState>;
+  grpc: StoreApi<GrpcState>;
 }
 
 /** Build the stores; failures anywhere reach the connection store (service down, signed out). */
@@ -35,5 +37,6 @@ export function createAppStores(ops: Ops, hash: string, setHash: (h: string) => 
     tasks: createTasksStore(ops, { report }),
     settings: createSettingsStore(ops, report),
     hub: createHubStore(ops, report),
+    grpc: createGrpcStore(ops, report),
   };
 }
