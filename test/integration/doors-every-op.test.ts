@@ -131,6 +131,19 @@ describe('every operation through every door', () => {
       },
     ],
     uploadFolder: [async (o) => o.uploadFolder({ name: 'probe', files: [{ path: 'a/b.txt', data: new Uint8Array([1, 2, 3]) }] })],
+    grpcStatus: [(o) => o.grpcStatus({})],
+    startGrpc: [
+      // Each door starts the one gRPC door of the service on a free loopback port, sees it listening, and stops it.
+      async (o) => {
+        const started = await o.startGrpc({ address: '127.0.0.1:0' });
+        const seen = await o.grpcStatus({});
+        const stopped = await o.stopGrpc({});
+        return { started: { ...started, address: started.address?.startsWith('127.0.0.1:'), port: (started.port ?? 0) > 0 }, same: seen.address === started.address, stopped };
+      },
+      // Beyond loopback in clear text is refused alike at every door.
+      (o) => o.startGrpc({ address: '0.0.0.0:0' }),
+      (o) => o.startGrpc({ address: 'not an address' }),
+    ],
   };
 
   it('has cases only for operations of the table', () => {
@@ -163,6 +176,15 @@ describe('every operation through every door', () => {
     const outside = join(work.path, 'outside.jsonl');
     const seen = await Promise.all(doors.map(([, ops]) => outcome(() => ops.exportCatalog({ file: outside }))));
     expect(seen.map((s) => ('error' in (s as object) ? (s as { code: string }).code : 'written'))).toEqual(['written', 'written', 'PATH_UNSAFE']);
+  });
+
+  it('a network caller may start the gRPC door on loopback only, even with a certificate; the user\'s own doors are not refused so', async () => {
+    writeFileSync(join(space, 'door.crt'), 'not checked before the address is');
+    writeFileSync(join(space, 'door.key'), 'not checked before the address is');
+    const req = { address: '0.0.0.0:0', cert: join(space, 'door.crt'), key: join(space, 'door.key') };
+    const http = doors[2]?.[1] as ClientOperations;
+    expect(await outcome(() => http.startGrpc(req))).toEqual({ error: 'ServiceError', code: 'FORBIDDEN' });
+    expect((await dlhub.grpcStatus({})).listening).toBe(false);
   });
 
   it('the stream of task changes serves every door at once, each reader its own items', async () => {

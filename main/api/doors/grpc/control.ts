@@ -73,12 +73,12 @@ export class GrpcDoorControl {
       throw new ServiceError('CONFLICT', `The gRPC door already listens${this.door ? ` on ${this.door.address}` : ''}.`, { hint: 'Stop it first, then start it on the address you want.' });
     }
     const { host, port } = parseGrpcAddress(o.address);
+    if (!o.tls && !isLoopback(host) && o.allowInsecureRemote !== true) throw insecureRemote(host);
     if (o.remote === true && !isLoopback(host)) {
       throw new ServiceError('FORBIDDEN', `Over a network door the gRPC door starts on loopback only, not on ${host}.`, {
         hint: 'Start it on 127.0.0.1, or beyond loopback from this machine: dlhub serve --grpc HOST:PORT --grpc-cert FILE --grpc-key FILE.',
       });
     }
-    if (!o.tls && !isLoopback(host) && o.allowInsecureRemote !== true) throw insecureRemote(host);
     this.busy = true;
     try {
       // Loaded only when asked for: grpc-js is not needed until the door starts.
