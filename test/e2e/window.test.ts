@@ -12,7 +12,7 @@ import { requireDocker, testBaseImage, homeWorkerContainers } from '../helpers/d
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/home.js';
 import { waitFor } from '../helpers/wait.js';
-import { axeProblems, launchChromium, screenshots, startWindowService, type WindowService } from './harness.js';
+import { axeProblems, launchChromium, SCREENSHOTS, screenshots, startWindowService, type WindowService } from './harness.js';
 
 const IRIS_PICKLE = resolve(import.meta.dirname, '../../examples/iris/model.pkl');
 
@@ -145,6 +145,52 @@ describe('the desktop window in browser mode', () => {
     await capture('catalog-query-error');
     await search.fill('');
   });
+
+  it('readable at 125% zoom: catalog and servable fit the width of a 1024x768 window, their controls in reach', async () => {
+    // Browser zoom at 125% on a 1024x768 window: a CSS viewport of 819x614 drawn at 1.25 device pixels each.
+    const zoomed = await browser.newContext({ viewport: { width: 819, height: 614 }, deviceScaleFactor: 1.25, colorScheme: 'light' });
+    await zoomed.addCookies(await context.cookies());
+    const z = await zoomed.newPage();
+    const overflow = (): Promise<number> => z.evaluate<number>('document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth');
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await z.goto(`${service.base}/#/catalog`);
+    await z.getByLabel('Search servables').fill('squares');
+    await z.getByRole('link', { name: 'Squares and naps' }).waitFor();
+    for (const control of [z.getByLabel('Search servables'), z.getByLabel('All versions'), z.getByRole('link', { name: 'Settings' })]) await expect(control.isVisible()).resolves.toBe(true);
+    await expect(overflow()).resolves.toBe(0);
+    await z.screenshot({ path: join(SCREENSHOTS, 'catalog-zoom125.png'), fullPage: true });
+    await z.getByRole('link', { name: 'Squares and naps' }).click();
+    await z.getByLabel('Numbers to square').fill('1, 2');
+    await z.getByRole('button', { name: 'Run', exact: true }).click();
+    await z.getByTestId('output-list').waitFor({ timeout: 60_000 });
+    for (const control of [z.getByLabel('Method'), z.getByRole('button', { name: 'Run as task' }), z.getByTestId('servable-version')]) await expect(control.isVisible()).resolves.toBe(true);
+    await expect(overflow()).resolves.toBe(0);
+    await z.screenshot({ path: join(SCREENSHOTS, 'servable-zoom125.png'), fullPage: true });
+    await zoomed.close();
+  }, 120_000);
+
+  it('keyboard only: / to the search, type, down to a result, Enter opens it, Tab to the input, Ctrl+Enter runs', async () => {
+    await page.goto(`${service.base}/#/tasks`);
+    await page.getByRole('heading', { name: 'Tasks' }).waitFor();
+    await page.keyboard.press('/');
+    await page.getByRole('heading', { name: 'Catalog' }).waitFor();
+    await waitFor('the search box to take the focus', () => page.evaluate<boolean>(`document.activeElement?.id === 'search'`));
+    await page.keyboard.type('squares');
+    await page.getByRole('link', { name: 'Squares and naps' }).waitFor();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('servable-name').waitFor();
+    let tabs = 0;
+    while (!(await page.evaluate<boolean>(`document.activeElement?.id === 'input'`))) {
+      expect(tabs++, 'Tab reaches the input field').toBeLessThan(40);
+      await page.keyboard.press('Tab');
+    }
+    await page.keyboard.type('3, 4');
+    await page.keyboard.press('Control+Enter');
+    const out = page.getByTestId('output-list');
+    await out.waitFor({ timeout: 60_000 });
+    await expect(out.textContent()).resolves.toMatch(/9.*16/);
+  }, 120_000);
 
   it('publish: a bad drop gets a clear error (too large; no model inside)', async () => {
     await dropFiles(page, [{ name: 'huge.bin', size: 33 * 1024 * 1024 }]);

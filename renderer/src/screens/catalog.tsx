@@ -64,13 +64,24 @@ export function CatalogScreen() {
           aria-invalid={queryProblem ? true : undefined}
           aria-describedby="search-help"
           onChange={(e) => void setQuery(e.target.value)}
+          onKeyDown={(e) => {
+            // Down arrow goes from the search box to the first result; Enter opens it.
+            if (e.key === 'ArrowDown') {
+              const first = document.querySelector<HTMLAnchorElement>('[data-testid="hits"] a');
+              if (first) {
+                e.preventDefault();
+                first.focus();
+              }
+            }
+          }}
+          aria-keyshortcuts="/"
         />
         <label className="check">
           <input type="checkbox" checked={allVersions} onChange={(e) => void setAllVersions(e.target.checked)} /> All versions
         </label>
       </div>
       <p id="search-help" className="muted small">
-        {advanced ? <span className="tag">Field syntax</span> : <span className="tag quiet">Free text</span>} Words match any field; <code>field:value</code>, <code>AND</code>, <code>OR</code>, <code>NOT</code> and quotes search fields.
+        {advanced ? <span className="tag">Field syntax</span> : <span className="tag quiet">Free text</span>} Words match any field; <code>field:value</code>, <code>AND</code>, <code>OR</code>, <code>NOT</code> and quotes search fields. <kbd>/</kbd> comes back here, <kbd>↓</kbd> goes to the results.
       </p>
       {queryProblem ? (
         <QueryError query={query} position={typeof queryProblem.details?.['position'] === 'number' ? queryProblem.details['position'] : undefined} message={queryProblem.message} hint={queryProblem.hint} />

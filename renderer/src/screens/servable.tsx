@@ -141,6 +141,13 @@ export function ServableScreen({ name, version }: { name: string; version?: stri
           e.preventDefault();
           void s.run();
         }}
+        onKeyDown={(e) => {
+          // Ctrl+Enter (Cmd+Enter) runs from any field, the multi-line ones included.
+          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+            e.preventDefault();
+            void s.run();
+          }
+        }}
       >
         <div className="field">
           <label htmlFor="method">Method</label>
@@ -167,7 +174,7 @@ export function ServableScreen({ name, version }: { name: string; version?: stri
           {s.fieldError ? <p id="input-error" className="field-error" role="alert">{s.fieldError}</p> : null}
         </div>
         <div className="actions">
-          <button type="submit" className="primary" disabled={s.running || !canRun}>{s.running ? 'Running…' : 'Run'}</button>
+          <button type="submit" className="primary" disabled={s.running || !canRun} aria-keyshortcuts="Control+Enter">{s.running ? 'Running…' : 'Run'}</button>
           <button type="button" disabled={s.running || !canRun} onClick={() => void s.run({ noCache: true })}>Run without cache</button>
           <button type="button" disabled={!canRun} onClick={() => void s.submit()}>Run as task</button>
         </div>
