@@ -37,7 +37,7 @@ export function slurmFailed(cluster: ClusterInfo, what: string, r: CommandResult
 
 /** Seconds of a Slurm time limit: minutes, MM:SS, HH:MM:SS, D-HH[:MM[:SS]]; undefined when not given or unreadable. */
 export function timeLimitSeconds(time: string | undefined): number | undefined {
-  if (!time) return undefined;
+  if (!time || !/^\d+(-\d+)?(:\d+){0,2}$/.test(time)) return undefined;
   const [daysPart, rest] = time.includes('-') ? time.split('-', 2) : [undefined, time];
   const days = daysPart === undefined ? 0 : Number(daysPart);
   const parts = (rest ?? '').split(':').map(Number);
