@@ -28,7 +28,7 @@ function inferenceClient(address: string): InferenceClient {
 }
 
 function auth(client: InferenceClient, model: string): Promise<{ url: string; token: string }> {
-  return new Promise((ok, fail) => client.auth({ attributes: { model_name: model, user_name: 'lab', password: 'frames-pass' } }, (err, res) => (err || !res ? fail(err) : ok(res))));
+  return new Promise((ok, fail) => client.auth({ attributes: { model_name: model, user_name: 'lab', password: 'frames-pass' } }, (err, res) => (err || !res ? fail(err ?? new Error('auth() gave no answer')) : ok(res))));
 }
 
 /** Stream `frames` (each JSON) after the token; the answers parsed, in order. */
