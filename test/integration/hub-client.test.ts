@@ -134,6 +134,19 @@ describe('hub client against the real hub, registry and dockerd', () => {
     expect(ok(await dlhub('bob', ['whoami']))).toMatchObject({ user: 'bob', groups: ['lab'] });
   });
 
+  it('works headless: client credentials or an existing token from the environment, with no credentials file', async () => {
+    const made = admin('users', 'add', 'ci', '--client');
+    const clientId = /clientId (\S+)/.exec(made)?.[1] ?? '';
+    const clientSecret = /clientSecret (\S+)/.exec(made)?.[1] ?? '';
+    const home = join(dir.path, 'ci');
+    const asClient = await runCli(['whoami', '--json'], { DLHUB_HOME: home, DLHUB_HUB_URL: url(), DLHUB_CLIENT_ID: clientId, DLHUB_CLIENT_SECRET: clientSecret });
+    expect(ok(asClient)).toMatchObject({ user: 'ci', source: 'env-client', hub: url() });
+    expect(asClient.stdout + asClient.stderr).not.toContain(clientSecret);
+    const token = JSON.parse(readFileSync(join(homes.bob, 'credentials', 'hub.json'), 'utf8')).token as string;
+    expect(ok(await runCli(['whoami', '--json'], { DLHUB_HOME: home, DLHUB_HUB_URL: url(), DLHUB_TOKEN: token }))).toMatchObject({ user: 'bob', source: 'env-token' });
+    expect(existsSync(join(home, 'credentials', 'hub.json'))).toBe(false);
+  });
+
   it('publishes privately (again: a no-op), shares with a group; the member syncs, searches offline and pulls by digest; a stranger sees nothing', async () => {
     const published = ok(await dlhub('alice', ['publish', 'noop', '--visibility', 'private']));
     expect(published).toMatchObject({ status: 'published', owner: 'alice', name: 'noop', version: '1.0.0' });
