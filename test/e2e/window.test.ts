@@ -49,6 +49,17 @@ function writeNapper(dir: string): string {
   return dir;
 }
 
+/** A catalog record of napper's older version 0.9.0 (as `dlhub catalog import` reads them), so the servable has two versions. */
+function writeOlderNapperRecord(file: string): string {
+  const square = method('square', { type: 'list', item_type: { type: 'float' }, description: 'Numbers to square' }, { type: 'list', item_type: { type: 'float' } }, 'The square of each number');
+  writeFileSync(file, `${JSON.stringify({
+    datacite: { titles: [{ title: 'Squares, first cut' }], creators: [{ creatorName: 'Doe, Jane' }], descriptions: [{ description: 'The first version: squares only.', descriptionType: 'Abstract' }] },
+    dlhub: { name: 'napper', version: '0.9.0', domains: ['testing'], files: { other: ['app.py'] }, dependencies: { python: {} } },
+    servable: { type: 'Python static method', shim: 'python.PythonStaticMethodServable', deterministic: true, methods: { run: square } },
+  })}\n`);
+  return file;
+}
+
 /** Drop files on the window as a real drop event carrying them (a DataTransfer built in the page). */
 async function dropFiles(page: Page, files: { name: string; base64?: string; size?: number }[]): Promise<void> {
   // Runs in the page (DOM types are not part of this Node project's type-check, so it travels as text).
@@ -87,6 +98,8 @@ describe('the desktop window in browser mode', () => {
     env = { DLHUB_HOME: home, DLHUB_BASE_IMAGE: testBaseImage(), DLHUB_PYTHON: '/usr/bin/python3', DLHUB_RATE_LIMIT: 'off' };
     const built = await runCli(['build', writeNapper(join(work.path, 'napper')), '--runtime', 'host', '--json'], env);
     expect(built.code, built.stderr).toBe(0);
+    const imported = await runCli(['catalog', 'import', writeOlderNapperRecord(join(work.path, 'older.jsonl'))], env);
+    expect(imported.code, imported.stderr).toBe(0);
     service = await startWindowService(env);
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
@@ -146,6 +159,23 @@ describe('the desktop window in browser mode', () => {
     await search.fill('');
   });
 
+  it('version switch: the servable lists its catalog versions; an older one shows its record and is not run as the built one', async () => {
+    await page.goto(`${service.base}/#/servable/napper`);
+    const version = page.getByLabel('Version');
+    await version.waitFor();
+    await expect(version.locator('option').allTextContents()).resolves.toEqual(['1.0.0 (newest) (built here)', '0.9.0']);
+    await version.selectOption('0.9.0');
+    await page.getByTestId('version-note').waitFor();
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Squares, first cut');
+    expect(page.url()).toMatch(/#\/servable\/napper\?version=0\.9\.0$/);
+    await expect(page.getByRole('button', { name: 'Run', exact: true }).isDisabled()).resolves.toBe(true);
+    await expect(page.getByTestId('other-methods').textContent()).resolves.toBe('Version 0.9.0 has run.');
+    await capture('servable-older-version');
+    await page.getByLabel('Version').selectOption('1.0.0');
+    await page.getByRole('heading', { name: 'Squares and naps' }).waitFor();
+    await expect(page.getByTestId('version-note').count()).resolves.toBe(0);
+  });
+
   it('readable at 125% zoom: catalog and servable fit the width of a 1024x768 window, their controls in reach', async () => {
     // Browser zoom at 125% on a 1024x768 window: a CSS viewport of 819x614 drawn at 1.25 device pixels each.
     const zoomed = await browser.newContext({ viewport: { width: 819, height: 614 }, deviceScaleFactor: 1.25, colorScheme: 'light' });
@@ -171,7 +201,7 @@ describe('the desktop window in browser mode', () => {
 
   it('keyboard only: / to the search, type, down to a result, Enter opens it, Tab to the input, Ctrl+Enter runs', async () => {
     await page.goto(`${service.base}/#/tasks`);
-    await page.getByRole('heading', { name: 'Tasks' }).waitFor();
+    await page.getByRole('heading', { name: 'Tasks', exact: true }).waitFor();
     await page.keyboard.press('/');
     await page.getByRole('heading', { name: 'Catalog' }).waitFor();
     await waitFor('the search box to take the focus', () => page.evaluate<boolean>(`document.activeElement?.id === 'search'`));

@@ -134,7 +134,7 @@ export function ServableScreen({ name, version }: { name: string; version?: stri
       </div>
 
       <h2>Run</h2>
-      {other ? <p className="muted">Version {other.version} is not the one built here: switch back to {built ?? 'it'} to run, or pull {other.version}.</p> : !canRun ? <p className="muted">This servable is known from the catalog only. Build it here (drop its folder on the window) to run it.</p> : null}
+      {other ? <p className="muted">Version {other.version} is not the one built here: switch back to {built ?? 'it'} to run{other.servable.includes('/') ? `, or pull ${other.version}` : ''}.</p> : !canRun ? <p className="muted">This servable is known from the catalog only. Build it here (drop its folder on the window) to run it.</p> : null}
       <form
         className="run-form"
         onSubmit={(e) => {
@@ -198,14 +198,16 @@ export function ServableScreen({ name, version }: { name: string; version?: stri
       ) : null}
 
       <h2>Methods</h2>
-      <table className="methods">
+      {other ? (
+        <p data-testid="other-methods">Version {other.version} has {other.methods.length === 0 ? 'no methods listed' : other.methods.map((m, i) => <span key={m}>{i > 0 ? ', ' : ''}<code>{m}</code></span>)}.</p>
+      ) : <table className="methods">
         <thead><tr><th scope="col">Method</th><th scope="col">Input</th><th scope="col">Output</th><th scope="col">Description</th></tr></thead>
         <tbody>
           {Object.entries(methods).map(([m, info]) => (
             <tr key={m}><td><code>{m}</code></td><td>{typeText(info.input)}</td><td>{typeText(info.output)}</td><td>{info.description ?? ''}</td></tr>
           ))}
         </tbody>
-      </table>
+      </table>}
     </section>
   );
 }
