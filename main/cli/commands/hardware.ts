@@ -32,8 +32,14 @@ export function registerHardwareCommands(program: Command, ctx: CliContext): voi
     .description('what this machine offers servables: CPUs, RAM, free disk, NVIDIA GPUs, runtimes and their versions')
     .action(async (_o: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
-      const d = await (await ctx.ops()).doctor({});
-      out.result(d, () => doctorText(d));
+      const ops = await ctx.ops();
+      const d = await ops.doctor({});
+      // The clusters added (`dlhub cluster add`), each asked whether it answers, beside this machine.
+      const clusters = await ops.listClusters({});
+      out.result(d, () => [doctorText(d), ...(clusters.length === 0 ? [] : ['', table(['cluster', 'answers', 'partitions'], clusters.map(({ cluster, report }) => [
+        cluster.name, report.reachable ? 'yes' : `no (${safeText(report.reason ?? '')})`,
+        report.partitions.map((p) => `${safeText(p.name)}: ${p.nodes} node(s)${p.gpus > 0 ? `, ${p.gpus} GPU(s)` : ''}`).join('; '),
+      ]))])].join('\n'));
     });
 
   program
