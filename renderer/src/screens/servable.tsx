@@ -17,6 +17,12 @@ function typeText(t: MethodInfo['input']): string {
   return t.shape ? `${t.type} [${t.shape.map((d) => (d === null ? 'n' : String(d))).join(' × ')}]` : t.type;
 }
 
+/** What an option of the version picker says beside the version. */
+function marks(newest: boolean, builtHere: boolean): string {
+  const words = [newest ? 'newest' : '', builtHere ? 'built here' : ''].filter(Boolean);
+  return words.length > 0 ? ` (${words.join(', ')})` : '';
+}
+
 /** The version picker: every version the catalog has of the servable, the shown one selected. */
 function VersionSwitch({ s, shown, onPick }: { s: ServableState; shown: string | undefined; onPick: (v: string) => void }) {
   const built = describedVersion(s.description);
@@ -27,7 +33,7 @@ function VersionSwitch({ s, shown, onPick }: { s: ServableState; shown: string |
       <select id="version" value={shown} onChange={(e) => onPick(e.target.value)} data-testid="version-switch">
         {s.versions.map((v, i) => (
           <option key={v.version} value={v.version}>
-            {v.version}{i === 0 ? ' (newest)' : ''}{v.version === built && s.description?.source !== 'catalog' ? ' (built here)' : ''}
+            {v.version}{marks(i === 0, v.version === built && s.description?.source !== 'catalog')}
           </option>
         ))}
       </select>
