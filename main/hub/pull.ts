@@ -114,6 +114,8 @@ export async function pullServable(deps: PullDeps, s: Session, ref: string, ctx:
   const image = docker.getImage(imageId);
   await image.tag({ repo: `dlhub/${record.name}`, tag: key });
   await image.tag({ repo: `dlhub/${record.name}`, tag: tag.slice(tag.lastIndexOf(':') + 1) });
+  // The registry's name for it (host:port/owner/name@digest) was only the pull's handle: `dlhub rm` then removes the image whole.
+  await docker.getImage(`${address}/${repository}@${digest}`).remove({ noprune: true }).catch(() => undefined);
   // Nothing of the pull is under servables/ until this folder is complete and renamed in.
   sweepPulling(deps.paths);
   const work = join(pullingDir(deps.paths), `${process.pid}-${randomBytes(4).toString('hex')}`);
