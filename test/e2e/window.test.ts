@@ -328,6 +328,20 @@ describe('the desktop window in browser mode', () => {
     await expect(page.getByTestId('cache-entries').textContent()).resolves.toBe('0');
   });
 
+  it('settings: the instruments\' gRPC door starts on a loopback address and stops', async () => {
+    // Signed in already when the suite runs whole; alone, this step signs in first.
+    if (!page.url().startsWith(service.base)) await page.goto(service.signIn);
+    await page.goto(`${service.base}/#/settings`);
+    const grpc = page.getByTestId('grpc-settings');
+    await grpc.getByText('Not listening.').waitFor();
+    await grpc.getByLabel('Address').fill('127.0.0.1:0');
+    await grpc.getByRole('button', { name: 'Start' }).click();
+    await grpc.getByTestId('grpc-status').filter({ hasText: /^Listening on 127\.0\.0\.1:\d+ \(plain TCP\)/ }).waitFor();
+    await capture('settings-grpc');
+    await grpc.getByRole('button', { name: 'Stop' }).click();
+    await grpc.getByText('Not listening.').waitFor();
+  });
+
   it('no screen has a serious or critical accessibility violation', () => {
     expect(axe).toEqual(Object.fromEntries(Object.keys(axe).map((k) => [k, []])));
     console.log(`window screenshots:\n${shots.join('\n')}`);
