@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait.js';
+import { isProcessAlive as alive } from '../../main/storage/process-alive.js';
 
 /** A running test cluster: the environment its commands need (SLURM_CONF) and how to stop it. */
 export interface TestSlurm {
@@ -20,14 +21,6 @@ function need(cmd: string): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Start munged once per machine: slurmctld and slurmd sign their messages with it. */
 function ensureMunge(): void {

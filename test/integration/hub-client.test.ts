@@ -8,13 +8,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { requireDocker } from '../helpers/docker.js';
 import { json, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/home.js';
 import { waitFor } from '../helpers/wait.js';
+import { freePort } from '../helpers/net.js';
 
 const HUB_BIN = join(import.meta.dirname, '../../bin/dlhub-hub.js');
 const CLI_BIN = join(import.meta.dirname, '../../bin/dlhub.js');
@@ -32,16 +32,6 @@ function admin(...args: string[]): string {
   return execFileSync(process.execPath, [HUB_BIN, ...args], { env: hubEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** Start the hub on its fixed port (a restart comes back at the same address, with the same data). */
 async function startHub(): Promise<void> {

@@ -11,6 +11,7 @@ import type Docker from 'dockerode';
 import { requireDocker } from '../helpers/docker.js';
 import { tempDir } from '../helpers/home.js';
 import { waitFor } from '../helpers/wait.js';
+import { isProcessAlive as alive } from '../../main/storage/process-alive.js';
 
 const BIN = join(import.meta.dirname, '../../bin/dlhub-hub.js');
 const dir = tempDir('dlhub-hub-registry-');
@@ -20,14 +21,6 @@ function admin(...args: string[]): string {
   return execFileSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 let docker: Docker;
 let hub: ChildProcess;

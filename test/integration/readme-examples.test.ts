@@ -3,13 +3,13 @@
 // shows, and its TypeScript SDK block compiled and run against a real service.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireDocker } from '../helpers/docker.js';
 import { tempDir } from '../helpers/home.js';
 import { waitFor } from '../helpers/wait.js';
+import { freePort } from '../helpers/net.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/dlhub.js');
@@ -25,14 +25,6 @@ function block(heading: string, lang: string): string {
 }
 
 /** A free loopback port. */
-async function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
-}
 
 /** Run shell text with `dlhub` as this checkout's command; answers what it printed. */
 function sh(text: string, env: Record<string, string>, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
