@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { HTTP_STATUS, InputError, LimitError, NotFoundError, ServiceError, UsageError, errorMessage, toDlhubError } from '../main/errors.js';
 import { errorText, resultText } from '../main/api/doors/envelope.js';
+import { readBody } from '../main/api/doors/read-body.js';
 import { HUB_OPERATIONS, type Caller, type HubOpName, type HubOperationSpec } from './contract.js';
 import { hashSecret } from './secrets.js';
 import type { HubService } from './service.js';
@@ -77,26 +78,9 @@ function sendError(res: ServerResponse, err: unknown): void {
   send(res, status, errorText(e), headers);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  return new Promise((resolve, reject) => {
-    const refuse = (): void => {
-      req.removeAllListeners('data');
-      req.on('data', () => undefined);
-      setTimeout(() => req.destroy(), 2000).unref();
-      reject(new InputError('INPUT_TOO_LARGE', `The request body is over ${HUB_MAX_BODY_BYTES} bytes.`, { hint: 'Metadata that large is not a servable\'s description: keep files in the image, not in dlhub.json.' }));
-    };
-    if (declared > HUB_MAX_BODY_BYTES) return refuse();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > HUB_MAX_BODY_BYTES) refuse();
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+/** The hub's 413: metadata, not model files, travels in its requests. */
+function tooLarge(): InputError {
+  return new InputError('INPUT_TOO_LARGE', `The request body is over ${HUB_MAX_BODY_BYTES} bytes.`, { hint: 'Metadata that large is not a servable\'s description: keep files in the image, not in dlhub.json.' });
 }
 
 function parseBody(op: string, body: Buffer): Record<string, unknown> {
@@ -194,7 +178,7 @@ export function createHubDoor(service: HubService, opts: HubDoorOptions): Server
     const { route, values } = match(method, path);
     const caller = await callerOf(req);
     if (route.spec.access === 'user' && !caller) throw new ServiceError('UNAUTHORIZED', `${route.op} needs a signed-in user.`, { hint: 'Send "Authorization: Bearer <token>" (from POST /v1/auth/token or `dlhub login`).' });
-    const request = route.fromQuery ? queryObject(q < 0 ? '' : url.slice(q + 1)) : parseBody(route.op, await readBody(req));
+    const request = route.fromQuery ? queryObject(q < 0 ? '' : url.slice(q + 1)) : parseBody(route.op, await readBody(req, HUB_MAX_BODY_BYTES, tooLarge));
     route.params.forEach((p, i) => {
       try {
         request[p] = decodeURIComponent(values[i] ?? '');

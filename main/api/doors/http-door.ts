@@ -13,6 +13,7 @@ import { fromWire, toWire } from '../codec.js';
 import type { CallContext, Operations } from '../operations.js';
 import { NDJSON, errorText, itemText, resultText } from './envelope.js';
 import { invoke } from './invoke.js';
+import { readBody } from './read-body.js';
 
 /** Largest request body a door reads (a batch of inputs; each input is still held to DLHUB_MAX_INPUT_BYTES). */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -124,32 +125,6 @@ function sendError(res: ServerResponse, err: unknown): void {
 
 function tooLarge(): InputError {
   return new InputError('INPUT_TOO_LARGE', `The request body is over ${MAX_BODY_BYTES} bytes.`, { hint: 'Send fewer inputs per call, or submit them as several tasks.' });
-}
-
-/**
- * The body, at most MAX_BODY_BYTES whether declared or sent in chunks. Over the limit the rest is
- * read and dropped for a moment, so the client gets its 413 rather than a reset connection.
- */
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  return new Promise((resolve, reject) => {
-    const refuse = (): void => {
-      req.removeAllListeners('data');
-      req.on('data', () => undefined);
-      setTimeout(() => req.destroy(), 2000).unref();
-      reject(tooLarge());
-    };
-    if (declared > MAX_BODY_BYTES) return refuse();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) refuse();
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 /** A POST body as the request object: JSON, an object, values through the codec. */
@@ -274,7 +249,7 @@ export function createHttpDoor(api: Operations, opts: HttpDoorOptions = {}): Run
       }
       if (guard) checkToken(req, guard, browserMode);
       const { route, values } = match(method, path);
-      const request = route.fromQuery ? queryObject(q < 0 ? '' : url.slice(q + 1)) : parseBody(route.op, await readBody(req));
+      const request = route.fromQuery ? queryObject(q < 0 ? '' : url.slice(q + 1)) : parseBody(route.op, await readBody(req, MAX_BODY_BYTES, tooLarge));
       for (let i = 0; i < route.params.length; i++) request[route.params[i] as string] = decodePart(values[i] ?? '');
       await answer(req, res, route, request);
     } catch (err) {
