@@ -34,6 +34,8 @@ export interface ClusterCall {
   signal?: AbortSignal | undefined;
   /** Called once per answered chunk with the positions (in `inputs`) and their answers; never twice for one input. */
   onItems: (positions: number[], items: ClusterItem[]) => void;
+  /** Called before each answered chunk's `onItems` and after each submission: chunk files answered and written, job arrays submitted. */
+  onChunks?: ((chunks: { done: number; total: number; jobs: number }) => void) | undefined;
   /** How many times a chunk may lose its pilot before its inputs fail (default 3). */
   maxAttempts?: number | undefined;
   /** Inputs per chunk (default: the batch spread over four chunks per pilot, 1..1000). */
@@ -143,8 +145,11 @@ export async function runOnCluster(call: ClusterCall): Promise<ClusterRunStats> 
     renameSync(tmp, join(dir, 'todo', id));
     chunks.set(id, { positions, attempts: 0 });
   };
+  // Chunk files written are `seq`; those not yet answered are in `chunks` (a chunk split into singles counts as answered).
+  const chunkProgress = (): void => call.onChunks?.({ done: seq - chunks.size, total: seq, jobs: stats.jobs.length });
   const settle = (chunk: Chunk, items: ClusterItem[]): void => {
     stats.firstAnswerMs ??= performance.now() - started;
+    chunkProgress();
     call.onItems(chunk.positions, items);
   };
 
@@ -163,6 +168,7 @@ export async function runOnCluster(call: ClusterCall): Promise<ClusterRunStats> 
     stats.chunks = chunks.size;
     const submit = async (n: number): Promise<void> => {
       stats.jobs.push(await submitArray(cluster, { script, count: Math.min(cluster.pilots, n), name: `dlhub-${batchId}`, logDir: join(dir, 'logs'), gpus: call.gpus }));
+      chunkProgress();
     };
     await submit(chunks.size);
 

@@ -134,6 +134,18 @@ const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled']
 export const TaskStatus = Type.Union(TASK_STATUSES.map((s) => Type.Literal(s)));
 export type TaskStatus = Static<typeof TaskStatus>;
 
+/** How far a running task has got: inputs answered (memo hits included) and, on a cluster, its chunk files. */
+export const TaskProgress = Type.Object({
+  done: Type.Integer({ minimum: 0, description: 'inputs answered so far (memo hits and failed inputs included)' }),
+  total: Type.Integer({ minimum: 0, description: 'inputs in the call' }),
+  chunks: Opt(Type.Object({
+    done: Type.Integer({ minimum: 0, description: 'chunk files answered' }),
+    total: Type.Integer({ minimum: 0, description: 'chunk files written to the spool so far' }),
+    jobs: Type.Integer({ minimum: 0, description: 'pilot job arrays submitted' }),
+  }, { description: 'a batch on a cluster: its chunks, answered by pilot jobs' })),
+});
+export type TaskProgress = Static<typeof TaskProgress>;
+
 /** One asynchronous task (a single input or a batch), as stored in state.db and shown at every door. */
 export const TaskInfo = Type.Object(
   {
@@ -147,6 +159,8 @@ export const TaskInfo = Type.Object(
     finishedAt: Opt(Type.String()),
     error: Opt(ErrorBody),
     restarts: Type.Integer({ description: 'times the task was started again after a restart of the process that ran it' }),
+    on: Opt(Type.String({ description: 'the cluster it was sent to (`on`)' })),
+    progress: Opt(TaskProgress),
   },
   { $id: 'TaskInfo' },
 );

@@ -93,6 +93,11 @@ export class RunPath {
       record = chosen;
     }
 
+    // How far the call has got, for a task's progress: memo hits count as answered at once.
+    let answered = inputs.length - misses.length;
+    let chunks: { done: number; total: number; jobs: number } | undefined;
+    const progress = (): void => exec.onProgress?.({ done: answered, total: inputs.length, ...(chunks ? { chunks } : {}) });
+    progress();
     const absorb = (part: number[], items: ItemResult[]): void => {
       part.forEach((i, j) => {
         const item = items[j];
@@ -111,6 +116,8 @@ export class RunPath {
       items.length = 0;
       for (const i of part) prepared[i] = undefined;
       exec.onPart?.({ indices: part, outputs: part.map((i) => outputs[i]), errors: part.map((i) => errors[i] ?? null), runtime: record.name, elapsedMs: performance.now() - started });
+      answered += part.length;
+      progress();
     };
     if (cluster && misses.length > 0) {
       // Memo hits were answered above and are never sent; the misses go to the cluster's pilot jobs.
@@ -120,6 +127,11 @@ export class RunPath {
       await runOnCluster({
         cluster, spec, method: methodName, inputs: sent.map((i) => inputs[i]), parameters: req.parameters, gpus, signal: exec.signal,
         onItems: (positions, items) => absorb(positions.map((p) => sent[p] as number), items),
+        onChunks: (c) => {
+          const submitted = c.jobs !== chunks?.jobs;
+          chunks = c;
+          if (submitted) progress();
+        },
       });
     } else {
       for (const part of batch ? partsOf(misses, prepared) : [misses]) {

@@ -9,7 +9,7 @@ import type { RunPath } from './run-path.js';
 import type { Settings } from './settings.js';
 import type { Slots } from './slots.js';
 import { isFinished, TaskStore, type Orphan, type OrphanVerdict } from './task-store.js';
-import type { RunOutcome, RunRequest, TaskInfo, TaskStatus } from '../contract/index.js';
+import type { RunOutcome, RunRequest, TaskInfo, TaskProgress, TaskStatus } from '../contract/index.js';
 import type { AnswerPart, ClaimedTask, StoredOutcome, StoredRequest } from './types.js';
 
 interface RunningTask {
@@ -98,6 +98,8 @@ export class TaskScheduler {
   private readonly queue: string[] = [];
   private readonly running = new Map<string, RunningTask>();
   private readonly listeners = new Set<(t: TaskInfo) => void>();
+  /** How far each task running here has got (not kept in state.db: another process sees none). */
+  private readonly progress = new Map<string, TaskProgress>();
 
   constructor(
     private readonly paths: HomePaths,
@@ -121,7 +123,7 @@ export class TaskScheduler {
     for (const id of ids) {
       let info: TaskInfo;
       try {
-        info = this.store.get(id);
+        info = this.withProgress(this.store.get(id));
       } catch {
         continue; // the store is closing with the engine
       }
@@ -133,6 +135,12 @@ export class TaskScheduler {
         }
       }
     }
+  }
+
+  /** The task with its progress while it runs here. */
+  private withProgress(t: TaskInfo): TaskInfo {
+    const p = this.progress.get(t.id);
+    return p && t.status === 'running' ? { ...t, progress: p } : t;
   }
 
   private db(): TaskStore {
@@ -181,12 +189,12 @@ export class TaskScheduler {
 
   /** One task's state; TASK_NOT_FOUND when the id is unknown. */
   get(id: string): TaskInfo {
-    return this.db().get(id);
+    return this.withProgress(this.db().get(id));
   }
 
   /** Tasks, newest first. */
   list(filter: { status?: TaskStatus | undefined; limit?: number | undefined } = {}): TaskInfo[] {
-    return this.db().list(filter);
+    return this.db().list(filter).map((t) => this.withProgress(t));
   }
 
   /** How many tasks are in each status. */
@@ -280,6 +288,10 @@ export class TaskScheduler {
       };
       const outcome = await this.runPath.execute(req, {
         timeoutMs: r.timeoutMs ?? this.settings.timeoutMs, fromSetting: r.timeoutMs === undefined, signal: entry.controller.signal, onPart: keep,
+        onProgress: (p) => {
+          this.progress.set(task.id, p);
+          this.emit([task.id]);
+        },
       });
       const { output, ...stored } = outcome;
       if (store.succeed(task.id, stored, frameOf(output))) this.emit([task.id]);
@@ -295,6 +307,7 @@ export class TaskScheduler {
       if (store.fail(task.id, toDlhubError(err).toJSON() as unknown as ErrorJSON)) this.emit([task.id]);
     } finally {
       clearInterval(watch);
+      this.progress.delete(task.id);
     }
   }
 

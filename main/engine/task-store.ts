@@ -72,6 +72,7 @@ function info(row: Row): TaskInfo {
     finishedAt: row.finished_at ?? undefined,
     error: row.error ? (JSON.parse(row.error) as ErrorJSON) : undefined,
     restarts: row.restarts,
+    on: (JSON.parse(row.request) as StoredRequest).on,
   };
 }
 

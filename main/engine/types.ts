@@ -2,7 +2,7 @@
 // in one module that imports no engine code, so none of those modules needs another's types. Wire
 // types (requests, answers, tasks, status) are the contract's, imported from there.
 import type { ErrorJSON } from '../errors.js';
-import type { RunOutcome, RunRequest } from '../contract/index.js';
+import type { RunOutcome, RunRequest, TaskProgress } from '../contract/index.js';
 
 /** What a caller may add to a run besides the request: a signal that says the caller left. */
 export interface RunContext {
@@ -19,6 +19,8 @@ export interface Exec {
    * parts), so a task can keep what was answered even if this process dies before the rest.
    */
   onPart?: ((part: AnswerPart) => void) | undefined;
+  /** Called as the call gets on: inputs answered of all (memo hits at once), and a cluster batch's chunks. */
+  onProgress?: ((progress: TaskProgress) => void) | undefined;
 }
 
 /** Items of a call answered by a worker together: their outputs (null where an item failed) and errors. */
