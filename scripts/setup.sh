@@ -17,11 +17,15 @@ command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 /usr/bin/python3 -c 'import numpy, sklearn, joblib' >/dev/null 2>&1 || need+=(python3-numpy python3-sklearn python3-joblib)
 # Debian's PyTorch and ONNX: `dlhub init` reads .pt files with them, and the framework tests use them.
 /usr/bin/python3 -c 'import torch, onnx' >/dev/null 2>&1 || need+=(python3-torch python3-onnx)
+# Debian's pip: the pip setting's tests make and read wheels with it (it never installs into this Python).
+/usr/bin/python3 -c 'import pip' >/dev/null 2>&1 || need+=(python3-pip)
 # Debian's gRPC for Python: the instruments' client (examples/instrument) and the gRPC door's tests generate stubs with it.
 /usr/bin/python3 -c 'import grpc, grpc_tools' >/dev/null 2>&1 || need+=(python3-grpcio python3-grpc-tools)
 # The hub: Debian's OCI registry (dlhub-hub serve starts it) and PostgreSQL (the institutional store; tests run a private cluster).
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# Git: `dlhub publish --repo` clones the repository it is given.
+command -v git >/dev/null 2>&1 || need+=(git)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "missing Debian packages: ${need[*]} (install them as root)" >&2; exit 1; fi
   echo "==> apt-get install ${need[*]}"

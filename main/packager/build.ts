@@ -111,7 +111,8 @@ export async function buildImage(ctx: BuildContext, opts: BuildOptions): Promise
     await ensureBaseImage(docker, ctx.baseImage);
     const lines: string[] = [];
     let failure: string | undefined;
-    const stream = await docker.buildImage(pack(ctx.dir) as unknown as NodeJS.ReadableStream, { t: ctx.tag, rm: true, forcerm: true, pull: false });
+    // No network unless the pip setting needs one: a build on a machine with no network is the same build everywhere, and nothing reaches out unasked.
+    const stream = await docker.buildImage(pack(ctx.dir) as unknown as NodeJS.ReadableStream, { t: ctx.tag, rm: true, forcerm: true, pull: false, ...(ctx.network === true ? {} : { networkmode: 'none' }) });
     await follow(docker, stream, (e) => {
       for (const line of (e.stream ?? e.status ?? '').split('\n')) {
         if (line.trim() === '') continue;
@@ -129,12 +130,17 @@ export async function buildImage(ctx: BuildContext, opts: BuildOptions): Promise
       const tail = lines.slice(-15).join('\n');
       // ensure_deps.py names the version the base image has; --accept-installed builds with it.
       // eslint-disable-next-line no-control-regex
-      const pinned = lines.map((l) => l.replace(/\u001b\[[0-9;]*m/g, '').trim()).filter((l) => /^dlhub: .*(?:but the base image has it version|the base image has)/.test(l));
+      const plain = lines.map((l) => l.replace(/\u001b\[[0-9;]*m/g, '').trim());
+      // ensure_deps.py says in one line what pip could not find or reach (package, version, where it looked).
+      const pip = plain.filter((l) => l.startsWith('dlhub: pip '));
+      const pinned = pip.length > 0 ? pip : plain.filter((l) => /^dlhub: .*(?:but the base image has it version|the base image has)/.test(l));
       throw new BuildError('BUILD_FAILED', `Building image ${ctx.tag} failed: ${failure ?? 'the engine produced no image'}\n${pinned.length > 0 ? `${pinned.join('\n')}\n` : ''}--- last build output ---\n${tail}`, {
-        hint: pinned.length > 0
-          ? 'A pinned version cannot be installed here (no package index, or no pip). Build with `dlhub build --accept-installed` to use the version the base image has (recorded in the image labels and `dlhub describe`), or change the pin in dlhub.json.'
-          : 'Read the build output above; a missing Python package means the base image must provide it or have pip (DLHUB_BASE_IMAGE).',
-        details: { tag: ctx.tag, log: lines.slice(-15) },
+        hint: pip.length > 0
+          ? 'Put the wheel of that version in the DLHUB_PIP_FIND_LINKS folder, point DLHUB_PIP_INDEX_URL at an index that has it, or change the pin in dlhub.json; without DLHUB_PIP, `dlhub build --accept-installed` uses the version the base image has.'
+          : pinned.length > 0
+            ? 'A pinned version cannot be installed here (pip is off: DLHUB_PIP unset). Build with `dlhub build --accept-installed` to use the version the base image has (recorded in the image labels and `dlhub describe`), change the pin in dlhub.json, or set DLHUB_PIP=1 with DLHUB_PIP_INDEX_URL or DLHUB_PIP_FIND_LINKS where pip can fetch it.'
+            : 'Read the build output above; a missing Python package means the base image must provide it (DLHUB_BASE_IMAGE) or pip must install it (DLHUB_PIP=1).',
+        details: { tag: ctx.tag, log: lines.slice(-15), ...(pip.length > 0 ? { pip } : {}) },
       });
     }
   }

@@ -12,6 +12,7 @@ import { joinName } from '../storage/path-safety.js';
 import { checkImageRef, checkName, renderDockerfile } from './dockerfile.js';
 import { collectFiles, declaredFiles } from './files.js';
 import { probeSubstitutions, type Substitution } from './installed.js';
+import { buildNeedsNetwork, isHttpUrl, pipRequirements, pipSettings, wheelFolderFiles, type PipSettings } from './pip.js';
 import { RUNNER_FILES, runnerResourcesDir } from './resources.js';
 
 /** A prepared build context: the folder to send to the engine and the tag its content earns. */
@@ -29,6 +30,8 @@ export interface BuildContext {
   baseImage: string;
   /** Pinned packages built with the base image's version instead (--accept-installed); empty otherwise. */
   substitutions: Substitution[];
+  /** The build may reach the network (pip with an index or a links page); otherwise it runs with none. */
+  network?: boolean | undefined;
 }
 
 /** Options of prepareContext. */
@@ -44,6 +47,8 @@ export interface ContextOptions {
    */
   acceptInstalled?: boolean | undefined;
   docker?: Dockerode | undefined;
+  /** The pip setting (DLHUB_PIP, DLHUB_PIP_INDEX_URL, DLHUB_PIP_FIND_LINKS); read from the environment when not given. */
+  pip?: PipSettings | undefined;
 }
 
 /** The repository part of a servable's image tag: Docker wants lower case and single separators. */
@@ -115,6 +120,9 @@ export async function prepareContext(sourceDir: string, metadata: ServableMetada
   const baseImage = checkImageRef(opts.baseImage);
   const sources = await collectFiles(sourceDir, declaredFiles(metadata));
   const runnerDir = opts.runnerDir ?? runnerResourcesDir();
+  const pip = opts.pip ?? pipSettings();
+  // A local wheel folder travels in the context, so pip installs from it with no network at all.
+  const wheels = pip.enabled && pip.findLinks !== undefined && !isHttpUrl(pip.findLinks) ? wheelFolderFiles(pip.findLinks) : undefined;
 
   const servableRoot = joinName(opts.home.servables, name);
   await mkdir(servableRoot, { recursive: true });
@@ -144,12 +152,18 @@ export async function prepareContext(sourceDir: string, metadata: ServableMetada
     const python = { ...metadata.servable.dependencies?.python, ...metadata.dlhub.dependencies?.python };
     const substitutions = opts.acceptInstalled && opts.docker ? await probeSubstitutions(opts.docker, baseImage, runnerDir, python) : [];
     for (const s of substitutions) python[s.package] = `==${s.installed}`;
-    await put(tmp, 'requirements.json', `${JSON.stringify({ python }, null, 2)}\n`);
+    for (const w of wheels?.files ?? []) {
+      await put(tmp, `wheels/${w}`, { from: join(wheels?.dir ?? '', w) });
+      files.push(`wheels/${w}`);
+    }
+    // Without the setting requirements.json has no pip entry, and ensure_deps.py never runs pip.
+    const requirements = pip.enabled ? { python, pip: pipRequirements(pip, wheels !== undefined) } : { python };
+    await put(tmp, 'requirements.json', `${JSON.stringify(requirements, null, 2)}\n`);
     files.push('requirements.json');
 
     // The key covers the Dockerfile as rendered without its own content-key label (which is a
     // function of the key), so every instruction and label that shapes the image is hashed.
-    const dockerfileOpts = { baseImage, name, version, metadata, substitutions };
+    const dockerfileOpts = { baseImage, name, version, metadata, substitutions, wheels: wheels !== undefined };
     await put(tmp, 'Dockerfile', renderDockerfile(dockerfileOpts));
     files.push('Dockerfile');
     files.sort();
@@ -158,7 +172,7 @@ export async function prepareContext(sourceDir: string, metadata: ServableMetada
 
     const dir = join(servableRoot, 'context');
     await swapInto(tmp, dir);
-    return { dir, contentKey, tag: `${imageRepository(name)}:${contentKey.slice(0, 16)}`, files, name, version, baseImage, substitutions };
+    return { dir, contentKey, tag: `${imageRepository(name)}:${contentKey.slice(0, 16)}`, files, name, version, baseImage, substitutions, network: buildNeedsNetwork(pip) };
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw err;

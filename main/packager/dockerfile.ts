@@ -10,6 +10,8 @@ export interface DockerfileOptions {
   metadata: unknown;
   /** Pinned packages built with the base image's version (--accept-installed): the `org.dlhub.substitutions` label. */
   substitutions?: readonly { package: string; wanted: string; installed: string }[] | undefined;
+  /** The context has a wheels/ folder (DLHUB_PIP_FIND_LINKS) that pip installs from. */
+  wheels?: boolean | undefined;
   /** When given, adds the `org.dlhub.content-key` label (a sha256 hex digest). */
   contentKey?: string | undefined;
 }
@@ -20,6 +22,7 @@ export const IMAGE_PATHS = {
   runner: '/opt/dlhub/runner',
   servable: '/opt/dlhub/servable',
   requirements: '/opt/dlhub/runner/requirements.json',
+  wheels: '/opt/dlhub/wheels',
 } as const;
 
 // An image reference: [registry[:port]/]path[:tag][@sha256:digest]; no whitespace, quotes or `$`.
@@ -88,6 +91,7 @@ export function renderDockerfile(opts: DockerfileOptions): string {
     `FROM ${base}`,
     `COPY runner/ ${IMAGE_PATHS.runner}/`,
     `COPY requirements.json ${IMAGE_PATHS.requirements}`,
+    ...(opts.wheels === true ? [`COPY wheels/ ${IMAGE_PATHS.wheels}/`] : []),
     `RUN ["python3", "${IMAGE_PATHS.runner}/ensure_deps.py", "${IMAGE_PATHS.requirements}"]`,
     `COPY servable/ ${IMAGE_PATHS.servable}/`,
     `ENV DLHUB_SERVABLE_DIR=${IMAGE_PATHS.servable} PYTHONDONTWRITEBYTECODE=1`,

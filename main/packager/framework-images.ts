@@ -7,6 +7,7 @@ import { BuildError } from '../errors.js';
 import { assetPath } from '../servable/assets.js';
 import type { ServableMetadata } from '../servable/metadata.js';
 import { debianPlan, type DebianPlan } from './debian-packages.js';
+import { pipSettings } from './pip.js';
 
 /**
  * Framework bases live in their own repository, so "the newest dlhub-base image" (the default base
@@ -33,7 +34,7 @@ export interface FrameworkBaseOptions {
 
 /** Is the pip setting on (DLHUB_PIP=1)? Off by default: no network is assumed. */
 export function pipEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env['DLHUB_PIP'] === '1' || env['DLHUB_PIP'] === 'true';
+  return pipSettings(env).enabled;
 }
 
 /** The Debian suite of a dlhub-base tag ("dlhub-base:bookworm-1a2b..." -> "bookworm"), or undefined for any other image. */
@@ -137,12 +138,14 @@ async function buildFrameworkBase(docker: Dockerode, suite: string, packages: st
 export async function withFrameworkBase(chosen: BaseChoice, metadata: ServableMetadata, opts: FrameworkBaseOptions): Promise<BaseChoice> {
   const suite = debianSuiteOf(chosen.image);
   if (suite === undefined || opts.docker === undefined) return chosen;
-  const plan = frameworkPlan(metadata, opts.pip ?? pipEnabled());
+  const pip = opts.pip ?? pipEnabled();
+  const plan = frameworkPlan(metadata, pip);
   const missing = plan.unmapped.filter((u) => u.why !== undefined).map((u) => `${u.name} (${u.why ?? ''})`);
   const lacking = missing.length > 0 ? ` Not in Debian: ${missing.join(', ')}; the build fails unless the image has them (DLHUB_BASE_IMAGE) or DLHUB_PIP=1 can install them.` : '';
   if (plan.packages.length === 0) return missing.length > 0 ? { image: chosen.image, note: [chosen.note, lacking.trim()].filter(Boolean).join(' ') } : chosen;
   const { tag, built } = await buildFrameworkBase(opts.docker, suite, plan.packages, opts);
   // Short enough for one progress line: the tag, what it adds, and whether it was made now.
-  const note = `Framework base ${tag} (${built ? 'built now' : 'cached'}) adds ${plan.packages.join(' ')} to ${chosen.image}.${lacking}`;
+  const byPip = pip ? ' pip (DLHUB_PIP) installs the pinned versions the image lacks.' : '';
+  const note = `Framework base ${tag} (${built ? 'built now' : 'cached'}) adds ${plan.packages.join(' ')} to ${chosen.image}.${lacking}${byPip}`;
   return { image: tag, note };
 }
