@@ -6,10 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, protocol, safeStorage, session, shell } from 'electron';
 import { createClient } from '../main/api/doors/client.js';
 import { serviceAnswers, socketTransport } from '../main/api/doors/socket-transport.js';
 import { CONTENT_SECURITY_POLICY, PAGE_HEADERS } from '../main/api/doors/browser-mode.js';
+import { answerCredentialRelay, CREDENTIAL_RELAY_ENV, keychainCredentialStore, relayInitText } from '../main/hub/credential-keychain.js';
 import { homePaths } from '../main/storage/home.js';
 import { ipcHandlers, type Engine } from './ipc.js';
 import { APP_HOST, APP_SCHEME, APP_URL, CANCEL_CHANNEL, EVENT_CHANNEL, WEB_PREFERENCES, navigationDecision, permissionAllowed, trustedSender } from './security.js';
@@ -42,12 +43,21 @@ async function serveRenderer(request: Request): Promise<Response> {
 /**
  * The engine: the user's running `dlhub serve` when one answers, else one started here on the
  * system's Node. Native modules (better-sqlite3) stay built for that Node: nothing is rebuilt for Electron.
+ * The engine started here keeps its hub token through the OS keychain (safeStorage), which only
+ * this process can reach: credentials in on its standard input, sign-ins back over IPC.
  */
 async function startEngine(): Promise<{ engine: Engine; child: ChildProcess | undefined }> {
-  const socketPath = join(homePaths().run, 'service.sock');
+  const paths = homePaths();
+  const socketPath = join(paths.run, 'service.sock');
   let child: ChildProcess | undefined;
   if (!(await serviceAnswers(socketPath))) {
-    child = spawn(process.env['DLHUB_NODE'] ?? 'node', [DLHUB_BIN, 'serve'], { stdio: 'inherit', env: { ...process.env, ELECTRON_RUN_AS_NODE: undefined } });
+    const credentials = keychainCredentialStore(paths.credentials, safeStorage);
+    child = spawn(process.env['DLHUB_NODE'] ?? 'node', [DLHUB_BIN, 'serve'], {
+      stdio: ['pipe', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: undefined, [CREDENTIAL_RELAY_ENV]: 'parent' },
+    });
+    answerCredentialRelay(child, credentials);
+    child.stdin?.end(relayInitText(credentials));
     const deadline = Date.now() + 30_000;
     while (!(await serviceAnswers(socketPath))) {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`The DLHub service did not start (node ${DLHUB_BIN} serve). Is Node.js 20 or newer on the PATH (or DLHUB_NODE)?`);

@@ -79,6 +79,7 @@ export const PullOutcome = Type.Object({
   digest: Type.String(),
   imageId: Type.String(),
   unchanged: Type.Boolean({ description: 'this version was already here' }),
+  steps: Opt(Type.Array(Type.String(), { description: 'a pipeline\'s steps, OWNER/NAME@VERSION, pulled with it (a pipeline has no image: digest and imageId are empty)' })),
 });
 export type PullOutcome = Static<typeof PullOutcome>;
 
@@ -114,6 +115,15 @@ export type OutboxItem = Static<typeof OutboxItem>;
 export const OutboxList = Type.Object({ items: Type.Array(OutboxItem), sent: Opt(Type.Integer()), failed: Opt(Type.Integer()) });
 export type OutboxList = Static<typeof OutboxList>;
 
+/** How this desktop keeps its hub token: a 0600 file, or the OS keychain (the window), with any warning. */
+export const CredentialStoreInfo = Type.Object({
+  kind: Type.Union([Type.Literal('file'), Type.Literal('os-keychain')]),
+  encrypted: Type.Boolean({ description: 'encrypted with a key the OS keeps' }),
+  backend: Opt(Type.String({ description: 'the keychain backend (Linux: gnome_libsecret, kwallet, or basic_text, its plain-text fallback)' })),
+  warning: Opt(Type.String()),
+});
+export type CredentialStoreInfo = Static<typeof CredentialStoreInfo>;
+
 /** Whether the hub answers, who is signed in, when the catalog last synced, and the outbox's size. */
 export const HubStatus = Type.Object({
   hub: Opt(Type.String()),
@@ -122,5 +132,6 @@ export const HubStatus = Type.Object({
   lastSync: Opt(Type.String()),
   queued: Type.Integer(),
   failed: Type.Integer(),
+  credentials: Opt(CredentialStoreInfo),
 });
 export type HubStatus = Static<typeof HubStatus>;

@@ -2,10 +2,14 @@
 // hub.json, mode 0600), or for headless use (CI, a cluster job) the environment, as Globus Compute
 // does: an existing token in DLHUB_TOKEN, or a client id and secret in DLHUB_CLIENT_ID and
 // DLHUB_CLIENT_SECRET traded for a token on first use. The token is never printed or logged.
+// Where the file's token is kept is a seam (CredentialStore): the window's engine keeps it through
+// the OS keychain instead (credential-keychain.ts).
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { HubIdentity } from '../contract/hub.js';
+import type { CredentialStoreInfo, HubIdentity } from '../contract/hub.js';
+
+export type { CredentialStoreInfo };
 
 /** What the credentials file holds. */
 export interface StoredCredentials {
@@ -20,6 +24,51 @@ export type Credentials =
   | { source: 'file' | 'env-token'; hub: string; user: string; token: string; expiresAt?: string | undefined }
   | { source: 'env-client'; hub: string; clientId: string; clientSecret: string };
 
+/**
+ * Where the signed-in token lives: the 0600 file by default; the window's engine gets one
+ * backed by the OS keychain (safeStorage) from Electron's main process.
+ */
+export interface CredentialStore {
+  read(): StoredCredentials | undefined;
+  write(c: StoredCredentials): void;
+  /** Forget the credentials; true when there were some. */
+  remove(): boolean;
+  info(): CredentialStoreInfo;
+}
+
+/** The default store: `hub.json` in the credentials folder, mode 0600, not encrypted. */
+export function fileCredentialStore(dir: string): CredentialStore {
+  return {
+    read: () => readStored(dir),
+    write: (c) => writeStored(dir, c),
+    remove: () => removeStored(dir),
+    info: () => ({ kind: 'file', encrypted: false }),
+  };
+}
+
+/** Parse credentials from JSON text; undefined when the text is not credentials. */
+export function parseStored(text: string): StoredCredentials | undefined {
+  try {
+    const c = JSON.parse(text) as Partial<StoredCredentials> | null;
+    if (c && typeof c.hub === 'string' && typeof c.user === 'string' && typeof c.token === 'string') {
+      return { hub: c.hub, user: c.user, token: c.token, expiresAt: typeof c.expiresAt === 'string' ? c.expiresAt : undefined };
+    }
+  } catch {
+    // Not JSON: not credentials.
+  }
+  return undefined;
+}
+
+/** Write bytes to a file atomically, readable by this user only from the first byte. */
+export function writePrivateFile(file: string, data: string | Uint8Array): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  rmSync(tmp, { force: true });
+  // Flag wx with mode 0600: the secret is never readable by others, even for a moment.
+  writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+}
+
 /** The credentials file of a home's credentials folder. */
 export function credentialsFile(dir: string): string {
   return join(dir, 'hub.json');
@@ -28,24 +77,17 @@ export function credentialsFile(dir: string): string {
 /** Read the credentials file, or undefined when there is none (or it cannot be read as credentials). */
 export function readStored(dir: string): StoredCredentials | undefined {
   try {
-    const c = JSON.parse(readFileSync(credentialsFile(dir), 'utf8')) as Partial<StoredCredentials>;
-    if (typeof c.hub === 'string' && typeof c.user === 'string' && typeof c.token === 'string') return { hub: c.hub, user: c.user, token: c.token, expiresAt: c.expiresAt };
+    return parseStored(readFileSync(credentialsFile(dir), 'utf8'));
   } catch {
-    // No file, or not ours: signed out.
+    // No file: signed out.
+    return undefined;
   }
-  return undefined;
 }
 
 /** Write the credentials file atomically, readable by this user only. */
 export function writeStored(dir: string, c: StoredCredentials): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = credentialsFile(dir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  rmSync(tmp, { force: true });
-  // Created 0600 from the first byte (flag wx): the token is never readable by others, even for a moment.
-  writeFileSync(tmp, JSON.stringify(c, null, 2), { mode: 0o600, flag: 'wx' });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  writePrivateFile(credentialsFile(dir), JSON.stringify(c, null, 2));
 }
 
 /** Delete the credentials file; true when there was one. */
@@ -72,8 +114,8 @@ export function normalizeHubUrl(raw: string): string {
  * The credentials in force: DLHUB_TOKEN, else DLHUB_CLIENT_ID/DLHUB_CLIENT_SECRET, else the file.
  * The hub comes from DLHUB_HUB_URL, else the file. Undefined when signed out.
  */
-export function currentCredentials(dir: string, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
-  const stored = readStored(dir);
+export function currentCredentials(from: string | CredentialStore, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
+  const stored = typeof from === 'string' ? readStored(from) : from.read();
   const hubOf = (): string | undefined => {
     const h = env['DLHUB_HUB_URL'] || stored?.hub;
     return h ? normalizeHubUrl(h) : undefined;

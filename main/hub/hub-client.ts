@@ -12,6 +12,7 @@ import { hubApi, isRetryable } from './hub-api.js';
 import { newIdempotencyKey, Outbox, type OutboxEntry } from './outbox.js';
 import { hubVisibility, publishNow, shareNow } from './publish.js';
 import { pullServable } from './pull.js';
+import { credentialStoreFor } from './credential-keychain.js';
 import { Sessions } from './session.js';
 import { lastSync, syncCatalog, type CatalogFeed } from './sync.js';
 
@@ -40,7 +41,7 @@ export class HubClient {
   private draining: Promise<OutboxList> | undefined;
 
   constructor(private readonly o: HubClientOptions) {
-    this.sessions = new Sessions(o.paths.credentials);
+    this.sessions = new Sessions(credentialStoreFor(o.paths.credentials));
   }
 
   /** The outbox (state.db), opened on first use. */
@@ -164,11 +165,12 @@ export class HubClient {
     const c = this.sessions.credentials();
     const hub = this.sessions.hub();
     const counts = this.outbox.counts();
-    if (!hub) return { online: false, ...counts };
+    const credentials = this.sessions.storeInfo();
+    if (!hub) return { online: false, ...counts, credentials };
     const online = await hubApi(hub, undefined, AbortSignal.timeout(2000)).health().then(() => true, () => false);
     const synced = lastSync(this.stateDb, hub);
     const user = c && 'user' in c && c.user ? c.user : undefined;
-    return { hub, ...(user ? { user } : {}), online, ...(synced ? { lastSync: synced } : {}), ...counts };
+    return { hub, ...(user ? { user } : {}), online, ...(synced ? { lastSync: synced } : {}), ...counts, credentials };
   }
 
   /**

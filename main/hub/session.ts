@@ -3,7 +3,7 @@
 // token once per process).
 import { ServiceError, UsageError } from '../errors.js';
 import type { HubIdentity, HubLoginRequest, HubLogoutOutcome } from '../contract/hub.js';
-import { currentCredentials, identityOf, normalizeHubUrl, readStored, removeStored, writeStored, type Credentials } from './credentials.js';
+import { currentCredentials, fileCredentialStore, identityOf, normalizeHubUrl, type CredentialStore, type CredentialStoreInfo, type Credentials } from './credentials.js';
 import { hubApi, isRetryable } from './hub-api.js';
 
 /** A signed-in session: where the hub is, the token, and whose it is. */
@@ -24,11 +24,21 @@ export class Sessions {
   // The token a client id and secret were traded for, kept for this process only.
   private clientToken: { hub: string; clientId: string; token: string; user: string; expires: number } | undefined;
 
-  constructor(private readonly credentialsDir: string, private readonly now: () => number = Date.now) {}
+  private readonly store: CredentialStore;
+
+  /** Sessions over a credentials folder's 0600 file, or over another store (the OS keychain in the window). */
+  constructor(credentials: string | CredentialStore, private readonly now: () => number = Date.now) {
+    this.store = typeof credentials === 'string' ? fileCredentialStore(credentials) : credentials;
+  }
 
   /** The credentials in force, without a network call; undefined when signed out. */
   credentials(): Credentials | undefined {
-    return currentCredentials(this.credentialsDir);
+    return currentCredentials(this.store);
+  }
+
+  /** How the stored token is kept (file or OS keychain), and any warning about it. */
+  storeInfo(): CredentialStoreInfo {
+    return this.store.info();
   }
 
   /** The hub's address when one is known (signed in, or DLHUB_HUB_URL), else undefined. */
@@ -65,7 +75,7 @@ export class Sessions {
     return { hub, token: undefined, user: '' };
   }
 
-  /** Sign in and keep the token in the credentials file (mode 0600). */
+  /** Sign in and keep the token in the credentials store (the 0600 file, or the OS keychain). */
   async login(req: HubLoginRequest, signal?: AbortSignal): Promise<HubIdentity> {
     const hub = normalizeHubUrl(req.hub);
     const api = hubApi(hub, req.token, signal);
@@ -82,15 +92,15 @@ export class Sessions {
     } else {
       throw new UsageError('USAGE', 'Signing in needs a user and password, a client id and secret, or a token.', { hint: 'dlhub login --hub URL --user U (the password is read from standard input when not given).' });
     }
-    writeStored(this.credentialsDir, { hub, user, token, expiresAt });
+    this.store.write({ hub, user, token, expiresAt });
     this.clientToken = undefined;
     const groups = await hubApi(hub, token, signal).whoami().then((w) => w.groups, () => undefined);
     return identityOf({ source: 'file', hub, user, token, expiresAt }, user, groups ? { groups } : {});
   }
 
-  /** Revoke the stored token on the hub (when it answers) and delete the credentials file. */
+  /** Revoke the stored token on the hub (when it answers) and forget it here. */
   async logout(signal?: AbortSignal): Promise<HubLogoutOutcome> {
-    const stored = readStored(this.credentialsDir);
+    const stored = this.store.read();
     if (!stored) return { revoked: false, removed: false, note: 'This desktop was not signed in.' };
     let revoked = false;
     let note: string | undefined;
@@ -101,7 +111,7 @@ export class Sessions {
         ? `The hub could not be reached, so the token was not revoked there${stored.expiresAt ? `; it stops working at ${stored.expiresAt}` : ''}.`
         : 'The hub no longer accepted the token (expired or already revoked).';
     }
-    const removed = removeStored(this.credentialsDir);
+    const removed = this.store.remove();
     this.clientToken = undefined;
     return { hub: stored.hub, user: stored.user, revoked, removed, ...(note ? { note } : {}) };
   }
