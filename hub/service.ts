@@ -267,8 +267,12 @@ export function createHubService(o: HubServiceOptions): HubService {
       const page = rows.slice(0, limit);
       const changes: Change[] = [];
       for (const r of page) {
+        // A member joining or leaving a group is news to that member only.
+        if (r.audience !== null && r.audience !== v?.user) continue;
         const head = { cursor: String(r.cursor), owner: r.owner, name: r.name, version: r.version };
         if (r.now && !r.now.deleted && canSee(r.now.visibility, r.owner, v)) changes.push({ ...head, record: toRecord(r.now) });
+        // They saw it through the group when they joined or left it; they see it no more.
+        else if (r.kind === 'membership') changes.push({ ...head, deleted: true });
         // A tombstone goes only to those who could see the version before: a private name's
         // existence does not leak to everyone else through the feed.
         else if (r.kind !== 'publish' && r.was !== null && canSee(r.was, r.owner, v)) changes.push({ ...head, deleted: true });

@@ -35,9 +35,11 @@ export interface ChangeRow {
   owner: string;
   name: string;
   version: string;
-  kind: 'publish' | 'visibility' | 'delete';
-  /** Who could see the version before this change (visibility changes and deletions). */
+  kind: 'publish' | 'visibility' | 'delete' | 'membership';
+  /** Who could see the version before this change (visibility changes, deletions, a member leaving). */
   was: Visibility | null;
+  /** The one user this change is for (a membership change: they joined or left a group), or null: everyone. */
+  audience: string | null;
   now: VersionRow | undefined;
 }
 
@@ -108,9 +110,17 @@ const VERSION_COLUMNS = 'v.owner, v.name, v.version, v.seq, v.metadata, v.reposi
 export class HubStore {
   private constructor(readonly sql: Sql) {}
 
-  /** The store over `sql`, its tables made when missing. */
+  /** The store over `sql`, its tables made (or brought up to date) when missing. */
   static async open(sql: Sql): Promise<HubStore> {
     for (const statement of schema(sql)) await sql.query(statement);
+    // Hubs made before membership changes reached the feed lack its audience column.
+    const hasAudience = (): Promise<boolean> => sql.query('SELECT audience FROM hub_changes WHERE 1 = 0').then(() => true, () => false);
+    if (!(await hasAudience())) {
+      await sql.query('ALTER TABLE hub_changes ADD COLUMN audience TEXT').catch(async (err: unknown) => {
+        // Another process opening the same store may have added it a moment ago.
+        if (!(await hasAudience())) throw err;
+      });
+    }
     return new HubStore(sql);
   }
 
@@ -160,22 +170,53 @@ export class HubStore {
     return r ? str(r['owner']) : undefined;
   }
 
-  /** Add `user` to `group` (already a member: nothing changes). */
+  /**
+   * Add `user` to `group` (already a member: nothing changes). Each live version shared with the
+   * group gets a change for that user alone, so their next sync brings what they may now see, however
+   * far their cursor had gone.
+   */
   async join(group: string, user: string): Promise<void> {
     await this.sql.tx(async (sql) => {
+      await sql.writeLock();
       if ((await sql.query('SELECT 1 AS x FROM hub_members WHERE group_name = $1 AND user_name = $2', [group, user])).length === 0) {
         await sql.query('INSERT INTO hub_members (group_name, user_name) VALUES ($1, $2)', [group, user]);
+        await this.addMembershipChanges(sql, group, user, false);
       }
     });
   }
 
-  /** Take `user` out of `group`; answers whether they were in it. */
+  /**
+   * Take `user` out of `group`; answers whether they were in it. Each live version shared with the
+   * group gets a change for that user alone, which the feed sends as a tombstone unless they still
+   * see the version some other way.
+   */
   async leave(group: string, user: string): Promise<boolean> {
     return this.sql.tx(async (sql) => {
+      await sql.writeLock();
       const was = (await sql.query('SELECT 1 AS x FROM hub_members WHERE group_name = $1 AND user_name = $2', [group, user])).length > 0;
-      await sql.query('DELETE FROM hub_members WHERE group_name = $1 AND user_name = $2', [group, user]);
+      if (was) {
+        await sql.query('DELETE FROM hub_members WHERE group_name = $1 AND user_name = $2', [group, user]);
+        await this.addMembershipChanges(sql, group, user, true);
+      }
       return was;
     });
+  }
+
+  /** A change for `user` on every live version of another owner's name that `group` may see. */
+  private async addMembershipChanges(sql: Sql, group: string, user: string, leaving: boolean): Promise<void> {
+    // LIKE narrows to names listing some group of this spelling; the JSON decides exactly.
+    const rows = await sql.query(
+      `SELECT v.owner, v.name, v.version, n.visibility FROM hub_versions v JOIN hub_names n ON n.owner = v.owner AND n.name = v.name
+       WHERE v.deleted = 0 AND v.owner <> $1 AND n.visibility LIKE $2 ORDER BY v.owner, v.name, v.seq`,
+      [user, `%${JSON.stringify(group)}%`],
+    );
+    for (const r of rows) {
+      const visibility = JSON.parse(str(r['visibility'])) as Visibility;
+      if (typeof visibility !== 'object' || !visibility.groups.includes(group)) continue;
+      await sql.query('INSERT INTO hub_changes (owner, name, version, kind, was, audience) VALUES ($1, $2, $3, $4, $5, $6)', [
+        str(r['owner']), str(r['name']), str(r['version']), 'membership', leaving ? str(r['visibility']) : null, user,
+      ]);
+    }
   }
 
   /** The groups `user` belongs to, sorted. */
@@ -333,7 +374,7 @@ export class HubStore {
   /** Up to `limit` changes after `cursor`, in order, each with its version as it is now. */
   async changesSince(cursor: number, limit: number): Promise<ChangeRow[]> {
     const rows = await this.sql.query(
-      `SELECT c.cursor AS c_cursor, c.owner AS c_owner, c.name AS c_name, c.version AS c_version, c.kind AS c_kind, c.was AS c_was, ${VERSION_COLUMNS}
+      `SELECT c.cursor AS c_cursor, c.owner AS c_owner, c.name AS c_name, c.version AS c_version, c.kind AS c_kind, c.was AS c_was, c.audience AS c_audience, ${VERSION_COLUMNS}
        FROM hub_changes c
        LEFT JOIN hub_versions v ON v.owner = c.owner AND v.name = c.name AND v.version = c.version
        LEFT JOIN hub_names n ON n.owner = c.owner AND n.name = c.name
@@ -347,6 +388,7 @@ export class HubStore {
       version: str(r['c_version']),
       kind: str(r['c_kind']) as ChangeRow['kind'],
       was: r['c_was'] === null || r['c_was'] === undefined ? null : (JSON.parse(str(r['c_was'])) as Visibility),
+      audience: typeof r['c_audience'] === 'string' ? r['c_audience'] : null,
       now: r['owner'] === null || r['owner'] === undefined ? undefined : versionFrom(r),
     }));
   }
