@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { tempDir as homeTempDir } from './home.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/dlhub.js');
 
@@ -34,8 +33,8 @@ export function json<T = Record<string, unknown>>(r: CliResult): T {
   }
 }
 
-/** A fresh temporary folder, removed by the returned cleanup. */
+/** A fresh temporary folder, removed (with its homes' image tags) by the returned cleanup. */
 export function tempDir(prefix = 'dlhub-test-'): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const made = homeTempDir(prefix);
+  return { dir: made.path, cleanup: made.remove };
 }

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
@@ -8,6 +7,7 @@ import { buildImage } from '../../main/packager/build.js';
 import { prepareContext } from '../../main/packager/context.js';
 import type { ServableMetadata } from '../../main/servable/metadata.js';
 import { homePaths, type HomePaths } from '../../main/storage/home.js';
+import { tempDir } from './home.js';
 
 const BUILD_SCRIPT = fileURLToPath(new URL('../../resources/base-image/build.sh', import.meta.url));
 
@@ -52,18 +52,22 @@ export function homeWorkerContainers(home: string): string[] {
   return out.split('\n').filter(Boolean);
 }
 
-/** A fresh, unique DLHub home for one suite (its containers carry it as their label); removed by cleanup. */
+/**
+ * A fresh, unique DLHub home for one suite (its containers carry it as their label); cleanup removes
+ * it with the image tags its builds made.
+ */
 export function suiteHome(prefix: string): { home: string; dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, home: join(dir, 'home'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const made = tempDir(prefix);
+  return { dir: made.path, home: join(made.path, 'home'), cleanup: made.remove };
 }
 
 /**
  * Build the image of a one-method Python servable (`run` of `app.py`) in a fresh temp folder, for
- * suites that drive the Docker runtime directly; `tmp` holds the home and the sources, for cleanup.
+ * suites that drive the Docker runtime directly; `tmp` holds the home and the sources, `remove` deletes it.
  */
-export async function buildProbeServable(docker: Docker, opts: { prefix: string; name: string; title: string; app: string }): Promise<{ tmp: string; home: HomePaths; image: string }> {
-  const tmp = mkdtempSync(join(tmpdir(), opts.prefix));
+export async function buildProbeServable(docker: Docker, opts: { prefix: string; name: string; title: string; app: string }): Promise<{ tmp: string; home: HomePaths; image: string; remove: () => void }> {
+  const made = tempDir(opts.prefix);
+  const tmp = made.path;
   const home = homePaths(join(tmp, 'home'));
   mkdirSync(home.run, { recursive: true });
   const src = join(tmp, 'src');
@@ -79,5 +83,5 @@ export async function buildProbeServable(docker: Docker, opts: { prefix: string;
     },
   };
   const ctx = await prepareContext(src, metadata, { home, baseImage: testBaseImage() });
-  return { tmp, home, image: (await buildImage(ctx, { docker })).tag };
+  return { tmp, home, image: (await buildImage(ctx, { docker })).tag, remove: made.remove };
 }
