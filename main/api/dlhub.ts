@@ -100,14 +100,19 @@ export class Dlhub implements Operations {
     return { removed: this.clusters.remove(req.name) };
   }
 
-  /** What this machine offers servables: CPUs, RAM, free disk, NVIDIA GPUs, and the runtimes with their versions. */
+  /** What this machine offers servables: CPUs, RAM, free disk, NVIDIA GPUs, the runtimes with their versions, and each cluster added. */
   async doctor(): Promise<DoctorReport> {
-    return doctorReport(this.paths.root, await this.runtimes.availability(), await dockerHasGpuRuntime(await this.runtimes.probeClient()));
+    const [runtimes, dockerGpu, clusters] = await Promise.all([
+      this.runtimes.availability(),
+      this.runtimes.probeClient().then(dockerHasGpuRuntime),
+      Promise.all(this.clusters.list().map(clusterReport)),
+    ]);
+    return doctorReport(this.paths.root, runtimes, dockerGpu, clusters);
   }
 
-  /** Whether a local servable, else a catalog one, can run on this machine, and why not; nothing is pulled or started. */
+  /** Whether a local servable, else a catalog one, can run on this machine and on each cluster, and why not; nothing is pulled or started. */
   async fitServable(req: { name: string }): Promise<FitReport> {
-    return fitServable(this.paths, (n) => catalogEntry(this.catalog, n), req.name, () => this.doctor());
+    return fitServable(this.paths, (n) => catalogEntry(this.catalog, n), req.name, () => this.doctor(), () => this.clusters.list());
   }
 
   /** The memo cache, opened on first use so commands that never run a model never touch memo.db. */

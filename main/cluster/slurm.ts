@@ -1,7 +1,7 @@
 // Slurm's portable command-line interface (sbatch --parsable, squeue -h -o, scancel, sinfo), run
 // on this machine or, for a cluster added with --ssh, on its login node through ssh.
 import { execFile } from 'node:child_process';
-import type { ClusterInfo, ClusterReport } from '../contract/clusters.js';
+import type { ClusterInfo, ClusterPartition, ClusterReport } from '../contract/clusters.js';
 import { WorkerError } from '../errors.js';
 
 /** One Slurm command's answer. */
@@ -85,14 +85,68 @@ export async function cancelJobs(cluster: ClusterInfo, jobIds: string[]): Promis
   if (jobIds.length > 0) await slurm(cluster, 'scancel', jobIds);
 }
 
-/** What `doctor` says of a cluster: does sinfo answer, its partitions, their nodes and GPUs. */
+/** The sinfo format `parseSinfo` reads: partition (default marked *), availability, nodes, CPUs, memory (MB), gres, time limit. */
+export const SINFO_FORMAT = '%P|%a|%D|%c|%m|%G|%l';
+
+/** GPUs one node's gres string offers, e.g. `gpu:a100:4(S:0-1),shard:8` gives 4; `(null)` gives 0. */
+export function gresGpus(gres: string): number {
+  let n = 0;
+  for (const item of gres.split(',')) {
+    // gpu[:type]:count, possibly followed by a socket binding "(S:0-1)".
+    const m = /^gpu(?::[^:()]+)?:(\d+)/.exec(item.trim());
+    if (m) n += Number(m[1]);
+  }
+  return n;
+}
+
+/** Partitions from `sinfo -h -o SINFO_FORMAT`: one line per partition and node configuration, merged by partition. */
+export function parseSinfo(text: string): ClusterPartition[] {
+  const byName = new Map<string, ClusterPartition>();
+  for (const line of text.split('\n')) {
+    const cells = line.trim().split('|');
+    if (cells.length < 7) continue;
+    const [rawName = '', state = '', nodesText = '', cpusText = '', memText = '', gres = '', timeLimit = ''] = cells;
+    const isDefault = rawName.endsWith('*');
+    const name = isDefault ? rawName.slice(0, -1) : rawName;
+    if (!name) continue;
+    // sinfo writes "4+" or "7000+" where the nodes of one line differ: the figure before the + is their least.
+    const int = (t: string): number => {
+      const v = Number.parseInt(t, 10);
+      return Number.isFinite(v) && v > 0 ? v : 0;
+    };
+    const nodes = int(nodesText);
+    const cpusPerNode = int(cpusText);
+    const memoryBytesPerNode = int(memText) * 1024 * 1024;
+    const gpusPerNode = gresGpus(gres);
+    const p = byName.get(name);
+    if (!p) {
+      byName.set(name, { name, default: isDefault, state, nodes, cpus: cpusPerNode * nodes, cpusPerNode, memoryBytesPerNode, gpus: gpusPerNode * nodes, gpusPerNode, timeLimit });
+      continue;
+    }
+    p.default ||= isDefault;
+    p.nodes += nodes;
+    p.cpus += cpusPerNode * nodes;
+    p.cpusPerNode = Math.max(p.cpusPerNode, cpusPerNode);
+    p.memoryBytesPerNode = Math.max(p.memoryBytesPerNode, memoryBytesPerNode);
+    p.gpus += gpusPerNode * nodes;
+    p.gpusPerNode = Math.max(p.gpusPerNode, gpusPerNode);
+  }
+  return [...byName.values()];
+}
+
+/** The last line of a failed command's error output, else `fallback`. */
+function lastLine(r: CommandResult, fallback: string): string {
+  return r.stderr.trim().split('\n').pop()?.trim() || fallback;
+}
+
+/** What `doctor` says of a cluster: does sinfo answer, the scheduler's version, its partitions with their CPUs, memory and GPUs. */
 export async function clusterReport(cluster: ClusterInfo): Promise<ClusterReport> {
-  const r = await slurm(cluster, 'sinfo', ['-h', '-o', '%R|%a|%D|%G'], 10_000);
-  if (!r.ok) return { name: cluster.name, reachable: false, reason: r.stderr.trim().split('\n').pop() ?? 'sinfo failed', partitions: [] };
-  const partitions = r.stdout.split('\n').filter(Boolean).map((line) => {
-    const [name = '', state = '', nodes = '0', gres = ''] = line.split('|');
-    const gpus = [...gres.matchAll(/gpu(?::[\w-]+)?:(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
-    return { name, state, nodes: Number(nodes) || 0, gpus: gpus * (Number(nodes) || 0) };
-  });
-  return { name: cluster.name, reachable: true, partitions };
+  const [r, v] = await Promise.all([
+    slurm(cluster, 'sinfo', ['-h', '-o', SINFO_FORMAT], 10_000),
+    slurm(cluster, 'sinfo', ['--version'], 10_000),
+  ]);
+  const base = { name: cluster.name, scheduler: 'slurm' as const };
+  if (!r.ok) return { ...base, reachable: false, reason: lastLine(r, 'sinfo failed'), partitions: [] };
+  const version = v.ok ? v.stdout.trim().split('\n')[0] : undefined;
+  return { ...base, reachable: true, ...(version ? { version } : {}), partitions: parseSinfo(r.stdout) };
 }

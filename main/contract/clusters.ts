@@ -32,11 +32,28 @@ export const ClusterInfo = Type.Object({
 });
 export type ClusterInfo = Static<typeof ClusterInfo>;
 
-/** What `doctor` learns of one cluster. */
+/** One partition of a cluster, as `sinfo` reports it (node figures are of its largest node). */
+export const ClusterPartition = Type.Object({
+  name: Type.String(),
+  default: Type.Boolean({ description: 'jobs sent with no --partition go here' }),
+  state: Type.String({ description: 'up, down, drain or inactive' }),
+  nodes: Type.Integer(),
+  cpus: Type.Integer({ description: 'CPU cores over all its nodes' }),
+  cpusPerNode: Type.Integer({ description: 'CPU cores of its largest node' }),
+  memoryBytesPerNode: Type.Number({ description: 'RAM of its largest node' }),
+  gpus: Type.Integer({ description: 'GPUs (gres gpu) over all its nodes' }),
+  gpusPerNode: Type.Integer({ description: 'GPUs of its best-equipped node' }),
+  timeLimit: Type.String({ description: 'longest job it takes, as sinfo writes it ("infinite", "1-00:00:00")' }),
+});
+export type ClusterPartition = Static<typeof ClusterPartition>;
+
+/** What `doctor` (and `listClusters`) learns of one cluster: does its scheduler answer, its version and partitions. */
 export const ClusterReport = Type.Object({
   name: Type.String(),
+  scheduler: Type.Literal('slurm'),
   reachable: Type.Boolean(),
-  reason: Type.Optional(Type.String()),
-  partitions: Type.Array(Type.Object({ name: Type.String(), state: Type.String(), nodes: Type.Integer(), gpus: Type.Integer() })),
+  reason: Type.Optional(Type.String({ description: 'why it does not answer (when reachable is false)' })),
+  version: Type.Optional(Type.String({ description: 'the scheduler\'s version, e.g. "slurm 22.05.8"' })),
+  partitions: Type.Array(ClusterPartition, { description: 'every partition sinfo lists (a pilot goes to the cluster\'s --partition, else the default one)' }),
 });
 export type ClusterReport = Static<typeof ClusterReport>;

@@ -1,5 +1,6 @@
 // What this machine offers (`doctor`) and whether a servable fits it (`fitServable`): wire types.
 import { Type, type Static } from '@sinclair/typebox';
+import { ClusterReport } from './clusters.js';
 import { Resources } from './metadata.js';
 import { RuntimeAvailability } from './runtimes.js';
 
@@ -24,10 +25,23 @@ export const DoctorReport = Type.Object({
   gpuProbe: Type.String({ description: 'how GPUs were looked for, or why none were found' }),
   dockerGpu: Type.Optional(Type.Boolean({ description: 'the Docker engine has the NVIDIA runtime (containers can be given a GPU)' })),
   runtimes: Type.Array(RuntimeAvailability),
+  clusters: Type.Array(ClusterReport, { description: 'the clusters added (`dlhub cluster add`): whether each answers now, its scheduler version and partitions' }),
 });
 export type DoctorReport = Static<typeof DoctorReport>;
 
-/** `fitServable`: can a local or catalog servable run on this machine, and if not, why. */
+/** Whether a servable fits one place it could run: this machine, or one cluster added. */
+export const FitTarget = Type.Object({
+  where: Type.Union([Type.Literal('here'), Type.Literal('cluster')], { description: 'this machine, or the cluster named in `cluster`' }),
+  cluster: Type.Optional(Type.String({ description: 'the cluster\'s name (where is "cluster")' })),
+  fits: Type.Boolean(),
+  device: Type.Union([Type.Literal('gpu'), Type.Literal('cpu')], { description: 'where its model would run there' }),
+  partition: Type.Optional(Type.String({ description: 'the partition its pilots would go to (clusters only)' })),
+  reasons: Type.Array(Type.String(), { description: 'why it cannot run there (empty when it fits)' }),
+  notes: Type.Array(Type.String(), { description: 'what is worth knowing although it fits' }),
+});
+export type FitTarget = Static<typeof FitTarget>;
+
+/** `fitServable`: can a local or catalog servable run on this machine (fits, device, reasons, notes), and on each cluster (targets). */
 export const FitReport = Type.Object({
   name: Type.String(),
   source: Type.Union([Type.Literal('local'), Type.Literal('catalog')], { description: 'built here, or known from the catalog only' }),
@@ -36,5 +50,6 @@ export const FitReport = Type.Object({
   reasons: Type.Array(Type.String(), { description: 'why it cannot run here (empty when it fits)' }),
   notes: Type.Array(Type.String(), { description: 'what is worth knowing although it fits (a CPU fallback, a framework image to build)' }),
   resources: Type.Optional(Resources),
+  targets: Type.Array(FitTarget, { description: 'this machine first (the same answer as fits/device/reasons/notes), then each cluster added' }),
 });
 export type FitReport = Static<typeof FitReport>;

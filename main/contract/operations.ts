@@ -79,17 +79,17 @@ export const OPERATIONS = {
     http: { method: 'GET', path: '/v1/clusters' }, cli: 'service',
   },
   removeCluster: {
-    summary: 'Forget a cluster (its running batches go on)',
-    kind: 'answer', request: Type.Object({ name: ClusterName }, { additionalProperties: false }), response: Type.Object({ removed: Type.Boolean() }), errors: ['CLUSTER_NOT_FOUND'],
+    summary: 'Forget a cluster; refused (CONFLICT) while a batch runs there',
+    kind: 'answer', request: Type.Object({ name: ClusterName }, { additionalProperties: false }), response: Type.Object({ removed: Type.Boolean() }), errors: ['CLUSTER_NOT_FOUND', 'CONFLICT'],
     http: { method: 'DELETE', path: '/v1/clusters/{name}' }, cli: 'service',
   },
   doctor: {
-    summary: 'What this machine offers servables: CPUs, RAM, free disk, NVIDIA GPUs and the runtimes with their versions',
+    summary: 'What this machine offers servables: CPUs, RAM, free disk, NVIDIA GPUs and the runtimes with their versions; and each cluster added: whether it answers, its partitions and GPUs',
     kind: 'answer', request: S.Empty, response: DoctorReport, errors: [],
     http: { method: 'GET', path: '/v1/doctor' }, cli: 'service',
   },
   fitServable: {
-    summary: 'Whether a local or catalog servable can run on this machine (its declared GPU, memory and CPUs), and why not',
+    summary: 'Whether a local or catalog servable can run on this machine and on each cluster added (its declared GPU, memory and CPUs), and why not',
     kind: 'answer', request: S.NameRequest, response: FitReport, errors: ['SERVABLE_NOT_FOUND'],
     http: { method: 'GET', path: '/v1/servables/{name}/fit' }, cli: 'service',
   },

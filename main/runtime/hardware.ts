@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { readFile, statfs } from 'node:fs/promises';
 import { availableParallelism, arch, freemem, platform, totalmem } from 'node:os';
 import type Dockerode from 'dockerode';
+import type { ClusterReport } from '../contract/clusters.js';
 import type { DoctorReport, FitReport, GpuInfo } from '../contract/hardware.js';
 import type { Resources, ServableMetadata } from '../contract/metadata.js';
 import type { RuntimeAvailability } from '../contract/runtimes.js';
@@ -78,8 +79,8 @@ async function availableMemory(): Promise<number> {
   return freemem();
 }
 
-/** What this machine offers: CPUs, RAM, free disk under `home`, GPUs, and the runtimes with their versions. */
-export async function doctorReport(home: string, runtimes: RuntimeAvailability[], dockerGpu?: boolean): Promise<DoctorReport> {
+/** What this machine offers: CPUs, RAM, free disk under `home`, GPUs, the runtimes with their versions (and the clusters, as reported). */
+export async function doctorReport(home: string, runtimes: RuntimeAvailability[], dockerGpu?: boolean, clusters: ClusterReport[] = []): Promise<DoctorReport> {
   const [gpu, disk, available] = await Promise.all([probeGpus(true), statfs(home), availableMemory()]);
   return {
     platform: `${platform()} ${arch()}`,
@@ -91,6 +92,7 @@ export async function doctorReport(home: string, runtimes: RuntimeAvailability[]
     gpuProbe: gpu.how,
     ...(dockerGpu === undefined ? {} : { dockerGpu }),
     runtimes,
+    clusters,
   };
 }
 
@@ -127,7 +129,11 @@ export function fitReport(name: string, source: FitReport['source'], metadata: S
   if (r.memory_gb !== undefined && r.memory_gb * GB > machine.memoryBytes) reasons.push(`it needs ${r.memory_gb} GB of RAM; this machine has ${gb(machine.memoryBytes)}`);
   if (r.cpus !== undefined && r.cpus > machine.cpus) reasons.push(`it needs ${r.cpus} CPU cores; this machine offers ${machine.cpus}`);
   if (!machine.runtimes.some((x) => x.available)) reasons.push(`no runtime can start workers here (${machine.runtimes.map((x) => `${x.name}: ${x.reason ?? 'unavailable'}`).join('; ')})`);
-  return { name, source, fits: reasons.length === 0, device, reasons, notes, ...(metadata.dlhub.resources ? { resources: metadata.dlhub.resources } : {}) };
+  const fits = reasons.length === 0;
+  return {
+    name, source, fits, device, reasons, notes, ...(metadata.dlhub.resources ? { resources: metadata.dlhub.resources } : {}),
+    targets: [{ where: 'here', fits, device, reasons: [...reasons], notes: [...notes] }],
+  };
 }
 
 /** Does the Docker engine have the NVIDIA runtime (so a container can be given a GPU)? undefined without an engine. */

@@ -1,16 +1,20 @@
 import { NotFoundError } from '../../errors.js';
 import type { Catalog } from '../../catalog/catalog.js';
 import type { DoctorReport, FitReport, ServableMetadata } from '../../contract/index.js';
-import { fitReport } from '../../runtime/hardware.js';
+import { clusterFit } from '../../cluster/fit.js';
+import type { ClusterInfo } from '../../contract/clusters.js';
+import { declaredResources, fitReport } from '../../runtime/hardware.js';
 import { getLocal } from '../../servable/registry.js';
 import type { HomePaths } from '../../storage/home.js';
 
 /**
  * Whether a servable built here, else one the catalog knows (`catalogEntry` finds it by name), can
- * run on the machine `doctor` describes, and why not. Nothing is pulled or started.
+ * run on the machine `doctor` describes and on each of its clusters (`clusters` has their settings),
+ * and why not. Nothing is pulled or started.
  */
 export async function fitServable(
   paths: HomePaths, catalogEntry: (name: string) => ReturnType<Catalog['get']>, name: string, machine: () => Promise<DoctorReport>,
+  clusters: () => ClusterInfo[] = () => [],
 ): Promise<FitReport> {
   let found: { name: string; source: 'local' | 'catalog'; metadata: ServableMetadata };
   try {
@@ -21,5 +25,12 @@ export async function fitServable(
     if (!entry) throw err;
     found = { name: entry.servable, source: 'catalog', metadata: entry.metadata };
   }
-  return fitReport(found.name, found.source, found.metadata, await machine());
+  const report = await machine();
+  const fit = fitReport(found.name, found.source, found.metadata, report);
+  const resources = declaredResources(found.metadata);
+  for (const cluster of clusters()) {
+    const seen = report.clusters.find((c) => c.name === cluster.name);
+    if (seen) fit.targets.push(clusterFit(cluster, seen, resources));
+  }
+  return fit;
 }

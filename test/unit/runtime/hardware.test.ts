@@ -24,6 +24,7 @@ function machine(gpus: { memoryGb: number }[] = [], over: Partial<DoctorReport> 
     gpus: gpus.map((g, index) => ({ index, name: 'NVIDIA H100', memoryBytes: g.memoryGb * 1e9 })),
     gpuProbe: gpus.length ? 'nvidia-smi reports GPUs' : 'nvidia-smi is not installed: no NVIDIA GPU (or driver) on this machine',
     runtimes: [{ name: 'docker', description: 'd', available: true, version: 'Docker Engine 24' }],
+    clusters: [],
     ...over,
   };
 }
@@ -49,7 +50,10 @@ describe('nvidia-smi output', () => {
 
 describe('fit', () => {
   it('a servable that declares nothing fits on the CPU', () => {
-    expect(fitReport('net', 'local', metadata(), machine())).toEqual({ name: 'net', source: 'local', fits: true, device: 'cpu', reasons: [], notes: [] });
+    expect(fitReport('net', 'local', metadata(), machine())).toEqual({
+      name: 'net', source: 'local', fits: true, device: 'cpu', reasons: [], notes: [],
+      targets: [{ where: 'here', fits: true, device: 'cpu', reasons: [], notes: [] }],
+    });
   });
 
   it('a GPU-only servable does not fit a machine without a GPU, and says why', () => {
