@@ -1,8 +1,10 @@
-// `npm run bench [memo|runtime|catalog|search-e2e|pipeline|serving|door|run-e2e|grpc|window|hpc]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
+// `npm run bench [memo|runtime|catalog|search-e2e|pipeline|serving|door|run-e2e|grpc|window|hpc|hub|frameworks]`: every benchmark (or one) in turn, each printing its own table beside its baseline.
 import { main as catalog } from './catalog.bench.js';
 import { main as door } from './door.bench.js';
+import { main as frameworks } from './frameworks.bench.js';
 import { main as grpcBench } from './grpc.bench.js';
 import { main as hpc } from './hpc.bench.js';
+import { main as hub } from './hub.bench.js';
 import { main as memo } from './memo.bench.js';
 import { main as pipeline } from './pipeline.bench.js';
 import { main as runtime } from './runtime.bench.js';
@@ -31,6 +33,10 @@ const benches: [string, () => unknown][] = [
   ['window', windowBench],
   // 10,000 iris rows through a local single-node Slurm (pilot jobs) beside the local Docker runtime.
   ['hpc', hpc],
+  // The hub: a 100,000-record sync from empty (previous way beside current), 100 changes, publish, feed and record reads on SQLite and PostgreSQL.
+  ['hub', hub],
+  // PyTorch: a small CNN's warm calls through the engine (Docker, host) beside its own forward pass; the framework base image.
+  ['frameworks', frameworks],
 ];
 for (const [name, run] of benches) {
   if (only && only !== name) continue;

@@ -20,6 +20,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.parse
 
 OPS = ("===", "~=", "==", "!=", ">=", "<=", ">", "<")
 
@@ -117,6 +118,11 @@ def pip_command(reqs, pip):
         cmd += ["--no-index"]
     if pip.get("findLinks"):
         cmd += ["--find-links", pip["findLinks"]]
+    # pip ignores an http:// index unless its host is trusted; the setting names it, so it is trusted.
+    for url in (pip.get("indexUrl"), pip.get("findLinks")):
+        parts = urllib.parse.urlsplit(url or "")
+        if parts.scheme == "http" and parts.hostname:
+            cmd += ["--trusted-host", parts.hostname if parts.port is None else "%s:%d" % (parts.hostname, parts.port)]
     return cmd + reqs
 
 
@@ -150,6 +156,7 @@ def install(todo, pip):
     seen = []
     for line in proc.stdout:
         sys.stdout.write(line)
+        sys.stdout.flush()
         seen.append(line)
     code = proc.wait()
     sys.stdout.flush()

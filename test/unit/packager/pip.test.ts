@@ -129,6 +129,17 @@ describe('ensure_deps.py and pip', () => {
     expect(r.err).toContain('pip is off (DLHUB_PIP unset)');
   });
 
+  it('hands pip the index, the links, --no-index for a folder alone, and trusts an http index the setting names', () => {
+    const command = (pip: unknown): string[] => {
+      const code = `import json, sys; sys.path.insert(0, ${JSON.stringify(RUNNER)}); import ensure_deps; print(json.dumps(ensure_deps.pip_command(["a==1"], json.loads(sys.argv[1]))[1:]))`;
+      return JSON.parse(spawnSync(PYTHON, ['-c', code, JSON.stringify(pip)], { encoding: 'utf8' }).stdout) as string[];
+    };
+    expect(command({ findLinks: '/opt/dlhub/wheels' })).toEqual(['-m', 'pip', 'install', '--no-cache-dir', '--no-index', '--find-links', '/opt/dlhub/wheels', 'a==1']);
+    expect(command({ indexUrl: 'http://172.17.0.1:8080/simple/' })).toEqual(['-m', 'pip', 'install', '--no-cache-dir', '--index-url', 'http://172.17.0.1:8080/simple/', '--trusted-host', '172.17.0.1:8080', 'a==1']);
+    expect(command({ indexUrl: 'https://pypi.example.org/simple/' })).toEqual(['-m', 'pip', 'install', '--no-cache-dir', '--index-url', 'https://pypi.example.org/simple/', 'a==1']);
+    expect(command({})).toEqual(['-m', 'pip', 'install', '--no-cache-dir', 'a==1']);
+  });
+
   it('a pinned version the wheel folder lacks fails naming the package, the version, where pip looked and what is there', () => {
     const dir = wheels();
     const r = ensure({ python: { 'dlhub-tiny-units': '9.9.9' }, pip: { findLinks: dir, source: `the wheel folder ${dir}` } });
