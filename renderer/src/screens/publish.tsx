@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { useApp, useAppContext } from '../components/context.js';
 import { ErrorBox } from '../components/error-box.js';
+import { PublishAfterBuild } from '../components/hub-panels.js';
 import { readFileList } from '../lib/dropped.js';
 import { FIELD_HELP, FIELD_ORDER } from '../lib/metadata-form.js';
 
@@ -10,6 +11,9 @@ const readBytes = async (b: Blob): Promise<Uint8Array> => new Uint8Array(await b
 export function PublishScreen() {
   const p = useApp((s) => s.publish, (st) => st);
   const go = useApp((s) => s.nav, (n) => n.go);
+  // Signed in to a hub, a build ends on "Publish to hub" (or Open); otherwise the servable opens by itself.
+  const hubUser = useApp((s) => s.hub, (h) => h.status?.user);
+  const refreshHub = useApp((s) => s.hub, (h) => h.refresh);
   const { mode } = useAppContext();
   const picker = useRef<HTMLInputElement>(null);
   const logEnd = useRef<HTMLLIElement>(null);
@@ -22,13 +26,16 @@ export function PublishScreen() {
     logEnd.current?.scrollIntoView({ block: 'nearest' });
   }, [p.log.length]);
   useEffect(() => {
-    if (p.phase === 'built' && p.built) {
+    void refreshHub();
+  }, []);
+  useEffect(() => {
+    if (p.phase === 'built' && p.built && !hubUser) {
       const name = p.built.name;
       const t = setTimeout(() => go({ screen: 'servable', name }), 1200);
       return () => clearTimeout(t);
     }
     return undefined;
-  }, [p.phase, p.built]);
+  }, [p.phase, p.built, hubUser]);
 
   const last = p.log[p.log.length - 1];
   return (
@@ -124,9 +131,10 @@ export function PublishScreen() {
               {p.phase === 'built' && p.built ? (
                 <p className="notice" role="status" data-testid="built">
                   Built <strong>{p.built.name}</strong>
-                  {p.built.image ? ` (image ${p.built.image.tag}, ${p.built.image.seconds.toFixed(1)} s)` : p.built.imageSkipped ? ` (${p.built.imageSkipped})` : ''}. Opening it…
+                  {p.built.image ? ` (image ${p.built.image.tag}, ${p.built.image.seconds.toFixed(1)} s)` : p.built.imageSkipped ? ` (${p.built.imageSkipped})` : ''}.{hubUser ? '' : ' Opening it…'}
                 </p>
               ) : null}
+              {p.phase === 'built' && p.built && hubUser ? <PublishAfterBuild name={p.built.name} onOpen={() => go({ screen: 'servable', name: p.built?.name ?? '' })} /> : null}
               <ol className="build-log" data-testid="build-log">
                 {p.log.map((e, i) => <li key={i}><span className="muted">[{e.phase} {e.step}/{e.total}]</span> {e.message}</li>)}
                 <li ref={logEnd} className="log-end" aria-hidden="true" />

@@ -118,7 +118,7 @@ export function ServableScreen({ name, version }: { name: string; version?: stri
     <section className="screen servable" aria-labelledby="servable-title">
       <p className="crumbs"><a href="#/catalog">Catalog</a> / {d.name}</p>
       <h1 id="servable-title">{other ? other.title || d.name : meta.datacite?.titles?.[0]?.title ?? d.name}</h1>
-      {d.source === 'catalog' || other ? null : <PublishToHub name={d.name} />}
+      {d.source === 'catalog' || other ? null : <PublishToHub name={d.name} owner={meta.dlhub?.owner} />}
       {other ? (
         <p className="notice" role="status" data-testid="version-note">
           Showing version {other.version} from its catalog record. {d.source === 'catalog' ? `The newest record is ${built ?? 'another version'}.` : `The form runs version ${built ?? 'built here'}, the one built on this machine.`}{' '}

@@ -1,8 +1,9 @@
 // The hub as the window sees it: the address and who is signed in, online or offline, the last
-// sync, the outbox, and the actions (sign in and out, publish, pull, sync, send the outbox). Every
-// call goes through the contract's operations, as the CLI's do.
+// sync, the outbox, and the actions (sign in and out, publish, pull, sync, send the outbox), with
+// the live progress of a publish's push or a pull. Every call goes through the contract's
+// operations, as the CLI's do.
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { HubStatus, HubWorkOutcome, OutboxItem, PullOutcome, SyncOutcome } from '../../../main/contract/index.js';
+import type { HubStatus, HubWorkOutcome, OutboxItem, ProgressEvent, PublishRepositoryOutcome, PullOutcome, SyncOutcome } from '../../../main/contract/index.js';
 import type { Ops } from '../client/ops.js';
 import { shownError, type ShownError } from '../lib/errors.js';
 
@@ -11,6 +12,10 @@ export interface HubState {
   status: HubStatus | undefined;
   outbox: OutboxItem[];
   busy: string | undefined;
+  /** What the action running now is doing: publish or pull, for the servable named. */
+  busyWith: string | undefined;
+  /** The latest progress event of a publish or pull in progress. */
+  progress: ProgressEvent | undefined;
   error: ShownError | undefined;
   /** What the last action did, in words. */
   notice: string | undefined;
@@ -19,8 +24,12 @@ export interface HubState {
   logout: () => Promise<void>;
   publish: (name: string, visibility: string) => Promise<HubWorkOutcome | undefined>;
   pull: (ref: string) => Promise<PullOutcome | undefined>;
+  /** Publish from a git repository (a URL, or a folder on the serving machine) with dlhub.json at its root. */
+  publishRepo: (repo: string, ref: string, visibility: string) => Promise<PublishRepositoryOutcome | undefined>;
   sync: () => Promise<SyncOutcome | undefined>;
   drain: () => Promise<void>;
+  /** Whether work still waits for the hub (the window then looks again every few seconds). */
+  waiting: () => boolean;
 }
 
 /** What a publish did, in words. */
@@ -34,9 +43,10 @@ export function workNotice(r: HubWorkOutcome): string {
 /** The hub store over `ops`. */
 export function createHubStore(ops: Ops, report: (err: unknown) => void = () => {}): StoreApi<HubState> {
   const store = createStore<HubState>()((set, get) => {
+    const onProgress = (e: ProgressEvent): void => set({ progress: e });
     /** Run one action: busy while it runs, its error shown, the status refreshed after. */
-    async function act<T>(label: string, fn: () => Promise<T>, notice: (r: T) => string): Promise<T | undefined> {
-      set({ busy: label, error: undefined, notice: undefined });
+    async function act<T>(label: string, fn: () => Promise<T>, notice: (r: T) => string, busyWith?: string): Promise<T | undefined> {
+      set({ busy: label, busyWith, progress: undefined, error: undefined, notice: undefined });
       try {
         const r = await fn();
         set({ notice: notice(r) });
@@ -46,7 +56,7 @@ export function createHubStore(ops: Ops, report: (err: unknown) => void = () => 
         report(err);
         return undefined;
       } finally {
-        set({ busy: undefined });
+        set({ busy: undefined, busyWith: undefined, progress: undefined });
         await get().refresh();
       }
     }
@@ -54,6 +64,8 @@ export function createHubStore(ops: Ops, report: (err: unknown) => void = () => 
       status: undefined,
       outbox: [],
       busy: undefined,
+      busyWith: undefined,
+      progress: undefined,
       error: undefined,
       notice: undefined,
       async refresh() {
@@ -66,10 +78,12 @@ export function createHubStore(ops: Ops, report: (err: unknown) => void = () => 
       },
       login: async (hub, user, password) => void (await act('login', () => ops.hubLogin({ hub, user, password }), (r) => `Signed in to ${r.hub} as ${r.user}.`)),
       logout: async () => void (await act('logout', () => ops.hubLogout({}), (r) => (r.removed ? 'Signed out.' : (r.note ?? 'Not signed in.')))),
-      publish: (name, visibility) => act('publish', () => ops.publishServable({ name, visibility }), workNotice),
-      pull: (ref) => act('pull', () => ops.pullServable({ ref }), (r) => `Pulled ${r.owner}/${r.name}@${r.version}; it runs here offline.`),
+      publish: (name, visibility) => act('publish', () => ops.publishServable({ name, visibility }, { onProgress }), workNotice, name),
+      publishRepo: (repo, ref, visibility) => act('publish-repo', () => ops.publishRepository({ repo, ...(ref ? { ref } : {}), ...(visibility ? { visibility } : {}) }, { onProgress }), (r) => `${r.repository} at ${r.commit.slice(0, 12)}: ${workNotice(r.publish)}`, repo),
+      pull: (ref) => act('pull', () => ops.pullServable({ ref }, { onProgress }), (r) => `Pulled ${r.owner}/${r.name}@${r.version}; it runs here offline as ${r.name}.`, ref),
       sync: () => act('sync', () => ops.syncCatalog({}), (r) => `Synced: ${r.upserted} added or updated, ${r.removed} removed.`),
       drain: async () => void (await act('drain', () => ops.drainOutbox({}), (r) => `Sent ${r.sent ?? 0} from the outbox${r.failed ? `, ${r.failed} failed` : ''}.`)),
+      waiting: () => (get().status?.queued ?? 0) > 0 || get().outbox.some((i) => i.status === 'queued' || i.status === 'running'),
     };
   });
   return store;
