@@ -36,8 +36,8 @@ function ensureHostname(): void {
   writeFileSync('/etc/hosts', `${readFileSync('/etc/hosts', 'utf8')}\n127.0.1.1 ${host}\n`);
 }
 
-/** Start a one-node cluster whose files live in `dir`; its commands need `env` (SLURM_CONF). */
-export async function startSlurm(dir: string): Promise<TestSlurm> {
+/** Start a one-node cluster whose files live in `dir`; its commands need `env` (SLURM_CONF). `gpus` gives its node that many (counted, not real) GPUs. */
+export async function startSlurm(dir: string, opts: { gpus?: number } = {}): Promise<TestSlurm> {
   for (const cmd of ['slurmctld', 'slurmd', 'sbatch', 'munged']) need(cmd);
   ensureHostname();
   ensureMunge();
@@ -47,6 +47,12 @@ export async function startSlurm(dir: string): Promise<TestSlurm> {
   // Ports of this suite's own: two suites on one machine run two clusters side by side.
   const base = 20000 + ((process.pid * 7) % 20000);
   const conf = join(dir, 'slurm.conf');
+  const gpus = opts.gpus ?? 0;
+  // GPUs Slurm only counts: each stands on a harmless character device (slurmd wants a file per GPU),
+  // enough for sinfo and --gres to see them, not to compute on.
+  const devices = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom'];
+  if (gpus > devices.length) throw new Error(`A test cluster can count at most ${devices.length} GPUs.`);
+  if (gpus > 0) writeFileSync(join(dir, 'gres.conf'), `AutoDetect=off\n${devices.slice(0, gpus).map((f) => `Name=gpu File=${f}\n`).join('')}`);
   writeFileSync(conf, [
     'ClusterName=dlhubtest',
     `SlurmctldHost=${host}`,
@@ -75,7 +81,8 @@ export async function startSlurm(dir: string): Promise<TestSlurm> {
     `SlurmdPidFile=${join(dir, 'slurmd.pid')}`,
     `SlurmctldLogFile=${join(dir, 'slurmctld.log')}`,
     `SlurmdLogFile=${join(dir, 'slurmd.log')}`,
-    `NodeName=${host} CPUs=${availableParallelism()} RealMemory=${Math.floor(totalmem() / 1024 / 1024 / 2)} State=UNKNOWN`,
+    ...(gpus > 0 ? ['GresTypes=gpu'] : []),
+    `NodeName=${host} CPUs=${availableParallelism()} RealMemory=${Math.floor(totalmem() / 1024 / 1024 / 2)}${gpus > 0 ? ` Gres=gpu:${gpus}` : ''} State=UNKNOWN`,
     `PartitionName=debug Nodes=${host} Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4`,
     '',
   ].join('\n'));
