@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'react';
 import { useApp } from '../components/context.js';
 import { ErrorBox } from '../components/error-box.js';
 import { CatalogHubBar, PullButton } from '../components/hub-panels.js';
+import { FitBadge } from '../components/fit-badge.js';
 import { looksAdvanced } from '../stores/catalog.js';
 import { formatHash } from '../stores/nav.js';
 
@@ -141,6 +142,7 @@ export function CatalogScreen() {
                     <span className="hit-title">{h.title || h.name}</span>
                   </a>
                   <span className={h.local ? 'badge local' : 'badge catalog'}>{h.local ? 'On this machine' : 'Catalog record'}</span>
+                  {h.latest ? <FitBadge name={target} /> : null}
                   {h.local ? null : <PullButton servable={h.servable} version={h.version} />}
                   <div className="hit-meta muted small">
                     <span>{h.servable}</span> · <span>v{h.version}</span>

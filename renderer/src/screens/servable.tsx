@@ -4,6 +4,8 @@ import { CopyCode } from '../components/copy-code.js';
 import { ErrorBox } from '../components/error-box.js';
 import { ValueView } from '../components/value-view.js';
 import { PublishToHub, PullButton } from '../components/hub-panels.js';
+import { BatchPanel } from '../components/batch-panel.js';
+import { FitBadge } from '../components/fit-badge.js';
 import { describedVersion, type ServableState } from '../stores/servable.js';
 
 interface MethodInfo {
@@ -134,6 +136,7 @@ export function ServableScreen({ name, version }: { name: string; version?: stri
           <dt>Creators</dt><dd>{(other ? other.creators : (meta.datacite?.creators ?? []).map((c) => c.creatorName ?? '')).filter(Boolean).join('; ') || '—'}</dd>
           <dt>Domains</dt><dd>{(other ? other.domains : meta.dlhub?.domains ?? []).join(', ') || '—'}</dd>
           <dt>Where</dt><dd>{other ? <span className="badge catalog">Catalog record{other.local ? '' : ' (not built here)'}</span> : d.source === 'catalog' ? <span className="badge catalog">Catalog record (not built here)</span> : <span className="badge local">On this machine{d.image ? ` · image ${d.image.tag}` : ' · host runtime'}</span>}</dd>
+          {other ? null : <><dt>Hardware</dt><dd><FitBadge name={d.name} /></dd></>}
           {other ? null : <><dt>Cached answers</dt><dd>{d.deterministic ? 'yes (deterministic)' : 'no (not deterministic)'}</dd></>}
         </dl>
         {other ? (other.description ? <p className="description">{other.description}</p> : null) : meta.datacite?.descriptions?.[0]?.description ? <p className="description">{meta.datacite.descriptions[0].description}</p> : null}
@@ -202,6 +205,8 @@ export function ServableScreen({ name, version }: { name: string; version?: stri
           <CopyCode call={{ name: d.name, method: s.result.method, input: s.lastInput, baseUrl: location.origin.startsWith('http') ? location.origin : 'http://127.0.0.1:8765' }} />
         </div>
       ) : null}
+
+      {other ? null : <BatchPanel name={d.name} method={s.method} spec={field} canRun={canRun} />}
 
       <h2>Methods</h2>
       {other ? (

@@ -4,6 +4,8 @@ import { ErrorBox } from '../components/error-box.js';
 import { dataFolder } from '../stores/settings.js';
 import { HubSettings } from '../components/hub-panels.js';
 import { GrpcSettings } from '../components/grpc-panel.js';
+import { MachinePanel } from '../components/machine-panel.js';
+import { ClusterSettings } from '../components/cluster-panel.js';
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -29,6 +31,7 @@ export function SettingsScreen() {
       {s.error ? <ErrorBox error={s.error} /> : null}
       <HubSettings />
       <GrpcSettings />
+      <MachinePanel />
       <h2>Runtimes</h2>
       {s.runtimes ? (
         <ul className="runtimes" data-testid="runtimes">
@@ -43,6 +46,7 @@ export function SettingsScreen() {
       ) : (
         <p className="muted">This service does not report its runtimes; <code>dlhub doctor</code> does.</p>
       )}
+      <ClusterSettings />
       <h2>Memo cache</h2>
       {s.cache ? (
         <div data-testid="cache">

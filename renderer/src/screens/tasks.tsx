@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { useApp } from '../components/context.js';
 import { ErrorBox } from '../components/error-box.js';
+import { TaskProgress } from '../components/task-progress.js';
 
 function duration(start: string | undefined, end: string | undefined): string {
   if (!start) return '—';
@@ -35,9 +36,10 @@ export function TasksScreen() {
             {t.tasks.map((task) => (
               <tr key={task.id} data-testid={`task-${task.id}`}>
                 <td><code>{task.id.slice(0, 12)}</code>{task.batch ? <span className="badge">batch</span> : null}</td>
-                <td><a href={`#/servable/${encodeURIComponent(task.servable)}`}>{task.servable}</a>{task.method ? <span className="muted"> .{task.method}</span> : null}</td>
+                <td><a href={`#/servable/${encodeURIComponent(task.servable)}`}>{task.servable}</a>{task.method ? <span className="muted"> .{task.method}</span> : null}{task.on ? <div className="small">on cluster <strong>{task.on}</strong></div> : null}</td>
                 <td>
                   <span className={`status ${task.status}`} data-testid="task-status">{task.status}</span>
+                  <TaskProgress task={task} />
                   {task.error ? <div className="muted small" title={task.error.hint ?? ''}>{task.error.message}</div> : null}
                 </td>
                 <td className="small">{new Date(task.createdAt).toLocaleTimeString()}</td>

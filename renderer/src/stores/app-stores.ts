@@ -10,6 +10,9 @@ import { createSettingsStore, type SettingsState } from './settings.js';
 import { createTasksStore, type TasksState } from './tasks.js';
 import { createHubStore, type HubState } from './hub.js';
 import { createGrpcStore, type GrpcState } from './grpc.js';
+import { createClustersStore, type ClustersState } from './clusters.js';
+import { createFitStore, type FitState } from './fit.js';
+import { createBatchStore, type BatchState } from './batch.js';
 
 /** One store per concern. */
 export interface AppStores {
@@ -22,6 +25,9 @@ export interface AppStores {
   settings: StoreApi<SettingsState>;
   hub: StoreApi<HubState>;
   grpc: StoreApi<GrpcState>;
+  clusters: StoreApi<ClustersState>;
+  fit: StoreApi<FitState>;
+  batch: StoreApi<BatchState>;
 }
 
 /** Build the stores; failures anywhere reach the connection store (service down, signed out). */
@@ -38,5 +44,8 @@ export function createAppStores(ops: Ops, hash: string, setHash: (h: string) => 
     settings: createSettingsStore(ops, report),
     hub: createHubStore(ops, report),
     grpc: createGrpcStore(ops, report),
+    clusters: createClustersStore(ops, report),
+    fit: createFitStore(ops),
+    batch: createBatchStore(ops, { report }),
   };
 }
