@@ -35,12 +35,12 @@ export const ServableRecord = Type.Object({
   name: Type.String(),
   version: Type.String(),
   metadata: Type.Record(Type.String(), Type.Unknown()),
-  image: ImageRef,
+  image: Type.Optional(ImageRef),
   visibility: Visibility,
   createdAt: Type.String(),
   updatedAt: Type.String(),
 }, { $id: 'ServableRecord' });
-/** One published version as the hub answers it. */
+/** One published version as the hub answers it (a pipeline has no image: its steps are pinned OWNER/NAME@VERSION records). */
 export type ServableRecord = Static<typeof ServableRecord>;
 
 const Empty = Type.Object({}, { additionalProperties: false });
@@ -56,11 +56,11 @@ export const Whoami = Type.Object({ user: Type.String(), groups: Type.Array(Type
 
 export const PublishRequest = Type.Object({
   metadata: Type.Record(Type.String(), Type.Unknown()),
-  image: ImageRef,
+  image: Type.Optional(ImageRef),
   visibility: Type.Optional(Visibility),
   idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
 }, { additionalProperties: false });
-/** A publish: the servable's metadata and its pushed image. */
+/** A publish: the servable's metadata and its pushed image, or a pipeline's metadata (no image) whose steps name OWNER/NAME@VERSION. */
 export type PublishRequest = Static<typeof PublishRequest>;
 export const PublishResult = Type.Object({ owner: Type.String(), name: Type.String(), version: Type.String(), created: Type.Boolean() });
 /** What a publish made (or found already there). */
@@ -138,7 +138,7 @@ export const HUB_OPERATIONS = {
     http: { method: 'GET', path: '/v1/registry/token' }, access: 'anyone', bare: true,
   },
   publish: {
-    summary: 'Publish a servable version (metadata and image digest); same content answers the existing version',
+    summary: 'Publish a servable version (metadata and image digest), or a pipeline (no image) whose steps are OWNER/NAME@VERSION records the caller may see; same content answers the existing version',
     request: PublishRequest, response: PublishResult, errors: ['FORBIDDEN', 'CONFLICT', 'NOT_FOUND'],
     http: { method: 'POST', path: '/v1/servables' }, access: 'user',
   },

@@ -9,6 +9,7 @@ import { checkPassword, checkSecret, hashSecret, newToken } from './secrets.js';
 import { REGISTRY_SERVICE, REGISTRY_TOKEN_SECONDS, parseScopes, type Access, type TokenSigner } from './registry-token.js';
 import type { HubStore, VersionRow } from './store/store.js';
 import { canSee, type Viewer } from './visibility.js';
+import { isPipelineMetadata, pinnedSteps, stepNotFound } from './pipeline-steps.js';
 
 /** How the hub's operations are set up. */
 export interface HubServiceOptions {
@@ -42,7 +43,9 @@ function iso(ms: number): string {
 
 /** A stored version as the wire record. */
 export function toRecord(v: VersionRow): ServableRecord {
-  return { owner: v.owner, name: v.name, version: v.version, metadata: v.metadata, image: { repository: v.repository, digest: v.digest }, visibility: v.visibility, createdAt: iso(v.createdAt), updatedAt: iso(v.updatedAt) };
+  // A pipeline is stored with no image (empty repository and digest).
+  const image = v.digest === '' ? {} : { image: { repository: v.repository, digest: v.digest } };
+  return { owner: v.owner, name: v.name, version: v.version, metadata: v.metadata, ...image, visibility: v.visibility, createdAt: iso(v.createdAt), updatedAt: iso(v.updatedAt) };
 }
 
 /** The metadata's `dlhub` section, if it is an object. */
@@ -203,9 +206,10 @@ export function createHubService(o: HubServiceOptions): HubService {
         throw new UsageError('USAGE', 'metadata.dlhub.version must be a version label (letters, digits, ".", "_", "+", "-"; no "..").', { hint: 'Fix dlhub.version, or leave it out for the next number.', details: { field: '/metadata/dlhub/version', rule: 'pattern' } });
       }
       if (req.visibility !== undefined) await checkGroups(req.visibility);
-      const contentKey = createHash('sha256').update(canonicalize({ metadata: req.metadata, digest: req.image.digest }) ?? '').digest('hex');
+      await checkImageOrSteps(req.metadata, req.image !== undefined, c, name);
+      const contentKey = createHash('sha256').update(canonicalize({ metadata: req.metadata, digest: req.image?.digest ?? '' }) ?? '').digest('hex');
       return store.publish({
-        user: c.user, owner: c.user, name, version, metadata: req.metadata, repository: req.image.repository, digest: req.image.digest,
+        user: c.user, owner: c.user, name, version, metadata: req.metadata, repository: req.image?.repository ?? '', digest: req.image?.digest ?? '',
         contentKey, visibility: req.visibility, idempotencyKey: req.idempotencyKey, now: now(),
       });
     },
@@ -281,6 +285,24 @@ export function createHubService(o: HubServiceOptions): HubService {
       return { changes, next: String(last ? last.cursor : since), more: rows.length > limit };
     },
   };
+
+  /**
+   * A servable comes with its image; a pipeline comes without one, its steps pinned to versions
+   * that exist and that the publisher may see.
+   */
+  async function checkImageOrSteps(metadata: Record<string, unknown>, hasImage: boolean, c: Caller, name: string): Promise<void> {
+    const pipeline = isPipelineMetadata(metadata);
+    if (!pipeline) {
+      if (!hasImage) throw new UsageError('USAGE', `${c.user}/${name} is not a pipeline, so it needs its image.`, { hint: 'Push the image and send its digest in "image" (`dlhub publish` does both).', details: { field: '/image' } });
+      return;
+    }
+    if (hasImage) throw new UsageError('USAGE', `${c.user}/${name} is a pipeline: its steps run in their own images, so it takes none.`, { hint: 'Leave "image" out and pin the steps as OWNER/NAME@VERSION.', details: { field: '/image' } });
+    const v = await viewer(c);
+    for (const [i, ref] of pinnedSteps(metadata, { owner: c.user, name }).entries()) {
+      const row = await store.version(ref.owner, ref.name, ref.version);
+      if (!row || row.deleted || !canSee(row.visibility, row.owner, v)) throw stepNotFound(`${c.user}/${name}`, i, ref);
+    }
+  }
 
   async function checkGroups(visibility: Visibility): Promise<void> {
     if (typeof visibility !== 'object') return;

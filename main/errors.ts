@@ -35,7 +35,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
   | 'FORBIDDEN'
-  | 'CONFLICT';
+  | 'CONFLICT'
+  | 'REPOSITORY_INVALID';
 
 /** Base of every error this project throws on purpose. */
 export class DlhubError extends Error {
@@ -138,6 +139,9 @@ export class TaskError extends DlhubError {}
 /** The local service or HTTP API could not be reached, refused the token, or failed inside. */
 export class ServiceError extends DlhubError {}
 
+/** A git repository to publish from cannot be cloned, or does not hold a servable (dlhub.json at its root). */
+export class RepositoryError extends DlhubError {}
+
 /**
  * The error registry: every code maps to the one class that throws it, so an error that crossed
  * a door (HTTP, IPC, gRPC, a stored task) is rebuilt as the same class on the far side.
@@ -176,6 +180,7 @@ const ERROR_CLASSES: Record<ErrorCode, new (code: ErrorCode, message: string, op
   METHOD_NOT_ALLOWED: UsageError,
   FORBIDDEN: ServiceError,
   CONFLICT: UsageError,
+  REPOSITORY_INVALID: RepositoryError,
 };
 
 /** HTTP status of each code, for the local service and the HTTP API (one map, used by every HTTP door). */
@@ -216,6 +221,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   // The request contradicts what is stored (a version already taken with other content).
   CONFLICT: 409,
+  // The repository named cannot be cloned or holds no servable.
+  REPOSITORY_INVALID: 400,
 };
 
 /** The wire shape of an error at every door: `DlhubError.toJSON()`. */

@@ -31,6 +31,7 @@ import type {
 import { listenerStream } from './doors/listener-stream.js';
 import { batchResults } from './ops/task-batches.js';
 import { catalogEntry, describeServable, servableSummaries } from './ops/servable-info.js';
+import { publishRepository } from './ops/publish-repository.js';
 import type { TaskInfo } from '../contract/index.js';
 import { HubClient } from '../hub/hub-client.js';
 import { GrpcDoorControl, readTlsPair } from './doors/grpc/control.js';
@@ -316,6 +317,15 @@ export class Dlhub implements Operations {
   async hubLogout(_req: OpRequest<'hubLogout'>, ctx?: CallContext): Promise<OpResponse<'hubLogout'>> { return this.hub.logout(ctx); }
   async hubWhoami(_req: OpRequest<'hubWhoami'>, ctx?: CallContext): Promise<OpResponse<'hubWhoami'>> { return this.hub.whoami(ctx); }
   async publishServable(req: OpRequest<'publishServable'>, ctx?: CallContext): Promise<OpResponse<'publishServable'>> { return this.hub.publish(req, ctx); }
+  /** Clone a git repository, build its servable and publish it with its URL and commit recorded (see ops/publish-repository.ts). */
+  async publishRepository(req: OpRequest<'publishRepository'>, ctx?: CallContext): Promise<OpResponse<'publishRepository'>> {
+    return publishRepository({
+      paths: this.paths,
+      doorFolder: (path, c) => this.doorPath(path, c, 'folder'),
+      build: (r, c) => this.buildServable(r, c),
+      publish: (r, c) => this.hub.publish(r, c),
+    }, req, ctx);
+  }
   async shareServable(req: OpRequest<'shareServable'>, ctx?: CallContext): Promise<OpResponse<'shareServable'>> { return this.hub.share(req, ctx); }
   async pullServable(req: OpRequest<'pullServable'>, ctx?: CallContext): Promise<OpResponse<'pullServable'>> { return this.hub.pull(req, ctx); }
   async syncCatalog(_req: OpRequest<'syncCatalog'>, ctx?: CallContext): Promise<OpResponse<'syncCatalog'>> { return this.hub.sync(ctx); }

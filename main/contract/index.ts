@@ -10,5 +10,6 @@ export * from './codec.js';
 export * from './query.js';
 export * from './upload.js';
 export * from './hub.js';
+export * from './hub-repository.js';
 export * from './grpc.js';
 export { buildOpenApi } from './openapi.js';

@@ -11,6 +11,7 @@ import { ClusterInfo, ClusterName, ClusterReport, ClusterSpec } from './clusters
 import { DoctorReport, FitReport } from './hardware.js';
 import * as H from './hub.js';
 import { GrpcStatus, StartGrpcRequest } from './grpc.js';
+import { PublishRepositoryOutcome, PublishRepositoryRequest } from './hub-repository.js';
 
 /** How an operation answers: once, with progress events before the answer, or as a stream of items. */
 export type OperationKind = 'answer' | 'progress' | 'stream';
@@ -197,6 +198,11 @@ export const OPERATIONS = {
     summary: 'Publish a local servable to the hub: push its image, then its metadata with the image digest; queued in the outbox when the hub or its registry cannot be reached',
     kind: 'progress', request: H.PublishRequest, response: H.HubWorkOutcome, errors: ['SERVABLE_NOT_FOUND', 'UNAUTHORIZED', 'FORBIDDEN', 'CONFLICT', 'RUNTIME_UNAVAILABLE'],
     http: { method: 'POST', path: '/v1/servables/{name}/publish' }, cli: 'local',
+  },
+  publishRepository: {
+    summary: 'Publish from a git repository (a URL, or a local folder) with dlhub.json at its root: cloned shallowly at a ref, built, then published with the repository and commit recorded; queued in the outbox when the hub cannot be reached',
+    kind: 'progress', request: PublishRepositoryRequest, response: PublishRepositoryOutcome, errors: ['REPOSITORY_INVALID', 'PATH_UNSAFE', 'METADATA_INVALID', 'BUILD_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'CONFLICT', 'RUNTIME_UNAVAILABLE', 'LIMIT_EXCEEDED'],
+    http: { method: 'POST', path: '/v1/hub/publish-repository' }, cli: 'local',
   },
   shareServable: {
     summary: 'Share a published servable with a group on the hub; queued in the outbox when the hub cannot be reached',

@@ -11,6 +11,7 @@ import type { HomePaths } from '../storage/home.js';
 import { hubApi } from './hub-api.js';
 import { pushImage } from './image-transfer.js';
 import type { Session } from './session.js';
+import { publishPipeline } from './pipeline-pins.js';
 
 /** `public`, `private` or `group:G` as the hub's visibility. */
 export function hubVisibility(text: string | undefined): HubVisibility | undefined {
@@ -30,8 +31,12 @@ export interface PublishDeps {
 /** Push the servable's image and send its metadata now; throws when the hub or registry cannot be reached. */
 export async function publishNow(deps: PublishDeps, s: Session, name: string, visibility: string | undefined, idempotencyKey: string, ctx: { onProgress?: ((e: ProgressEvent) => void) | undefined; signal?: AbortSignal | undefined } = {}): Promise<HubWorkOutcome> {
   const local = getLocal(deps.paths, name);
+  // A pipeline publishes no image: its steps are pinned to published versions (pipeline-pins.ts).
+  if (local.metadata.servable.type === 'pipeline') {
+    return publishPipeline(deps.paths, s, local, hubVisibility(visibility), visibility, idempotencyKey, (step, v, key) => publishNow(deps, s, step, v, key, ctx), ctx);
+  }
   if (!local.image) {
-    throw new RuntimeUnavailableError(`Servable "${name}" has no container image to publish.`, 'Build it with Docker running (`dlhub build DIR`); pipelines and host-only builds cannot be published yet.');
+    throw new RuntimeUnavailableError(`Servable "${name}" has no container image to publish.`, 'Build it with Docker running (`dlhub build DIR`); host-only builds cannot be published.');
   }
   const docker = await deps.docker();
   if (!docker) throw new RuntimeUnavailableError('No Docker engine answers, so the image cannot be pushed.', 'Start Docker (dockerd), then publish again.');

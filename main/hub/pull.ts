@@ -19,6 +19,7 @@ import { hubApi } from './hub-api.js';
 import type { HubRecord } from './hub-types.js';
 import { DIGEST_RE, pullImage } from './image-transfer.js';
 import type { Session } from './session.js';
+import { pullPipeline } from './pipeline-pins.js';
 
 const NAME = '[a-z0-9][a-z0-9._-]{0,63}';
 const REF_RE = new RegExp(`^(${NAME})/(${NAME})(?:@([A-Za-z0-9][A-Za-z0-9._+-]{0,63}))?$`);
@@ -86,6 +87,10 @@ export async function pullServable(deps: PullDeps, s: Session, ref: string, ctx:
   const record = want.version === undefined ? await api.getServable(want.owner, want.name) : await api.getVersion(want.owner, want.name, want.version);
   if (record.owner !== want.owner || record.name !== want.name || (want.version !== undefined && record.version !== want.version)) {
     throw new DlhubError('CONFLICT', `The hub answered ${record.owner}/${record.name}@${record.version} for ${ref}.`, { hint: 'The hub is misbehaving; tell its administrator.' });
+  }
+  // A pipeline has no image: its pinned steps are pulled with it (pipeline-pins.ts).
+  if (!record.image) {
+    return pullPipeline({ paths: deps.paths, catalog: deps.catalog, recordMetadata, pullOne: (stepRef) => pullServable(deps, s, stepRef, ctx) }, s, record, ctx);
   }
   const digest = record.image.digest;
   if (!DIGEST_RE.test(digest)) throw new DlhubError('INPUT_INVALID', `The hub's record of ${ref} names "${digest}", not an image digest.`, { hint: 'Ask the owner to publish again.' });

@@ -195,6 +195,12 @@ export const ROUTES: Record<OpName, { method: 'GET' | 'POST' | 'DELETE'; path: s
     "cli": "local",
     "kind": "progress"
   },
+  "publishRepository": {
+    "method": "POST",
+    "path": "/v1/hub/publish-repository",
+    "cli": "local",
+    "kind": "progress"
+  },
   "shareServable": {
     "method": "POST",
     "path": "/v1/servables/{name}/share",

@@ -3,6 +3,7 @@ import type { HubWorkOutcome, OutboxList } from '../../contract/hub.js';
 import type { CliContext } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { safeText, table } from '../output.js';
+import { UsageError } from '../../errors.js';
 
 /** The password: typed at a terminal without echo, else the first line of standard input. */
 async function readPassword(): Promise<string> {
@@ -43,7 +44,7 @@ async function readPassword(): Promise<string> {
 function workLine(r: HubWorkOutcome): string {
   const what = `${r.owner ? `${r.owner}/` : ''}${r.name}${r.version ? `@${r.version}` : ''}`;
   switch (r.status) {
-    case 'published': return `Published ${what} (${r.digest ?? ''}).`;
+    case 'published': return `Published ${what}${r.digest ? ` (${r.digest})` : ''}.`;
     case 'unchanged': return `${what} is already on the hub with this content; nothing to do.`;
     case 'shared': return `Shared ${what}.`;
     case 'queued': return `The hub cannot be reached: queued as outbox entry ${r.outboxId ?? '?'}; it is sent when the hub is back (dlhub outbox).\n  ${safeText(r.reason ?? '')}`;
@@ -96,18 +97,24 @@ export function registerHubCommands(program: Command, ctx: CliContext): void {
     });
   program
     .command('publish')
-    .description('publish a built servable to the hub (queued in the outbox while the hub cannot be reached)')
-    .argument('<name>', 'a servable built here (dlhub ls)')
+    .description('publish a built servable (a pipeline: its steps pinned to published versions), or a git repository with dlhub.json at its root, to the hub (queued in the outbox while the hub cannot be reached)')
+    .argument('[name]', 'a servable built here (dlhub ls)')
     .option('--visibility <who>', 'public, private or group:GROUP')
-    .action(async (name: string, o: { visibility?: string }, cmd: Command) => {
+    .option('--repo <url-or-path>', 'publish from a git repository instead: an https://, ssh:// or file:// URL, user@host:path, or a local folder')
+    .option('--ref <ref>', 'with --repo: the branch, tag or commit (default: its HEAD)')
+    .action(async (name: string | undefined, o: { visibility?: string; repo?: string; ref?: string }, cmd: Command) => {
       const out = ctx.output(cmd);
+      if ((name === undefined) === (o.repo === undefined)) throw new UsageError('USAGE', 'Name a servable built here, or give --repo, but not both.', { hint: 'e.g. dlhub publish iris, or dlhub publish --repo https://github.com/OWNER/REPO' });
+      if (o.ref !== undefined && o.repo === undefined) throw new UsageError('USAGE', '--ref goes with --repo.', { hint: 'e.g. dlhub publish --repo URL --ref v1.2' });
       const bar = progressReporter(!out.json);
-      let r;
-      try {
-        r = await (await ctx.ops()).publishServable({ name, visibility: o.visibility }, { onProgress: (p) => bar.update(p) });
-      } finally {
-        bar.stop();
+      const onProgress = bar.update;
+      if (o.repo !== undefined) {
+        const req = { repo: o.repo, ...(o.ref !== undefined ? { ref: o.ref } : {}), ...(o.visibility !== undefined ? { visibility: o.visibility } : {}) };
+        const r = await (await ctx.ops()).publishRepository(req, { onProgress }).finally(bar.stop);
+        out.result(r, () => `${safeText(r.repository)} at ${r.commit.slice(0, 12)}: ${workLine(r.publish)}`);
+        return;
       }
+      const r = await (await ctx.ops()).publishServable({ name: name as string, visibility: o.visibility }, { onProgress }).finally(bar.stop);
       out.result(r, () => workLine(r));
     });
   program
@@ -133,7 +140,7 @@ export function registerHubCommands(program: Command, ctx: CliContext): void {
       } finally {
         bar.stop();
       }
-      out.result(r, () => `${r.unchanged ? 'Already here' : 'Pulled'}: ${r.owner}/${r.name}@${r.version} (${r.digest}); run it with dlhub run ${r.name}.`);
+      out.result(r, () => `${r.unchanged ? 'Already here' : 'Pulled'}: ${r.owner}/${r.name}@${r.version} (${r.steps ? `a pipeline of ${r.steps.join(' -> ')}` : r.digest}); run it with dlhub run ${r.name}.`);
     });
   program
     .command('sync')

@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'react';
 import { useApp, useAppContext } from '../components/context.js';
 import { ErrorBox } from '../components/error-box.js';
 import { PublishAfterBuild } from '../components/hub-panels.js';
+import { PublishFromGit } from '../components/publish-from-git.js';
 import { readFileList } from '../lib/dropped.js';
 import { FIELD_HELP, FIELD_ORDER } from '../lib/metadata-form.js';
 
@@ -60,6 +61,7 @@ export function PublishScreen() {
           {mode === 'browser' ? <p className="muted small">The folder is copied to the service's staging folder ($DLHUB_HOME/staging): at most 5,000 files and 32 MiB.</p> : null}
         </div>
       ) : null}
+      {p.phase === 'idle' || p.phase === 'error' ? <PublishFromGit /> : null}
       {p.error ? <ErrorBox error={p.error} title="This folder could not be published" /> : null}
       {p.phase === 'uploading' ? <p role="status" className="notice">Copying {p.label} to the service…</p> : null}
       {p.phase === 'detecting' ? <p role="status" className="notice">Detecting the model in {p.label}…</p> : null}

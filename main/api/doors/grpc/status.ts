@@ -35,6 +35,7 @@ export const GRPC_STATUS: Partial<Record<ErrorCode, Status>> = {
   METHOD_NOT_ALLOWED: Status.UNIMPLEMENTED,
   FORBIDDEN: Status.PERMISSION_DENIED,
   CONFLICT: Status.FAILED_PRECONDITION,
+  REPOSITORY_INVALID: Status.INVALID_ARGUMENT,
 };
 
 /** The name of a gRPC status (`INTERNAL`), as answers in frames spell it. */
