@@ -2,47 +2,19 @@
 // SafeStorage type doing real AES-256-GCM with a key only it holds, standing in for the OS) encrypts
 // the credentials into a 0600 file; Linux's plain-text fallback and a missing keychain are reported
 // for Settings to warn about; the window's engine gets its credentials relayed from the parent.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SafeStorage } from 'electron';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fileCredentialStore, readStored, writeStored } from '../../../../main/hub/credentials.js';
 import { answerCredentialRelay, keychainCredentialStore, keychainFile, relayedCredentialStore, relayInitText, type SafeStorageLike } from '../../../../main/hub/credential-keychain.js';
 import { Sessions } from '../../../../main/hub/session.js';
+import { fakeSafeStorage } from '../../../helpers/fake-safe-storage.js';
 import { tempDir } from '../../../helpers/home.js';
 
-type Backend = ReturnType<SafeStorage['getSelectedStorageBackend']>;
-
-/** Electron's SafeStorage with real encryption: AES-256-GCM under a key only this object holds (the OS keychain's part). */
-function fakeSafeStorage(o: { backend?: Backend; available?: boolean } = {}): SafeStorage & { calls: string[] } {
-  const key = randomBytes(32);
-  const calls: string[] = [];
-  const safe: SafeStorage & { calls: string[] } = {
-    calls,
-    isEncryptionAvailable: () => o.available ?? true,
-    getSelectedStorageBackend: () => o.backend ?? 'gnome_libsecret',
-    setUsePlainTextEncryption: () => undefined,
-    encryptString(plainText: string): Buffer {
-      calls.push('encrypt');
-      const iv = randomBytes(12);
-      const c = createCipheriv('aes-256-gcm', key, iv);
-      const body = Buffer.concat([c.update(plainText, 'utf8'), c.final()]);
-      return Buffer.concat([iv, c.getAuthTag(), body]);
-    },
-    decryptString(encrypted: Buffer): string {
-      calls.push('decrypt');
-      const d = createDecipheriv('aes-256-gcm', key, encrypted.subarray(0, 12));
-      d.setAuthTag(encrypted.subarray(12, 28));
-      return Buffer.concat([d.update(encrypted.subarray(28)), d.final()]).toString('utf8');
-    },
-  };
-  // Electron's type is what the store takes (a compile-time check that the seam matches Electron's API).
-  const asSeam: SafeStorageLike = safe;
-  void asSeam;
-  return safe;
-}
+/** Electron's own SafeStorage type is what the store takes: a compile-time check that the seam matches Electron's API. */
+const seamMatchesElectron: SafeStorageLike = fakeSafeStorage();
+void seamMatchesElectron;
 
 const dirs: { remove: () => void }[] = [];
 afterEach(() => {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Ops } from '../../../../renderer/src/client/ops.js';
 import { createHubStore, workNotice } from '../../../../renderer/src/stores/hub.js';
+import { progressText } from '../../../../renderer/src/components/hub-panels.js';
 
 function fakeOps(impl: Partial<Record<keyof Ops, (...a: never[]) => unknown>>): Ops {
   return new Proxy({} as Ops, { get: (_t, op: string) => impl[op as keyof Ops] ?? (() => Promise.reject(new Error(`unexpected call ${op}`))) });
@@ -43,6 +44,48 @@ describe('hub store', () => {
     await store.getState().login('http://h', 'alice', 'nope');
     expect(store.getState().error?.message).toContain('wrong user or password');
     expect(store.getState().status?.user).toBeUndefined();
+  });
+
+  it('keeps the latest progress of a publish while it runs, for whom, and clears it after', async () => {
+    let release: () => void = () => undefined;
+    const store = createHubStore(fakeOps({
+      publishServable: ((_req: unknown, ctx: { onProgress?: (e: unknown) => void }) => {
+        ctx.onProgress?.({ phase: 'push', step: 10e6, total: 80e6, message: '1/3 layers' });
+        ctx.onProgress?.({ phase: 'push', step: 40e6, total: 80e6, message: '2/3 layers' });
+        return new Promise((done) => {
+          release = () => done({ status: 'published', name: 'iris', owner: 'alice', version: '1' });
+        });
+      }),
+      hubStatus: (() => Promise.resolve({ ...status, queued: 0 })),
+      listOutbox: (() => Promise.resolve({ items: [] })),
+    }));
+    const running = store.getState().publish('iris', 'group:lab');
+    expect(store.getState()).toMatchObject({ busy: 'publish', busyWith: 'iris', progress: { step: 40e6, message: '2/3 layers' } });
+    expect(progressText(store.getState().progress, 'publish')).toBe('Pushing the image: 2/3 layers, 40 MB of 80 MB');
+    release();
+    await running;
+    expect(store.getState()).toMatchObject({ busy: undefined, busyWith: undefined, progress: undefined, notice: 'Published alice/iris@1.' });
+  });
+
+  it('says work waits while the outbox has queued or running entries, and not once all is sent', async () => {
+    let items = [queuedItem];
+    let queued = 1;
+    const store = createHubStore(fakeOps({
+      hubStatus: (() => Promise.resolve({ ...status, queued })),
+      listOutbox: (() => Promise.resolve({ items })),
+    }));
+    await store.getState().refresh();
+    expect(store.getState().waiting()).toBe(true);
+    items = [{ ...queuedItem, status: 'done' as never }];
+    queued = 0;
+    await store.getState().refresh();
+    expect(store.getState().waiting()).toBe(false);
+  });
+
+  it('words a pull\'s steps: the hub\'s answer, then the image\'s bytes', () => {
+    expect(progressText(undefined, 'pull')).toBe('Asking the hub…');
+    expect(progressText({ phase: 'pull', step: 0, total: 1, message: 'Asking http://h for alice/noop' }, 'pull')).toBe('Asking http://h for alice/noop');
+    expect(progressText({ phase: 'pull', step: 5e5, total: 2e6, message: '0/2 layers' }, 'pull')).toBe('Pulling the image: 0/2 layers, 0.5 MB of 2.0 MB');
   });
 
   it('words each outcome of a publish or share', () => {
