@@ -3,19 +3,17 @@
 // from an image archive where no engine is), or a sandbox folder is used as it is; each worker is
 // `apptainer exec --containall --cleanenv --no-home` of the image's runner, with the worker's socket
 // folder bound in, so the same frames travel as with Docker and the host runtime.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duplex } from 'node:stream';
 import { WorkerError } from '../errors.js';
 import type { LocalServable } from '../servable/registry.js';
-import { BoundedLog } from './bounded-log.js';
 import { DockerClient } from './docker-client.js';
 import { gpuPlacement } from './hardware.js';
-import { describeProcessExit } from './protocol/death.js';
+import { runnerLogFile, startChildRunner } from './runner-child.js';
 import type { Availability, RegistryOptions, Runtime, RuntimeRecord, Worker, WorkerSpecBase } from './runtime.js';
-import { handshake, listenForRunner, RunnerWorker, type RunnerProcess, type SocketListener } from './worker-process.js';
+import { listenForRunner, type SocketListener } from './worker-process.js';
 
 /** Where the image keeps the runner (the packager's IMAGE_PATHS) and where the socket folder appears inside. */
 const IMAGE_RUNNER = '/opt/dlhub/runner/dlhub_runner.py';
@@ -130,55 +128,26 @@ export class ApptainerRuntime implements Runtime<ApptainerWorkerSpec> {
     }
     const env: Record<string, string> = { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' };
     if (hostDir) env['DLHUB_SOCKET'] = `${CONTAINER_RUN_DIR}/runner.sock`;
-    const args = execArgs({ image: spec.image, gpu: spec.gpu === true, network: spec.network === true, bind: hostDir && `${hostDir}:${CONTAINER_RUN_DIR}`, env });
-    if (this.opts.logDir) mkdirSync(this.opts.logDir, { recursive: true });
-    const logFile = this.opts.logDir ? join(this.opts.logDir, `apptainer-${spec.name.replace(/[^\w.-]/g, '_')}.log`) : undefined;
-    const log = logFile ? new BoundedLog(logFile) : undefined;
-    let tail = '';
-    const child = spawn(app.path, args, { stdio: [stdio ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: false });
-    const keep = (c: Buffer): void => {
-      tail = (tail + c.toString('utf8')).slice(-TAIL_CHARS);
-      log?.write(c);
-    };
-    child.stderr?.on('data', keep);
-    if (!stdio) child.stdout?.on('data', keep);
-    let spawnError: Error | undefined;
-    const exited = new Promise<void>((resolve) => {
-      child.once('error', (err) => {
-        spawnError = err;
-        resolve();
-      });
-      child.once('close', () => resolve());
-    }).finally(() => log?.close());
-    const alive = (): boolean => child.exitCode === null && child.signalCode === null && spawnError === undefined;
-    const output = (): string => tail.trimEnd() || '(no output)';
-    const proc: RunnerProcess = {
-      exited,
-      alive,
-      kill: async () => {
-        if (alive()) child.kill('SIGKILL');
-      },
-      cleanup: async () => {
-        listener?.server.close();
+    return startChildRunner({
+      id,
+      runtime: 'apptainer',
+      name: spec.name,
+      command: app.path,
+      args: execArgs({ image: spec.image, gpu: spec.gpu === true, network: spec.network === true, bind: hostDir && `${hostDir}:${CONTAINER_RUN_DIR}`, env }),
+      listener,
+      logFile: runnerLogFile(this.opts.logDir, 'apptainer', spec.name),
+      release: () => {
         if (hostDir) rmSync(hostDir, { recursive: true, force: true });
       },
-      diedBeforeHello: async () => {
-        const how = spawnError ? `could not start ${app.path} (${spawnError.message})` : `exited with ${child.signalCode ?? `code ${child.exitCode}`}`;
-        return new WorkerError('RUNNER_DIED', `The Apptainer container of "${spec.name}" ${how} before its runner answered.\n--- last output ---\n${output()}`, {
+      diedBeforeHello: (how, output) =>
+        new WorkerError('RUNNER_DIED', `The Apptainer container of "${spec.name}" ${how} before its runner answered.\n--- last output ---\n${output}`, {
           hint: 'Read the output above; `apptainer exec IMAGE python3 /opt/dlhub/runner/dlhub_runner.py --version` checks the image by hand.',
-          details: { image: spec.image, output: output() },
-        });
-      },
-    };
-    const stream = listener ? listener.connected.then((s): Duplex => s) : Promise.resolve(Duplex.from({ readable: child.stdout, writable: child.stdin }));
-    const connection = await handshake(proc, {
-      name: spec.name,
-      stream,
-      timeoutMs: this.opts.startTimeoutMs ?? 60_000,
+          details: { image: spec.image, output },
+        }),
+      startTimeoutMs: this.opts.startTimeoutMs ?? 60_000,
       timeoutHint: 'A container on a shared file system can be slow to start; check the worker log in DLHUB_HOME/logs.',
+      stopGraceMs: this.opts.stopGraceMs ?? 2000,
     });
-    connection.explainDeathWith(() => exited.then(() => describeProcessExit({ code: child.exitCode, signal: child.signalCode, output: output(), logFile })));
-    return new RunnerWorker(id, 'apptainer', connection, proc, this.opts.stopGraceMs ?? 2000);
   }
 }
 
