@@ -61,6 +61,19 @@ export function suiteHome(prefix: string): { home: string; dir: string; cleanup:
   return { dir: made.path, home: join(made.path, 'home'), cleanup: made.remove };
 }
 
+/** The metadata of a one-method Python servable: `run` of `app.py`, given a dict. */
+export function probeMetadata(name: string, title: string): ServableMetadata {
+  return {
+    datacite: { titles: [{ title }], creators: [{ creatorName: 'Tester' }] },
+    dlhub: { name, version: '1', files: { other: ['app.py'] } },
+    servable: {
+      type: 'Python static method',
+      shim: 'python.PythonStaticMethodServable',
+      methods: { run: { input: { type: 'dict' }, output: { type: 'python object' }, method_details: { module: 'app', method_name: 'run' } } },
+    },
+  };
+}
+
 /**
  * Build the image of a one-method Python servable (`run` of `app.py`) in a fresh temp folder, for
  * suites that drive the Docker runtime directly; `tmp` holds the home and the sources, `remove` deletes it.
@@ -73,15 +86,6 @@ export async function buildProbeServable(docker: Docker, opts: { prefix: string;
   const src = join(tmp, 'src');
   mkdirSync(src);
   writeFileSync(join(src, 'app.py'), opts.app);
-  const metadata: ServableMetadata = {
-    datacite: { titles: [{ title: opts.title }], creators: [{ creatorName: 'Tester' }] },
-    dlhub: { name: opts.name, version: '1', files: { other: ['app.py'] } },
-    servable: {
-      type: 'Python static method',
-      shim: 'python.PythonStaticMethodServable',
-      methods: { run: { input: { type: 'dict' }, output: { type: 'python object' }, method_details: { module: 'app', method_name: 'run' } } },
-    },
-  };
-  const ctx = await prepareContext(src, metadata, { home, baseImage: testBaseImage() });
+  const ctx = await prepareContext(src, probeMetadata(opts.name, opts.title), { home, baseImage: testBaseImage() });
   return { tmp, home, image: (await buildImage(ctx, { docker })).tag, remove: made.remove };
 }

@@ -2,55 +2,24 @@
 // cannot be installed on these machines, so the stand-in honours the runtime's real command lines by
 // running the image's exported root file system under Debian's bubblewrap.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DlhubError } from '../../main/errors.js';
 import { ApptainerRuntime, apptainerRecord, findApptainer, type ApptainerWorkerSpec } from '../../main/runtime/apptainer.js';
 import type { LocalServable } from '../../main/servable/registry.js';
 import type { Worker } from '../../main/runtime/runtime.js';
 import type { HomePaths } from '../../main/storage/home.js';
 import { buildProbeServable, requireDocker } from '../helpers/docker.js';
+import { call, describeRuntime, PROBE_APP } from './runtime-suite.js';
 
 const STANDIN = fileURLToPath(new URL('../helpers/apptainer', import.meta.url));
 const name = `it-apptainer-${process.pid}`;
 
-const APP = `
-import os, socket, time
-
-def run(request):
-    op = request["op"]
-    if op == "add":
-        return request["x"] + 1
-    if op == "net":
-        try:
-            socket.create_connection(("1.1.1.1", 53), timeout=2).close()
-            return "connected"
-        except OSError as err:
-            return "blocked: %s" % err
-    if op == "write":
-        try:
-            with open("/dlhub-write-test", "w") as handle:
-                handle.write("x")
-            return "written"
-        except OSError as err:
-            return "refused: %s" % err
-    if op == "env":
-        return sorted(k for k in os.environ if k.startswith("SECRET"))
-    if op == "home":
-        return os.path.exists(os.environ.get("OUTSIDE_HOME", "/nonexistent"))
-    if op == "sleep":
-        time.sleep(request["seconds"])
-        return "slept"
-    if op == "fail":
-        raise ValueError("bad op")
-    raise ValueError("unknown op %s" % op)
-`;
-
 let tmp: string;
 let home: HomePaths;
 let image: string;
+let removeTmp: (() => void) | undefined;
 let runtime: ApptainerRuntime;
 let sif: string;
 let log: string;
@@ -58,10 +27,6 @@ const started: Worker[] = [];
 
 function spec(extra: Partial<ApptainerWorkerSpec> = {}): ApptainerWorkerSpec {
   return { runtime: 'apptainer', name, servableDir: '/unused', runnerDir: '/unused', image: sif, ...extra };
-}
-
-async function call(worker: Worker, input: unknown): Promise<unknown> {
-  return (await worker.connection.run('run', input)).output;
 }
 
 /** Processes still running from this suite's image (the stand-in's bubblewrap and the runner inside). */
@@ -76,7 +41,7 @@ function commandLines(): string[][] {
 beforeAll(async () => {
   process.env['DLHUB_APPTAINER'] = STANDIN;
   const docker = await requireDocker();
-  ({ tmp, home, image } = await buildProbeServable(docker, { prefix: 'dlhub-apt-', name, title: 'Probe', app: APP }));
+  ({ tmp, home, image, remove: removeTmp } = await buildProbeServable(docker, { prefix: 'dlhub-apt-', name, title: 'Probe', app: PROBE_APP }));
   log = join(tmp, 'apptainer-commands.jsonl');
   process.env['APPTAINER_STANDIN_LOG'] = log;
   runtime = new ApptainerRuntime({ runDir: home.run, logDir: home.logs });
@@ -101,8 +66,25 @@ afterAll(() => {
   delete process.env['DLHUB_APPTAINER'];
   delete process.env['APPTAINER_STANDIN_LOG'];
   if (image) execFileSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  removeTmp?.();
 });
+
+describeRuntime('apptainer', () => ({
+  name,
+  start: (opts) => runtime.start(spec(opts)),
+  startWithoutRunner: () => {
+    // A sandbox folder with no runner (and no Python) in it.
+    const empty = join(tmp, 'empty-sandbox');
+    mkdirSync(join(empty, 'usr'), { recursive: true });
+    return runtime.start(spec({ image: empty }));
+  },
+  runDir: home.run,
+  leftovers: runners,
+  kill: () => {
+    const pids = runners().map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean);
+    if (pids.length > 0) execFileSync('kill', ['-KILL', ...pids]);
+  },
+}));
 
 describe('Apptainer runtime (bubblewrap stand-in)', () => {
   it('finds the command DLHUB_APPTAINER names and reports its version', async () => {
@@ -153,53 +135,6 @@ describe('Apptainer runtime (bubblewrap stand-in)', () => {
     started.push(worker);
     expect(await call(worker, { op: 'add', x: 2 })).toBe(3);
     expect(commandLines().filter((c) => c[0] === 'exec').pop()).toContain('--nv');
-  });
-
-  it('answers a model error as a model error and keeps the worker', async () => {
-    const worker = await runtime.start(spec());
-    started.push(worker);
-    const err = await call(worker, { op: 'fail' }).catch((e: unknown) => e);
-    expect((err as DlhubError).code).toBe('MODEL_ERROR');
-    expect(await call(worker, { op: 'add', x: 5 })).toBe(6);
-  });
-
-  it('carries frames over stdio when asked', async () => {
-    const worker = await runtime.start(spec({ transport: 'stdio' }));
-    started.push(worker);
-    expect(await call(worker, { op: 'add', x: 1 })).toBe(2);
-    expect(await call(worker, { op: 'add', x: 2 })).toBe(3);
-  });
-
-  it('leaves no process and no socket folder after stop', async () => {
-    const worker = await runtime.start(spec());
-    expect(runners().length).toBeGreaterThan(0);
-    await worker.stop();
-    await worker.exited;
-    await expect.poll(() => runners(), { timeout: 5000 }).toEqual([]);
-    expect(readdirSync(home.run)).toEqual([]);
-  });
-
-  it('fails a call with RUNNER_DIED when the container is killed mid-call, and cleans up', async () => {
-    const worker = await runtime.start(spec());
-    started.push(worker);
-    const pending = call(worker, { op: 'sleep', seconds: 20 });
-    await new Promise((r) => setTimeout(r, 300));
-    const pids = runners().map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean);
-    execFileSync('kill', ['-KILL', ...pids]);
-    const err = await pending.catch((e: unknown) => e);
-    expect((err as DlhubError).code).toBe('RUNNER_DIED');
-    await worker.exited;
-    await expect.poll(() => readdirSync(home.run), { timeout: 5000 }).toEqual([]);
-  });
-
-  it('fails with the container output when the image has no runner', async () => {
-    const empty = join(tmp, 'empty-sandbox');
-    mkdirSync(join(empty, 'usr'), { recursive: true });
-    const err = await runtime.start(spec({ image: empty })).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DlhubError);
-    expect((err as DlhubError).code).toBe('RUNNER_DIED');
-    expect((err as DlhubError).message).toContain('before its runner answered');
-    expect(readdirSync(home.run)).toEqual([]);
   });
 
   it('builds the SIF from an image archive where no Docker engine answers', async () => {
