@@ -51,10 +51,20 @@ export function registryError(what: string, message: string): DlhubError {
       hint: 'Sign in again with `dlhub login`; only the owner may push to OWNER/NAME, and only those the servable is shared with may pull it.',
     });
   }
+  if (/verification failed|digest mismatch|did not match (the )?(expected )?digest/.test(m)) {
+    // The engine checks every manifest, config and layer against its digest and keeps none that fails.
+    return new ServiceError('CONFLICT', `The image for the ${what} is not what its digest says; the engine kept none of it: ${message}`, {
+      hint: 'Something between here and the registry changed the content, or the registry holds damaged data: do not retry blindly, tell the hub\'s administrator.',
+    });
+  }
   if (/manifest unknown|not found|does not exist/.test(m)) {
     return new DlhubError('NOT_FOUND', `The registry has no such image for the ${what}: ${message}`, { hint: 'The hub\'s record names an image its registry does not hold; ask the owner to publish again.' });
   }
-  return new ServiceError('SERVICE_UNAVAILABLE', `The ${what} could not reach the registry: ${message}`, { hint: 'The work waits in the outbox (`dlhub outbox`) and is retried when the registry answers.' });
+  return new ServiceError('SERVICE_UNAVAILABLE', `The ${what} could not reach the registry, or the connection broke off: ${message}`, {
+    hint: what === 'pull'
+      ? 'Nothing of it was kept; run the same `dlhub pull` again when the registry answers.'
+      : 'The work waits in the outbox (`dlhub outbox`) and is retried when the registry answers.',
+  });
 }
 
 /** Follow a Docker progress stream to its end; rejects with the first error event. */
