@@ -2,7 +2,10 @@
 // servable's screen and at the end of a drop's build, the catalog's online/offline badge with the
 // last sync and a Pull button, the live progress of a push or pull, and the outbox.
 import { useEffect, useState } from 'react';
-import type { OutboxItem, ProgressEvent } from '../../../main/contract/index.js';
+import type { OutboxItem } from '../../../main/contract/index.js';
+import { progressText } from '../stores/hub.js';
+
+export { progressText };
 import { useApp, useAppContext } from './context.js';
 import { ErrorBox } from './error-box.js';
 
@@ -29,20 +32,6 @@ function usePollWhileWaiting(): void {
     const t = setInterval(() => void refresh(), 2000);
     return () => clearInterval(t);
   }, [waiting]);
-}
-
-function megabytes(n: number): string {
-  return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
-}
-
-/** A progress event in words: the image's layers and bytes, or the step's own message. */
-export function progressText(e: ProgressEvent | undefined, action: string): string {
-  if (!e) return action === 'pull' ? 'Asking the hub…' : 'Starting…';
-  if (e.phase === 'push' || (e.phase === 'pull' && e.total > 1)) {
-    const verb = e.phase === 'push' ? 'Pushing the image' : 'Pulling the image';
-    return e.total > 0 ? `${verb}: ${e.message}, ${megabytes(e.step)} of ${megabytes(e.total)}` : `${verb}: ${e.message}`;
-  }
-  return e.message;
 }
 
 /** The live progress of a publish or pull of `subject` (a bar with what it is doing), or nothing when none runs. */

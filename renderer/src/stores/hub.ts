@@ -40,6 +40,20 @@ export function workNotice(r: HubWorkOutcome): string {
   return r.status === 'shared' ? `Shared ${what}.` : `Published ${what}.`;
 }
 
+function megabytes(n: number): string {
+  return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
+}
+
+/** A progress event in words: the image's layers and bytes, or the step's own message. */
+export function progressText(e: ProgressEvent | undefined, action: string): string {
+  if (!e) return action === 'pull' ? 'Asking the hub…' : 'Starting…';
+  if (e.phase === 'push' || (e.phase === 'pull' && e.total > 1)) {
+    const verb = e.phase === 'push' ? 'Pushing the image' : 'Pulling the image';
+    return e.total > 0 ? `${verb}: ${e.message}, ${megabytes(e.step)} of ${megabytes(e.total)}` : `${verb}: ${e.message}`;
+  }
+  return e.message;
+}
+
 /** The hub store over `ops`. */
 export function createHubStore(ops: Ops, report: (err: unknown) => void = () => {}): StoreApi<HubState> {
   const store = createStore<HubState>()((set, get) => {

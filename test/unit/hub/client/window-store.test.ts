@@ -3,8 +3,7 @@
 // online badge, last sync and outbox after each action.
 import { describe, expect, it } from 'vitest';
 import type { Ops } from '../../../../renderer/src/client/ops.js';
-import { createHubStore, workNotice } from '../../../../renderer/src/stores/hub.js';
-import { progressText } from '../../../../renderer/src/components/hub-panels.js';
+import { createHubStore, progressText, workNotice } from '../../../../renderer/src/stores/hub.js';
 
 function fakeOps(impl: Partial<Record<keyof Ops, (...a: never[]) => unknown>>): Ops {
   return new Proxy({} as Ops, { get: (_t, op: string) => impl[op as keyof Ops] ?? (() => Promise.reject(new Error(`unexpected call ${op}`))) });
