@@ -4,7 +4,7 @@
 import { useState } from 'react';
 import { useApp } from './context.js';
 import { ErrorBox } from './error-box.js';
-import { progressText } from './hub-panels.js';
+import { progressText } from '../stores/hub.js';
 
 /** The "Publish from git" form; signed out, a line that says where to sign in. */
 export function PublishFromGit() {

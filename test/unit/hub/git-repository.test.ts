@@ -63,7 +63,7 @@ describe('repository addresses', () => {
       const scheme = /^([a-z]+):\/\//i.exec(where.url);
       return !where.url.startsWith('-') && !/^[A-Za-z][A-Za-z0-9+.-]*::/.test(where.url) && (scheme === null || new URL(where.recorded).password === '');
     }), { numRuns: 2000 });
-    fc.assert(fc.property(fc.webUrl({ withUserInfo: true }), (u) => {
+    fc.assert(fc.property(fc.webUrl({ authoritySettings: { withUserInfo: true } }), (u) => {
       const where = parseRepository(u);
       return where.kind === 'url' && new URL(where.recorded).password === '' && new URL(where.recorded).username === '';
     }), { numRuns: 500 });
