@@ -1,14 +1,19 @@
-// `node dist/bench/hub.bench.js`: the hub server on loopback, on SQLite and on PostgreSQL (a private
-// cluster of Debian's binaries): publish latency (metadata only; the image push is not the hub's),
-// and feed and record reads with 50 concurrent clients (p50/p95 per request, requests a second).
+// `node dist/bench/hub.bench.js`: a sync of DLHUB_BENCH_RECORDS (100,000) records from empty into a
+// fresh catalog, the previous way beside the current one, and of 100 changes (bench/hub-sync.ts); then
+// the hub server on loopback, on SQLite and on PostgreSQL (a private cluster of Debian's binaries):
+// publish latency (metadata only; the image push is not the hub's), and feed and record reads with
+// 50 concurrent clients (p50/p95 per request, requests a second).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHub, type RunningHub } from '../hub/server.js';
 import { hashPassword } from '../hub/secrets.js';
 import { startPostgres } from '../test/helpers/postgres.js';
+import { syncBench } from './hub-sync.js';
 import { fmt, printTable, summarize } from './stats.js';
+
+const RECORDS = Number(process.env['DLHUB_BENCH_RECORDS'] ?? 100_000);
 
 const CLIENTS = 50;
 const SECONDS = 3;
@@ -71,6 +76,13 @@ async function one(label: string, db: string | undefined, home: string): Promise
 
 /** Run the hub benchmark on SQLite, then PostgreSQL. */
 export async function main(): Promise<void> {
+  const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+  console.log(`\nsync of ${RECORDS} records from empty (load average ${load()})`);
+  const sync = await syncBench(RECORDS);
+  for (const f of sync.full) {
+    console.log(`${f.way}: ${fmt(f.wallMs)} to searchable (${Math.round(f.records / (f.wallMs / 1000))} records/s; CPU desktop ${fmt(f.desktopCpuMs)}, hub ${fmt(f.hubCpuMs)}), index saved at close in ${fmt(f.closeMs)}; ${f.records} records, ${f.probe} hits for "crystal"`);
+  }
+  printTable(`sync of 100 changes (load average ${load()})`, [{ label: 'sync of 100 changes', samples: sync.changes }]);
   const home = mkdtempSync(join(tmpdir(), 'dlhub-hub-bench-'));
   const pg = await startPostgres();
   try {

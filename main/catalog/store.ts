@@ -60,7 +60,9 @@ export class CatalogStore {
       generation: db.prepare<[], { generation: number }>('SELECT generation FROM catalog_state WHERE id = 1'),
       bump: db.prepare<[], { generation: number }>('UPDATE catalog_state SET generation = generation + 1 WHERE id = 1 RETURNING generation'),
       upsert: db.prepare<[string, string, string, number | null, number, string, number], { id: number }>(
-        `INSERT INTO catalog_records (servable, version, version_key, published, local, latest, metadata, gen) VALUES (?, ?, ?, ?, ?, 0, ?, ?)
+        // A new row starts as its servable's newest, which it usually is (a first version, or a later one): relabel() then
+        // rewrites only the rows whose mark is wrong, not every new row. A replaced row keeps its mark until relabel().
+        `INSERT INTO catalog_records (servable, version, version_key, published, local, latest, metadata, gen) VALUES (?, ?, ?, ?, ?, 1, ?, ?)
          ON CONFLICT (servable, version) DO UPDATE SET version_key = excluded.version_key, published = excluded.published,
            local = excluded.local, metadata = excluded.metadata, gen = excluded.gen
          RETURNING id`),
