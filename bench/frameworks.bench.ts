@@ -13,7 +13,7 @@ import { Dlhub } from '../main/api/dlhub.js';
 import { NdArray } from '../main/contract/ndarray.js';
 import { withFrameworkBase } from '../main/packager/framework-images.js';
 import { loadMetadataFile } from '../main/servable/validate.js';
-import { fmt, summarize } from './stats.js';
+import { fmt, machineLine, summarize } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PYTHON = '/usr/bin/python3';
@@ -46,28 +46,34 @@ torch.save(net.Net().eval(), sys.argv[1] + "/model.pt")
 `;
 
 // The model's own forward pass, timed in Python on float32 tensors made once: what a PyTorch user measures.
+// Back to back, and after a pause as long as a served call's round trip (a worker waits between calls,
+// and on a virtual machine a CPU that has idled computes the next pass several times slower).
 const FORWARD = `import json, sys, time, torch
 sys.path.insert(0, sys.argv[1])
 model = torch.load(sys.argv[1] + "/model.pt").eval()
-out = {}
+out, paused = {}, {}
 for batch, n in ((1, int(sys.argv[2])), (64, int(sys.argv[3]))):
     x = torch.rand(batch, 1, 28, 28)
     with torch.no_grad():
         for _ in range(20):
             model(x)
-        samples = []
-        for _ in range(n):
-            t = time.perf_counter()
-            model(x)
-            samples.append((time.perf_counter() - t) * 1000)
-    out[str(batch)] = samples
-print(json.dumps({"threads": torch.get_num_threads(), "samples": out}))
+        for gap, into in ((0, out), (float(sys.argv[4]) / 1000, paused)):
+            samples = []
+            for _ in range(n):
+                if gap:
+                    time.sleep(gap)
+                t = time.perf_counter()
+                model(x)
+                samples.append((time.perf_counter() - t) * 1000)
+            into[str(batch)] = samples
+print(json.dumps({"threads": torch.get_num_threads(), "samples": out, "paused": paused}))
 `;
+const PAUSE_MS = 3;
 
-interface Forward { threads: number; samples: Record<string, number[]> }
+interface Forward { threads: number; samples: Record<string, number[]>; paused: Record<string, number[]> }
 
 function forwardInPython(args: string[], servableDir: string): Forward {
-  const text = execFileSync(args[0] ?? PYTHON, [...args.slice(1), '-c', FORWARD, servableDir, String(N1), String(N64)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const text = execFileSync(args[0] ?? PYTHON, [...args.slice(1), '-c', FORWARD, servableDir, String(N1), String(N64), String(PAUSE_MS)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return JSON.parse(text.trim().split('\n').pop() ?? '{}') as Forward;
 }
 
@@ -145,6 +151,7 @@ export async function main(): Promise<void> {
     lines.push(`dlhub build of the CNN on the cached base, first               ${built.toFixed(2)} s`);
     lines.push(`dlhub build --force (servable image again, base cached)         ${rebuilt.toFixed(2)} s`);
     lines.push(`dlhub build, nothing changed (image reused by content key)      ${unchanged.toFixed(2)} s`);
+    console.log(`\n${machineLine()}`);
     console.log('\nframework base image and builds');
     for (const l of lines) console.log(`  ${l}`);
 
@@ -162,12 +169,15 @@ export async function main(): Promise<void> {
         const calls = await engineCalls(api, 'bench-cnn', runtime, batch, n);
         const outside = calls.total.map((t, i) => t - (calls.model[i] ?? NaN));
         const own = forward.samples[String(batch)] ?? [];
+        const ownPaused = forward.paused[String(batch)] ?? [];
         console.log(row(`${runtime} batch ${batch}: engine call, total`, calls.total));
         console.log(row(`${runtime} batch ${batch}:   in the runner's model function (inferenceMs)`, calls.model));
         console.log(row(`${runtime} batch ${batch}:   outside the model (total - inferenceMs)`, outside));
-        console.log(row(`${runtime} batch ${batch}: forward pass alone, timed in Python (${runtime === 'docker' ? 'in the image' : 'host'})`, own));
+        const where = runtime === 'docker' ? 'in the image' : 'host';
+        console.log(row(`${runtime} batch ${batch}: forward pass alone in Python (${where}), back to back`, own));
+        console.log(row(`${runtime} batch ${batch}: forward pass alone in Python (${where}), ${PAUSE_MS} ms pauses`, ownPaused));
         const p = (xs: number[]): number => summarize(xs).p50;
-        summary.push(`${runtime} batch ${batch}: call ${fmt(p(calls.total))} = model ${fmt(p(calls.model))} + ${fmt(p(outside))}; forward alone ${fmt(p(own))}; overhead over the forward pass ${fmt(p(calls.total) - p(own))}`);
+        summary.push(`${runtime} batch ${batch}: call ${fmt(p(calls.total))} = model ${fmt(p(calls.model))} + ${fmt(p(outside))}; forward alone ${fmt(p(own))} back to back, ${fmt(p(ownPaused))} after pauses; call over forward ${fmt(p(calls.total) - p(ownPaused))}`);
       }
     }
     console.log('\np50 summary');
