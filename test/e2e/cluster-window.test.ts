@@ -149,6 +149,14 @@ describe('clusters and hardware fit in the window', () => {
     await capture('tasks-cluster-progress');
     await task.getByTestId('task-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 90_000 });
     await expect(task.getByTestId('task-progress').count()).resolves.toBe(0);
+    // Its answers, asked for on Tasks: in order, the failing input's error in its place.
+    await task.getByTestId('task-answers').locator('summary').click();
+    const listed = task.locator('.answer-list li');
+    await listed.nth(23).waitFor();
+    const texts = await listed.allTextContents();
+    expect(texts.slice(0, 23)).toEqual(inputs.slice(0, 23).map((x) => (typeof x === 'number' ? String(x * 2) : '0.5')));
+    expect(texts[23]).toMatch(/^MODEL_ERROR: .*negative input: -3/);
+    await capture('tasks-cluster-answers');
 
     await page.goBack();
     const answers = page.getByTestId('batch-answers');

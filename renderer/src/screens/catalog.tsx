@@ -142,8 +142,8 @@ export function CatalogScreen() {
                     <span className="hit-title">{h.title || h.name}</span>
                   </a>
                   <span className={h.local ? 'badge local' : 'badge catalog'}>{h.local ? 'On this machine' : 'Catalog record'}</span>
-                  {h.latest ? <FitBadge name={target} /> : null}
                   {h.local ? null : <PullButton servable={h.servable} version={h.version} />}
+                  {h.latest ? <FitBadge name={target} /> : null}
                   <div className="hit-meta muted small">
                     <span>{h.servable}</span> · <span>v{h.version}</span>
                     {h.type ? <> · <span>{h.type}</span></> : null}

@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { useApp } from '../components/context.js';
 import { ErrorBox } from '../components/error-box.js';
 import { TaskProgress } from '../components/task-progress.js';
+import { TaskAnswers } from '../components/task-answers.js';
 
 function duration(start: string | undefined, end: string | undefined): string {
   if (!start) return '—';
@@ -40,6 +41,7 @@ export function TasksScreen() {
                 <td>
                   <span className={`status ${task.status}`} data-testid="task-status">{task.status}</span>
                   <TaskProgress task={task} />
+                  <TaskAnswers task={task} />
                   {task.error ? <div className="muted small" title={task.error.hint ?? ''}>{task.error.message}</div> : null}
                 </td>
                 <td className="small">{new Date(task.createdAt).toLocaleTimeString()}</td>

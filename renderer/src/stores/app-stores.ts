@@ -13,6 +13,7 @@ import { createGrpcStore, type GrpcState } from './grpc.js';
 import { createClustersStore, type ClustersState } from './clusters.js';
 import { createFitStore, type FitState } from './fit.js';
 import { createBatchStore, type BatchState } from './batch.js';
+import { createAnswersStore, type AnswersState } from './answers.js';
 
 /** One store per concern. */
 export interface AppStores {
@@ -28,6 +29,7 @@ export interface AppStores {
   clusters: StoreApi<ClustersState>;
   fit: StoreApi<FitState>;
   batch: StoreApi<BatchState>;
+  answers: StoreApi<AnswersState>;
 }
 
 /** Build the stores; failures anywhere reach the connection store (service down, signed out). */
@@ -47,5 +49,6 @@ export function createAppStores(ops: Ops, hash: string, setHash: (h: string) => 
     clusters: createClustersStore(ops, report),
     fit: createFitStore(ops),
     batch: createBatchStore(ops, { report }),
+    answers: createAnswersStore(ops),
   };
 }
