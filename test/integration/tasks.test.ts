@@ -1,7 +1,7 @@
 // Asynchronous tasks against real workers: submit/result/cancel/timeout, results that survive a
 // restart, and a process SIGKILLed mid-run whose tasks all end correctly in the next process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,8 +45,10 @@ for (const runtime of ['host', 'docker'] as const) {
     });
 
     it('tells a subscriber every state a task goes through, until it unsubscribes', async () => {
-      const seen: { id: string; status: string }[] = [];
-      const unsubscribe = e.engine.tasks.subscribe((t) => seen.push({ id: t.id, status: t.status }));
+      const seen: { id: string; status: string; progress: unknown }[] = [];
+      const unsubscribe = e.engine.tasks.subscribe((t) => seen.push({ id: t.id, status: t.status, progress: t.progress }));
+      // A running task also reports how far it has got: each report repeats 'running', with its progress.
+      const states = (id: string): string[] => seen.filter((t) => t.id === id).map((t) => t.status).filter((s, i, all) => s !== all[i - 1]);
       const done = e.engine.submit({ name: 'tagged', input: { i: 6 }, runtime, noCache: true });
       await e.engine.result(done.id, { waitMs: 60_000 });
       const stopped = e.engine.submit({ name: 'tagged', input: { i: 7, s: 30 }, runtime, noCache: true });
@@ -55,8 +57,10 @@ for (const runtime of ['host', 'docker'] as const) {
       unsubscribe();
       const later = e.engine.submit({ name: 'tagged', input: { i: 8 }, runtime, noCache: true });
       await e.engine.result(later.id, { waitMs: 60_000 });
-      expect(seen.filter((t) => t.id === done.id).map((t) => t.status)).toEqual(['pending', 'running', 'succeeded']);
-      expect(seen.filter((t) => t.id === stopped.id).map((t) => t.status)).toEqual(['pending', 'running', 'cancelled']);
+      expect(states(done.id)).toEqual(['pending', 'running', 'succeeded']);
+      expect(states(stopped.id)).toEqual(['pending', 'running', 'cancelled']);
+      const runningReports = seen.filter((t) => t.id === done.id && t.status === 'running');
+      expect(runningReports.slice(1).every((t) => t.progress !== undefined)).toBe(true);
       expect(seen.filter((t) => t.id === later.id)).toEqual([]);
     });
 
@@ -185,20 +189,41 @@ async function engineChild<T>(home: string, body: string): Promise<{ child: Chil
     return { child, out };
 }
 
+/** Pids of the host runners working in `home` (their working folder is their servable's, in the home). */
+function runnersIn(home: string): number[] {
+  const inside = `${resolve(home)}/`;
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readlinkSync(`/proc/${p}/cwd`).startsWith(inside);
+    } catch {
+      return false; // gone meanwhile, or a zombie
+    }
+  }).map(Number);
+}
+
+// Nothing here is timed: every step waits for state it can see (a task's status, a stored part), each
+// wait with a deadline far beyond what a loaded machine needs, and the long calls outlast any of them.
+const LONG_S = 600;
+const WAIT_MS = 120_000;
+
 describe('a process killed with SIGKILL while it runs tasks', () => {
   const suite = suiteHome('dlhub-tasks-kill-');
   beforeAll(async () => {
     await buildEngineServables(suite.home, suite.dir, [['slow', 'tagged'], ['dice', 'dice', false]], { hostOnly: true });
   });
-  afterAll(() => suite.cleanup());
+  afterAll(() => {
+    // The killed process's runners are orphans still inside their long calls: they are this suite's to end.
+    for (const pid of runnersIn(suite.home)) process.kill(pid, 'SIGKILL');
+    suite.cleanup();
+  });
 
   it('loses no task: finished results stay, deterministic ones run again, non-deterministic ones that were running fail with the reason', async () => {
     // The child runs two tasks at a time: the first two are running when it dies, the rest still pending.
     const { child, out: ids } = await engineChild<{ quick: string; runningNd: string; runningDet: string; pendingDet: string[]; pendingNd: string }>(suite.home, `
       const quick = engine.submit({ name: 'slow', input: { i: 0 }, runtime: 'host' });
-      await engine.result(quick.id, { waitMs: 60000 });
-      const runningNd = engine.submit({ name: 'dice', input: { s: 30 }, runtime: 'host' }).id;
-      const runningDet = engine.submit({ name: 'slow', input: { i: 1, s: 30 }, runtime: 'host' }).id;
+      await engine.result(quick.id, { waitMs: ${WAIT_MS} });
+      const runningNd = engine.submit({ name: 'dice', input: { s: ${LONG_S} }, runtime: 'host' }).id;
+      const runningDet = engine.submit({ name: 'slow', input: { i: 1, s: ${LONG_S} }, runtime: 'host' }).id;
       const pendingDet = [2, 3].map((i) => engine.submit({ name: 'slow', input: { i, s: 0.2 }, runtime: 'host' }).id);
       const pendingNd = engine.submit({ name: 'dice', input: { s: 0 }, runtime: 'host' }).id;
       process.stdout.write(JSON.stringify({ quick: quick.id, runningNd, runningDet, pendingDet, pendingNd }) + '\\n');
@@ -208,7 +233,7 @@ describe('a process killed with SIGKILL while it runs tasks', () => {
     const next = openEngine(suite.home, { replicas: { default: 3, perServable: {} } });
     try {
       // Kill only once both long tasks are running in the child.
-      await waitFor('both long tasks to run in the child', () => [ids.runningNd, ids.runningDet].every((id) => next.engine.task(id).status === 'running'));
+      await waitFor('both long tasks to run in the child', () => [ids.runningNd, ids.runningDet].every((id) => next.engine.task(id).status === 'running'), { timeoutMs: WAIT_MS });
       expect(next.engine.task(ids.runningDet).status).toBe('running');
       expect(next.engine.task(ids.pendingNd).status).toBe('pending');
       child.kill('SIGKILL');
@@ -223,13 +248,13 @@ describe('a process killed with SIGKILL while it runs tasks', () => {
       expect(nd).toBeInstanceOf(WorkerError);
       expect((nd as WorkerError).message).toContain('not deterministic');
       expect(next.engine.task(ids.runningNd).status).toBe('failed');
-      // The long deterministic task runs again in full here (30 s), so it is cancelled once it is seen running again.
-      await waitFor('the deterministic task to run again', () => next.engine.task(ids.runningDet).status === 'running', { timeoutMs: 60_000 });
+      // The long deterministic task runs again in full here, so it is cancelled once it is seen running again.
+      await waitFor('the deterministic task to run again', () => next.engine.task(ids.runningDet).status === 'running', { timeoutMs: WAIT_MS });
       expect(next.engine.task(ids.runningDet).restarts).toBe(1);
       for (const [n, id] of ids.pendingDet.entries()) {
-        expect(((await next.engine.result(id, { waitMs: 60_000 })).output as Tagged)[0]).toBe(n + 2);
+        expect(((await next.engine.result(id, { waitMs: WAIT_MS })).output as Tagged)[0]).toBe(n + 2);
       }
-      expect(typeof (await next.engine.result(ids.pendingNd, { waitMs: 60_000 })).output).toBe('number');
+      expect(typeof (await next.engine.result(ids.pendingNd, { waitMs: WAIT_MS })).output).toBe('number');
       expect(next.engine.cancel(ids.runningDet).status).toBe('cancelled');
       const counts = next.engine.status().tasks;
       expect(counts.pending + counts.running).toBe(0);
@@ -237,11 +262,11 @@ describe('a process killed with SIGKILL while it runs tasks', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await next.close();
     }
-  });
+  }, 5 * WAIT_MS);
 
   it('keeps the answers a worker had given for a non-deterministic batch: finished inputs keep them, only the unfinished fail', async () => {
     // The first part of the batch (1024 inputs) is answered at once; the second hangs until the kill.
-    const inputs = [...Array.from({ length: 1024 }, () => ({ s: 0 })), ...Array.from({ length: 4 }, () => ({ s: 60 }))];
+    const inputs = [...Array.from({ length: 1024 }, () => ({ s: 0 })), ...Array.from({ length: 4 }, () => ({ s: LONG_S }))];
     const { child, out } = await engineChild<{ id: string }>(suite.home, `
       const task = engine.submit({ name: 'dice', inputs: ${JSON.stringify(inputs)}, runtime: 'host' });
       process.stdout.write(JSON.stringify({ id: task.id }) + '\\n');
@@ -249,7 +274,7 @@ describe('a process killed with SIGKILL while it runs tasks', () => {
     const watch = new TaskStore(join(suite.home, 'state.db'));
     const next = openEngine(suite.home);
     try {
-      await waitFor('the first part of the batch to be answered', () => watch.parts(out.id).length > 0, { timeoutMs: 60_000 });
+      await waitFor('the first part of the batch to be answered', () => watch.parts(out.id).length > 0, { timeoutMs: WAIT_MS });
       child.kill('SIGKILL');
       await new Promise((r) => child.once('close', r));
       next.engine.recover();
@@ -265,5 +290,5 @@ describe('a process killed with SIGKILL while it runs tasks', () => {
       watch.close();
       await next.close();
     }
-  });
+  }, 3 * WAIT_MS);
 });
