@@ -4,9 +4,10 @@
 import type Docker from 'dockerode';
 import { DlhubError, ServiceError } from '../errors.js';
 import type { ProgressEvent } from '../contract/schemas.js';
+import { DIGEST_RE } from '../storage/path-safety.js';
 
-/** A digest as the hub and registry give it: `sha256:` and 64 hex digits, nothing else. */
-export const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+/** A digest as the hub and registry give it: `sha256:` and 64 hex digits, nothing else (one rule, in path-safety). */
+export { DIGEST_RE };
 
 interface DockerEvent {
   id?: string;

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkerError } from '../errors.js';
 import type { LocalServable } from '../servable/registry.js';
+import { digestHex } from '../storage/path-safety.js';
 import { DockerClient } from './docker-client.js';
 import { gpuPlacement } from './hardware.js';
 import { runnerLogFile, startChildRunner } from './runner-child.js';
@@ -157,7 +158,8 @@ export class ApptainerRuntime implements Runtime<ApptainerWorkerSpec> {
  */
 export function imagePlan(home: string, s: LocalServable, dockerAnswers: boolean): { image: string; source?: string } | undefined {
   if (!s.image) return undefined;
-  const key = `${s.name}-${s.image.imageId.replace(/^sha256:/, '').slice(0, 12)}`;
+  // The image id names files here: only a real digest may (a damaged build.json must not name ../).
+  const key = `${s.name}-${digestHex(s.image.imageId).slice(0, 12)}`;
   const dir = join(home, 'apptainer');
   const sandbox = join(dir, key);
   if (existsSync(sandbox) && statSync(sandbox).isDirectory()) return { image: sandbox };

@@ -167,13 +167,27 @@ export async function walkFiles(root: string, rel = '.', opts: WalkOptions = {})
 
 /**
  * Join ONE name taken from a record or the network (a servable name, an archive member's base name)
- * under `root`: refuses separators, NUL, empty, "." and "..", so the result is always a direct child.
+ * under `root`: refuses separators, NUL and other control characters, empty, "." and "..", so the
+ * result is always a direct child with a name a terminal prints as it is.
  */
 export function joinName(root: string, name: string): string {
   if (typeof name !== 'string' || name === '' || name === '.' || name === '..') {
     refuse(String(name), 'it is not a usable file name', 'Use a name with letters, digits, ".", "_" or "-".');
   }
   if (name.includes('\0')) refuse(name, 'it contains a NUL character', 'Remove the NUL character.');
+  // eslint-disable-next-line no-control-regex -- control characters are what is looked for
+  if (/[\u0001-\u001f\u007f]/.test(name)) refuse(name, 'it contains a control character', 'Use a name with letters, digits, ".", "_" or "-".');
   if (/[\\/]/.test(name)) refuse(name, 'it contains a path separator', 'Use a single name without "/" or "\\".');
   return join(root, name);
+}
+
+/** A content digest: `sha256:` and 64 lower-case hex digits, nothing else (no other algorithm, case, or trailing text). */
+export const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+
+/** The hex part of a digest, for a file or folder name; anything but `sha256:` and 64 hex digits is refused. */
+export function digestHex(digest: string): string {
+  if (typeof digest !== 'string' || !DIGEST_RE.test(digest)) {
+    refuse(String(digest), 'it is not a content digest (sha256: and 64 hex digits)', 'The record that names it is damaged: build or pull the servable again.');
+  }
+  return digest.slice('sha256:'.length);
 }
