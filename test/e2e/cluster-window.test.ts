@@ -157,6 +157,10 @@ describe('clusters and hardware fit in the window', () => {
     expect(texts.slice(0, 23)).toEqual(inputs.slice(0, 23).map((x) => (typeof x === 'number' ? String(x * 2) : '0.5')));
     expect(texts[23]).toMatch(/^MODEL_ERROR: .*negative input: -3/);
     await capture('tasks-cluster-answers');
+    // The CLI tells the same task by its id: sent to the cluster, done.
+    const id = (await task.getAttribute('data-testid'))?.replace(/^task-/, '') ?? '';
+    const shown = await runCli(['task', id], env);
+    expect(shown.stdout.split('\n')[0]).toMatch(new RegExp(`^${id}  succeeded  doubler\\.run \\(batch\\) on local  `));
 
     await page.goBack();
     const answers = page.getByTestId('batch-answers');

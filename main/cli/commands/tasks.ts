@@ -8,7 +8,9 @@ import { callOptions, callRequest, type CallFlags } from './run.js';
 
 function taskLine(t: TaskInfo): string {
   const when = t.finishedAt ?? t.startedAt ?? t.createdAt;
-  return `${t.id}  ${t.status}  ${t.servable}${t.method ? `.${t.method}` : ''}${t.batch ? ' (batch)' : ''}  ${when}`;
+  const p = t.progress;
+  const progress = p ? `  ${p.done}/${p.total} answered${p.chunks ? `, chunks ${p.chunks.done}/${p.chunks.total}` : ''}` : '';
+  return `${t.id}  ${t.status}  ${t.servable}${t.method ? `.${t.method}` : ''}${t.batch ? ' (batch)' : ''}${t.on ? ` on ${t.on}` : ''}  ${when}${progress}`;
 }
 
 
