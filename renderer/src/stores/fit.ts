@@ -45,8 +45,9 @@ export function fitBadge(report: FitReport): { fits: boolean; label: string; tit
 
 /** Every place the report answers for: this machine first, then each cluster added. */
 export function fitPlaces(report: FitReport): FitPlace[] {
-  const targets = (report as { targets?: { where: string; cluster?: string; partition?: string; fits: boolean; device: 'gpu' | 'cpu'; reasons: string[]; notes: string[] }[] }).targets;
-  if (!targets || targets.length === 0) return [{ where: 'This machine', fits: report.fits, device: report.device, reasons: report.reasons, notes: report.notes }];
+  const targets = report.targets;
+  // A service from before per-cluster answers sends none: its top-level answer is this machine's.
+  if (!Array.isArray(targets) || targets.length === 0) return [{ where: 'This machine', fits: report.fits, device: report.device, reasons: report.reasons, notes: report.notes }];
   return targets.map((t) => ({
     where: t.where === 'here' ? 'This machine' : `Cluster ${t.cluster ?? '?'}${t.partition ? ` (partition ${t.partition})` : ''}`,
     fits: t.fits, device: t.device, reasons: t.reasons, notes: t.notes,
