@@ -207,6 +207,10 @@ export function createHubService(o: HubServiceOptions): HubService {
       }
       if (req.visibility !== undefined) await checkGroups(req.visibility);
       await checkImageOrSteps(req.metadata, req.image !== undefined, c, name);
+      // The image lives under the name it is published as: a record never points at another name's image.
+      if (req.image && req.image.repository !== `${c.user}/${name}`) {
+        throw new UsageError('USAGE', `image.repository "${req.image.repository}" is not ${c.user}/${name}, the name being published.`, { hint: 'Push the image to OWNER/NAME of this servable (`dlhub publish` does).', details: { field: '/image/repository', rule: 'const' } });
+      }
       const contentKey = createHash('sha256').update(canonicalize({ metadata: req.metadata, digest: req.image?.digest ?? '' }) ?? '').digest('hex');
       return store.publish({
         user: c.user, owner: c.user, name, version, metadata: req.metadata, repository: req.image?.repository ?? '', digest: req.image?.digest ?? '',

@@ -67,6 +67,11 @@ function readPulledFrom(paths: HomePaths, name: string): PulledFrom | undefined 
 
 /** The record's metadata as this desktop files it: owner, name and version from the hub's record. */
 export function recordMetadata(r: HubRecord): ServableMetadata {
+  // Owner, name and version become catalog keys, folder names and image tags here: a record that
+  // breaks the hub's own rules for them (a misbehaving hub) is refused, never filed.
+  if (typeof r.owner !== 'string' || typeof r.name !== 'string' || typeof r.version !== 'string' || !REF_RE.test(`${r.owner}/${r.name}@${r.version}`) || `${r.owner}/${r.name}@${r.version}`.includes('..')) {
+    throw new DlhubError('INPUT_INVALID', `The hub sent a record named ${JSON.stringify(`${String(r.owner)}/${String(r.name)}@${String(r.version)}`)}, which is not OWNER/NAME@VERSION of plain names.`, { hint: 'The hub is misbehaving; tell its administrator.' });
+  }
   const md = r.metadata as { dlhub?: Record<string, unknown> };
   return validateMetadata({ ...md, dlhub: { ...(md.dlhub ?? {}), owner: r.owner, name: r.name, version: r.version } });
 }
@@ -94,6 +99,8 @@ export async function pullServable(deps: PullDeps, s: Session, ref: string, ctx:
   }
   const digest = record.image.digest;
   if (!DIGEST_RE.test(digest)) throw new DlhubError('INPUT_INVALID', `The hub's record of ${ref} names "${digest}", not an image digest.`, { hint: 'Ask the owner to publish again.' });
+  // The image is pulled from OWNER/NAME only: a record cannot send the engine (or a registry token) elsewhere.
+  if (record.image.repository !== `${record.owner}/${record.name}`) throw new DlhubError('INPUT_INVALID', `The hub's record of ${ref} keeps its image under "${record.image.repository}", not ${record.owner}/${record.name}.`, { hint: 'The hub is misbehaving; tell its administrator.' });
   if (!isServableName(record.name)) throw new UsageError('USAGE', `"${record.name}" cannot be a servable name here.`, { hint: 'Ask the owner to publish under a name such as iris-classifier.' });
   const metadata = recordMetadata(record);
   const existing = findLocal(deps.paths, record.name);
