@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dlhub } from '../../main/api/dlhub.js';
@@ -62,5 +63,25 @@ describe('an image two homes share', () => {
     expect(last.imageRemoved).toBe(true);
     expect(last.imageKept).toBeUndefined();
     expect(imageExists(a.image?.imageId ?? '')).toBe(false);
+  });
+
+  it('is let go of by a home that rebuilds the servable from changed files, and kept while another home uses it', async () => {
+    const a1 = await first.buildServable({ dir: folder, runtime: 'docker' });
+    const b1 = await second.buildServable({ dir: folder, runtime: 'docker' });
+    writeFileSync(join(folder, 'app.py'), `${readFileSync(join(folder, 'app.py'), 'utf8')}\n# changed\n`);
+    const a2 = await first.buildServable({ dir: folder, runtime: 'docker' });
+    expect(a2.image?.imageId).not.toBe(a1.image?.imageId);
+    // The first home's tag of the old build is gone; the image stays for the second home, which still runs it.
+    expect(imageExists(a1.image?.tag ?? '')).toBe(false);
+    expect(imageExists(b1.image?.tag ?? '')).toBe(true);
+    await expect(second.runServable({ name, input: 4, runtime: 'docker', noCache: true })).resolves.toMatchObject({ output: 8 });
+    // A worker still running an image keeps it; the second home's service stops before it rebuilds.
+    await second.close();
+    second = new Dlhub({ home: join(work.dir, 'home-b'), baseImage: testBaseImage() });
+    // Once the second home rebuilds too, no home uses the old image and it goes.
+    const b2 = await second.buildServable({ dir: folder, runtime: 'docker' });
+    expect(b2.image?.imageId).toBe(a2.image?.imageId);
+    expect(imageExists(a1.image?.imageId ?? '')).toBe(false);
+    await expect(first.runServable({ name, input: 5, runtime: 'docker', noCache: true })).resolves.toMatchObject({ output: 10 });
   });
 });

@@ -6,7 +6,8 @@
  * reference count and one home never removes what another runs.
  */
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { BuildContext } from '../../packager/context.js';
 import type { DockerClient } from '../docker-client.js';
 import type { ArtifactBuildOptions, ArtifactRemoval, BuiltImage } from '../runtime.js';
@@ -42,16 +43,33 @@ async function tagsOf(client: DockerClient, ref: string): Promise<{ id: string; 
   }
 }
 
-/** Build (or reuse) the context's image and tag it for this home; build.json records the home's tag. */
+/** This home's tag of the servable's previous build here (build.json beside its context), if it has one. */
+async function previousHomeTag(home: string, ctx: BuildContext): Promise<string | undefined> {
+  try {
+    const record = JSON.parse(await readFile(join(dirname(ctx.dir), 'build.json'), 'utf8')) as { tag?: unknown };
+    return typeof record.tag === 'string' && record.tag.endsWith(`-${homeId(home)}`) ? record.tag : undefined;
+  } catch {
+    return undefined; // never built here
+  }
+}
+
+/**
+ * Build (or reuse) the context's image and tag it for this home; build.json records the home's tag.
+ * A rebuild of changed files lets go of the previous build's image as `rm` would, so the image of
+ * every earlier version does not stay behind.
+ */
 export async function buildHomeImage(client: DockerClient, home: string, ctx: BuildContext, opts: ArtifactBuildOptions): Promise<BuiltImage> {
   // Loaded here: tar-fs and the build code are not needed by run, search or the service's start-up.
   const { buildImage } = await import('../../packager/build.js');
+  const previous = await previousHomeTag(home, ctx);
   const built = await buildImage(ctx, {
     docker: client.api,
     force: opts.force,
     alias: homeTag(ctx.tag, home),
     onProgress: opts.onProgress && ((p) => opts.onProgress?.({ step: p.step, total: p.totalSteps, message: p.message })),
   });
+  // A worker still running the old image keeps it (the engine refuses to delete it): it stays tagged, as before.
+  if (previous !== undefined && previous !== built.tag) await removeHomeImage(client, home, previous).catch(() => undefined);
   return { tag: built.tag, imageId: built.imageId, rebuilt: built.rebuilt, seconds: built.seconds };
 }
 
