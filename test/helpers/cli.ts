@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { tempDir as homeTempDir } from './home.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/dlhub.js');
@@ -13,8 +14,12 @@ export interface CliResult {
 
 /** Run the built `dlhub` command (npm test builds dist/ first) with extra environment. */
 export function runCli(args: string[], env: Record<string, string | undefined> = {}, cwd?: string): Promise<CliResult> {
+  return outcome(spawn(process.execPath, [BIN, ...args], { env: { ...process.env, DLHUB_NO_SERVICE: '1', ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** What a child process started with piped output printed, and its exit code, once it has ended. */
+export function outcome(child: ChildProcessByStdio<null, Readable, Readable>): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, DLHUB_NO_SERVICE: '1', ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

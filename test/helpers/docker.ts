@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { buildImage } from '../../main/packager/build.js';
 import { prepareContext } from '../../main/packager/context.js';
+import type { DockerWorkerSpec } from '../../main/runtime/docker.js';
 import type { ServableMetadata } from '../../main/servable/metadata.js';
 import { homePaths, type HomePaths } from '../../main/storage/home.js';
 import { tempDir } from './home.js';
@@ -74,9 +75,20 @@ export function probeMetadata(name: string, title: string): ServableMetadata {
   };
 }
 
+/** Ids of one servable's containers (its org.dlhub.servable label), running or not. */
+export function servableContainers(name: string): string[] {
+  return execFileSync('docker', ['ps', '-aq', '--filter', `label=org.dlhub.servable=${name}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+/** What the Docker runtime needs to start a worker of a probe servable's image. */
+export function probeSpec(name: string, image: string, extra: Partial<DockerWorkerSpec> = {}): DockerWorkerSpec {
+  return { runtime: 'docker', name, servableDir: '/unused', runnerDir: '/unused', image, ...extra };
+}
+
 /**
  * Build the image of a one-method Python servable (`run` of `app.py`) in a fresh temp folder, for
- * suites that drive the Docker runtime directly; `tmp` holds the home and the sources, `remove` deletes it.
+ * suites that drive a runtime directly; `tmp` holds the home and the sources. `remove` deletes the
+ * servable's containers, its image and the folder.
  */
 export async function buildProbeServable(docker: Docker, opts: { prefix: string; name: string; title: string; app: string }): Promise<{ tmp: string; home: HomePaths; image: string; remove: () => void }> {
   const made = tempDir(opts.prefix);
@@ -87,5 +99,11 @@ export async function buildProbeServable(docker: Docker, opts: { prefix: string;
   mkdirSync(src);
   writeFileSync(join(src, 'app.py'), opts.app);
   const ctx = await prepareContext(src, probeMetadata(opts.name, opts.title), { home, baseImage: testBaseImage() });
-  return { tmp, home, image: (await buildImage(ctx, { docker })).tag, remove: made.remove };
+  const image = (await buildImage(ctx, { docker })).tag;
+  const remove = (): void => {
+    for (const id of servableContainers(opts.name)) execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
+    execFileSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });
+    made.remove();
+  };
+  return { tmp, home, image, remove };
 }

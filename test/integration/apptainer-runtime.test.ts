@@ -19,7 +19,7 @@ const name = `it-apptainer-${process.pid}`;
 let tmp: string;
 let home: HomePaths;
 let image: string;
-let removeTmp: (() => void) | undefined;
+let removeProbe: (() => void) | undefined;
 let runtime: ApptainerRuntime;
 let sif: string;
 let log: string;
@@ -41,7 +41,7 @@ function commandLines(): string[][] {
 beforeAll(async () => {
   process.env['DLHUB_APPTAINER'] = STANDIN;
   const docker = await requireDocker();
-  ({ tmp, home, image, remove: removeTmp } = await buildProbeServable(docker, { prefix: 'dlhub-apt-', name, title: 'Probe', app: PROBE_APP }));
+  ({ tmp, home, image, remove: removeProbe } = await buildProbeServable(docker, { prefix: 'dlhub-apt-', name, title: 'Probe', app: PROBE_APP }));
   log = join(tmp, 'apptainer-commands.jsonl');
   process.env['APPTAINER_STANDIN_LOG'] = log;
   runtime = new ApptainerRuntime({ runDir: home.run, logDir: home.logs });
@@ -65,8 +65,7 @@ afterEach(async () => {
 afterAll(() => {
   delete process.env['DLHUB_APPTAINER'];
   delete process.env['APPTAINER_STANDIN_LOG'];
-  if (image) execFileSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });
-  removeTmp?.();
+  removeProbe?.();
 });
 
 describeRuntime('apptainer', () => ({

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,8 @@ import { DlhubError } from '../../main/errors.js';
 import { DockerRuntime, type DockerWorkerSpec } from '../../main/runtime/docker.js';
 import type { Worker } from '../../main/runtime/runtime.js';
 import type { HomePaths } from '../../main/storage/home.js';
-import { buildProbeServable, requireDocker } from '../helpers/docker.js';
+import { buildProbeServable, probeSpec, requireDocker, servableContainers } from '../helpers/docker.js';
+import { call } from './runtime-suite.js';
 
 // What a hostile servable can do to the host from inside its container.
 
@@ -57,23 +58,14 @@ def run(request):
 `;
 
 let docker: Docker;
-let tmp: string;
 let home: HomePaths;
 let image: string;
+let removeProbe: (() => void) | undefined;
 let runtime: DockerRuntime;
 const started: Worker[] = [];
 
-function spec(extra: Partial<DockerWorkerSpec> = {}): DockerWorkerSpec {
-  return { runtime: 'docker', name, servableDir: '/unused', runnerDir: '/unused', image, ...extra };
-}
-
-function containers(): string[] {
-  return execFileSync('docker', ['ps', '-aq', '--filter', `label=org.dlhub.servable=${name}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
-}
-
-async function call(worker: Worker, input: unknown): Promise<unknown> {
-  return (await worker.connection.run('run', input)).output;
-}
+const spec = (extra: Partial<DockerWorkerSpec> = {}): DockerWorkerSpec => probeSpec(name, image, extra);
+const containers = (): string[] => servableContainers(name);
 
 /** Every file under the worker socket folders on the host, with its size. */
 function hostFiles(): string[] {
@@ -91,7 +83,7 @@ function hostFiles(): string[] {
 
 beforeAll(async () => {
   docker = await requireDocker();
-  ({ tmp, home, image } = await buildProbeServable(docker, { prefix: 'dlhub-harden-', name, title: 'Hostile probe', app: APP }));
+  ({ home, image, remove: removeProbe } = await buildProbeServable(docker, { prefix: 'dlhub-harden-', name, title: 'Hostile probe', app: APP }));
   runtime = new DockerRuntime({ docker, runDir: home.run, defaults: { memoryBytes: LIMIT, pidsLimit: 64 } });
 }, 300_000);
 
@@ -99,13 +91,7 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((w) => w.stop()));
 });
 
-afterAll(() => {
-  if (image) {
-    for (const id of containers()) execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
-    execFileSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => removeProbe?.());
 
 describe('a hostile servable in its container', () => {
   it('cannot write into the socket folder, so nothing reaches the host disk; the socket still works', async () => {
@@ -144,7 +130,7 @@ describe('a hostile servable in its container', () => {
     expect(e.hint).toContain('DLHUB_WORKER_MEMORY_BYTES');
     expect(e.hint).not.toMatch(/logs/);
     await worker.exited;
-    await expect.poll(() => containers(), { timeout: 5000 }).toEqual([]);
+    await expect.poll(() => containers(), { timeout: 15_000 }).toEqual([]);
   });
 
   it('cannot fill the host disk through its log: a model writing 40 MB to stderr leaves at most two 8 MiB log files', async () => {

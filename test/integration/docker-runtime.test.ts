@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DockerRuntime, HOME_LABEL, type DockerWorkerSpec } from '../../main/runtime/docker.js';
 import type { Worker } from '../../main/runtime/runtime.js';
 import type { HomePaths } from '../../main/storage/home.js';
-import { buildProbeServable, homeWorkerContainers, requireDocker, testBaseImage } from '../helpers/docker.js';
+import { buildProbeServable, homeWorkerContainers, probeSpec, requireDocker, servableContainers, testBaseImage } from '../helpers/docker.js';
 import { call, describeRuntime, PROBE_APP } from './runtime-suite.js';
 
 const name = `it-runtime-${process.pid}`;
@@ -15,17 +15,12 @@ let docker: Docker;
 let tmp: string;
 let home: HomePaths;
 let image: string;
-let removeTmp: (() => void) | undefined;
+let removeProbe: (() => void) | undefined;
 let runtime: DockerRuntime;
 const started: Worker[] = [];
 
-function spec(extra: Partial<DockerWorkerSpec> = {}): DockerWorkerSpec {
-  return { runtime: 'docker', name, servableDir: '/unused', runnerDir: '/unused', image, ...extra };
-}
-
-function containers(): string[] {
-  return execFileSync('docker', ['ps', '-aq', '--filter', `label=org.dlhub.servable=${name}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
-}
+const spec = (extra: Partial<DockerWorkerSpec> = {}): DockerWorkerSpec => probeSpec(name, image, extra);
+const containers = (): string[] => servableContainers(name);
 
 function inspect(id: string): { HostConfig: Record<string, unknown>; Config: { User: string } } {
   const parsed = JSON.parse(execFileSync('docker', ['inspect', id], { encoding: 'utf8' })) as ReturnType<typeof inspect>[];
@@ -35,7 +30,7 @@ function inspect(id: string): { HostConfig: Record<string, unknown>; Config: { U
 
 beforeAll(async () => {
   docker = await requireDocker();
-  ({ tmp, home, image, remove: removeTmp } = await buildProbeServable(docker, { prefix: 'dlhub-rt-', name, title: 'Probe', app: PROBE_APP }));
+  ({ tmp, home, image, remove: removeProbe } = await buildProbeServable(docker, { prefix: 'dlhub-rt-', name, title: 'Probe', app: PROBE_APP }));
   runtime = new DockerRuntime({ docker, runDir: home.run, defaults: { memoryBytes: 256 * MB, pidsLimit: 64 } });
 });
 
@@ -43,13 +38,7 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((w) => w.stop()));
 });
 
-afterAll(() => {
-  if (image) {
-    for (const id of containers()) execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
-    execFileSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });
-  }
-  removeTmp?.();
-});
+afterAll(() => removeProbe?.());
 
 describeRuntime('docker', () => ({
   name,

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireDocker } from '../helpers/docker.js';
+import { outcome, type CliResult } from '../helpers/cli.js';
 import { tempDir } from '../helpers/home.js';
 import { waitFor } from '../helpers/wait.js';
 import { freePort } from '../helpers/net.js';
@@ -24,20 +25,10 @@ function block(heading: string, lang: string): string {
   return README.slice(open + lang.length + 4, close);
 }
 
-/** A free loopback port. */
-
 /** Run shell text with `dlhub` as this checkout's command; answers what it printed. */
-function sh(text: string, env: Record<string, string>, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function sh(text: string, env: Record<string, string>, cwd: string): Promise<CliResult> {
   const script = `set -e -o pipefail\ndlhub() { "${process.execPath}" "${BIN}" "$@"; }\n${text}\n`;
-  return new Promise((done, fail) => {
-    const child = spawn('bash', ['-c', script], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
+  return outcome(spawn('bash', ['-c', script], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** The README's command lines of a block: comments dropped, continuation lines joined. */
