@@ -1,8 +1,9 @@
 // `node dist/bench/hub.bench.js`: a sync of DLHUB_BENCH_RECORDS (100,000) records from empty into a
 // fresh catalog, the previous way beside the current one, and of 100 changes (bench/hub-sync.ts); then
 // the hub server on loopback, on SQLite and on PostgreSQL (a private cluster of Debian's binaries):
-// publish latency (metadata only; the image push is not the hub's), and feed and record reads with
-// 50 concurrent clients (p50/p95 per request, requests a second).
+// publish latency (metadata only; the image push is not the hub's), and feed pages, searches and
+// record reads by 50 concurrent clients in a process of their own, at a bounded rate and flat out
+// (p50/p95 per request, requests a second).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { startHub, type RunningHub } from '../hub/server.js';
 import { hashPassword } from '../hub/secrets.js';
 import { startPostgres } from '../test/helpers/postgres.js';
+import { generateRecords } from './catalog-records.js';
+import { loadFromChild } from './hub-load.js';
 import { syncBench } from './hub-sync.js';
 import { fmt, printTable, summarize } from './stats.js';
 
@@ -18,6 +21,8 @@ const RECORDS = Number(process.env['DLHUB_BENCH_RECORDS'] ?? 100_000);
 const CLIENTS = 50;
 const SECONDS = 3;
 const SEEDED = 2000;
+/** Requests a second per client in the bounded runs: 50 clients, 100 requests a second in all. */
+const RATE = 2;
 
 async function token(hub: RunningHub): Promise<string> {
   const res = await fetch(`${hub.url}/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'alice', password: 'pw' }) });
@@ -26,22 +31,7 @@ async function token(hub: RunningHub): Promise<string> {
 
 const digest = (i: number): string => `sha256:${i.toString(16).padStart(64, '0')}`;
 
-/** `CLIENTS` loops asking `path(i)` for SECONDS; every request's time. */
-async function load(hub: RunningHub, auth: string, path: (i: number) => string): Promise<{ samples: number[]; perSecond: number }> {
-  const samples: number[] = [];
-  const end = performance.now() + SECONDS * 1000;
-  let n = 0;
-  await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    while (performance.now() < end) {
-      const t = performance.now();
-      const res = await fetch(`${hub.url}${path(n++)}`, { headers: { authorization: `Bearer ${auth}` } });
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-      samples.push(performance.now() - t);
-    }
-  }));
-  return { samples, perSecond: samples.length / SECONDS };
-}
+const WORDS = ['crystal', 'neural network', 'protein', 'band gap', 'perovskite', 'galaxy', 'tomography', 'solvent'];
 
 async function one(label: string, db: string | undefined, home: string): Promise<void> {
   const hub = await startHub({ home, port: 0, registry: 'none', db, ratePerMinute: 0 });
@@ -58,17 +48,28 @@ async function one(label: string, db: string | undefined, home: string): Promise
       await res.arrayBuffer();
       publishes.push(performance.now() - t);
     }
-    for (let i = 0; i < SEEDED; i++) {
-      await hub.store.publish({ user: 'alice', owner: 'alice', name: `m-${i}`, version: undefined, metadata: { dlhub: { name: `m-${i}` } }, repository: `alice/m-${i}`, digest: digest(i), contentKey: `c${i}`, visibility: 'public', idempotencyKey: undefined, now: Date.now() });
+    // Records as DLHub's are (bench/catalog-records.ts, ~1.7 kB of metadata each), published through the store.
+    for (const [i, md] of generateRecords(SEEDED).entries()) {
+      const metadata = { ...md, dlhub: { ...md.dlhub, name: `m-${i}`, owner: undefined, version: undefined } };
+      await hub.store.publish({ user: 'alice', owner: 'alice', name: `m-${i}`, version: undefined, metadata, repository: `alice/m-${i}`, digest: digest(i), contentKey: `c${i}`, visibility: 'public', idempotencyKey: undefined, now: Date.now() });
     }
-    const feed = await load(hub, auth, (i) => `/v1/changes?since=${(i * 37) % SEEDED}&limit=100`);
-    const record = await load(hub, auth, (i) => `/v1/servables/alice/m-${i % SEEDED}`);
-    printTable(`hub on ${label} (${CLIENTS} clients, ${SECONDS} s each)`, [
-      { label: 'publish (sequential)', samples: publishes },
-      { label: `feed page of 100 (${Math.round(feed.perSecond)}/s)`, samples: feed.samples },
-      { label: `record (${Math.round(record.perSecond)}/s)`, samples: record.samples },
-    ]);
-    console.log(`feed p95 ${fmt(summarize(feed.samples).p95)}, record p95 ${fmt(summarize(record.samples).p95)}`);
+    const paths = {
+      'feed page of 100': Array.from({ length: 64 }, (_, i) => `/v1/changes?since=${(i * 37) % SEEDED}&limit=100`),
+      'search of 20': WORDS.map((w) => `/v1/servables?q=${encodeURIComponent(w)}&limit=20`),
+      record: Array.from({ length: 64 }, (_, i) => `/v1/servables/alice/m-${(i * 31) % SEEDED}`),
+    };
+    const rows: { label: string; samples: number[] }[] = [{ label: 'publish (sequential)', samples: publishes }];
+    const p95s: string[] = [];
+    for (const [what, list] of Object.entries(paths)) {
+      for (const rate of [RATE, 0]) {
+        const r = await loadFromChild({ url: hub.url, token: auth, paths: list, clients: CLIENTS, rate, seconds: SECONDS });
+        const how = rate > 0 ? `at ${rate}/s each` : 'flat out';
+        rows.push({ label: `${what}, ${how} (${Math.round(r.perSecond)}/s${r.failed > 0 ? `, ${r.failed} failed` : ''})`, samples: r.samples });
+        p95s.push(`${what} ${how} p95 ${fmt(summarize(r.samples).p95)}`);
+      }
+    }
+    printTable(`hub on ${label} (${CLIENTS} clients, ${SECONDS} s each, clients in a process of their own; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')})`, rows);
+    console.log(p95s.join('; '));
   } finally {
     await hub.stop();
   }

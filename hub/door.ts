@@ -9,6 +9,7 @@ import { HTTP_STATUS, InputError, LimitError, NotFoundError, ServiceError, Usage
 import { errorText, resultText } from '../main/api/doors/envelope.js';
 import { readBody } from '../main/api/doors/read-body.js';
 import { HUB_OPERATIONS, type Caller, type HubOpName, type HubOperationSpec } from './contract.js';
+import { jsonTextOf } from './json-text.js';
 import { hashSecret } from './secrets.js';
 import type { HubService } from './service.js';
 
@@ -192,7 +193,9 @@ export function createHubDoor(service: HubService, opts: HubDoorOptions): Server
     }
     const fn = service[route.op] as (r: unknown, c: { caller: Caller | undefined }) => Promise<unknown>;
     const answer = await fn.call(service, request, { caller });
-    send(res, 200, route.spec.bare ? JSON.stringify(answer) : resultText(answer));
+    // An answer that carries its JSON text (a feed page) is sent as it is: it holds plain JSON values only, which the codec leaves alone.
+    const text = jsonTextOf(answer);
+    send(res, 200, route.spec.bare ? JSON.stringify(answer) : text !== undefined ? `{"result":${text}}` : resultText(answer));
   }
 
   const server = createServer((req, res) => {

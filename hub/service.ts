@@ -4,7 +4,8 @@
 import canonicalizeCjs from 'canonicalize';
 import { createHash } from 'node:crypto';
 import { LimitError, NotFoundError, ServiceError, UsageError } from '../main/errors.js';
-import { NAME_PATTERN, VERSION_PATTERN, type Caller, type Change, type HubOperations, type ServableRecord, type Visibility } from './contract.js';
+import { NAME_PATTERN, VERSION_PATTERN, type Caller, type Change, type ChangesPage, type HubOperations, type ServableRecord, type Visibility } from './contract.js';
+import { spliceJson, withJsonText } from './json-text.js';
 import { checkPassword, checkSecret, hashSecret, newToken } from './secrets.js';
 import { REGISTRY_SERVICE, REGISTRY_TOKEN_SECONDS, parseScopes, type Access, type TokenSigner } from './registry-token.js';
 import type { HubStore, VersionRow } from './store/store.js';
@@ -45,7 +46,22 @@ function iso(ms: number): string {
 export function toRecord(v: VersionRow): ServableRecord {
   // A pipeline is stored with no image (empty repository and digest).
   const image = v.digest === '' ? {} : { image: { repository: v.repository, digest: v.digest } };
-  return { owner: v.owner, name: v.name, version: v.version, metadata: v.metadata, ...image, visibility: v.visibility, createdAt: iso(v.createdAt), updatedAt: iso(v.updatedAt) };
+  // The metadata is read (parsed) only by whoever reads the record's: a feed page sends the stored text instead.
+  return { owner: v.owner, name: v.name, version: v.version, get metadata() { return v.metadata; }, ...image, visibility: v.visibility, createdAt: iso(v.createdAt), updatedAt: iso(v.updatedAt) };
+}
+
+/** A page of the change feed as JSON text, each record's metadata the stored text (see json-text.ts). */
+function pageText(page: ChangesPage, texts: Map<Change, string>): string {
+  const changes = page.changes.map((c) => {
+    const text = texts.get(c);
+    if (!c.record || text === undefined) return JSON.stringify(c);
+    const record: Record<string, unknown> = {};
+    // Every field but the metadata, in the record's order, without reading (parsing) the metadata.
+    for (const k of Object.keys(c.record)) record[k] = k === 'metadata' ? null : (c.record as Record<string, unknown>)[k];
+    const { record: _record, ...head } = c;
+    return spliceJson({ ...head, record }, 'metadata', text);
+  });
+  return `{"changes":[${changes.join(',')}],"next":${JSON.stringify(page.next)},"more":${page.more}}`;
 }
 
 /** The metadata's `dlhub` section, if it is an object. */
@@ -226,7 +242,8 @@ export function createHubService(o: HubServiceOptions): HubService {
       for (const row of await store.newestOfEach(req.owner, 10_000)) {
         if (!canSee(row.visibility, row.owner, v)) continue;
         if (words.length > 0) {
-          const text = `${row.owner}/${row.name} ${JSON.stringify(row.metadata)}`.toLowerCase();
+          // The stored text is the metadata as JSON.stringify wrote it at publish: matched as it is, parsed only for a hit.
+          const text = `${row.owner}/${row.name} ${row.metadataText}`.toLowerCase();
           if (!words.every((w) => text.includes(w))) continue;
         }
         out.push(toRecord(row));
@@ -274,11 +291,16 @@ export function createHubService(o: HubServiceOptions): HubService {
       const rows = await store.changesSince(since, limit + 1);
       const page = rows.slice(0, limit);
       const changes: Change[] = [];
+      const texts = new Map<Change, string>();
       for (const r of page) {
         // A member joining or leaving a group is news to that member only.
         if (r.audience !== null && r.audience !== v?.user) continue;
         const head = { cursor: String(r.cursor), owner: r.owner, name: r.name, version: r.version };
-        if (r.now && !r.now.deleted && canSee(r.now.visibility, r.owner, v)) changes.push({ ...head, record: toRecord(r.now) });
+        if (r.now && !r.now.deleted && canSee(r.now.visibility, r.owner, v)) {
+          const change = { ...head, record: toRecord(r.now) };
+          texts.set(change, r.now.metadataText);
+          changes.push(change);
+        }
         // They saw it through the group when they joined or left it; they see it no more.
         else if (r.kind === 'membership') changes.push({ ...head, deleted: true });
         // A tombstone goes only to those who could see the version before: a private name's
@@ -286,7 +308,8 @@ export function createHubService(o: HubServiceOptions): HubService {
         else if (r.kind !== 'publish' && r.was !== null && canSee(r.was, r.owner, v)) changes.push({ ...head, deleted: true });
       }
       const last = page[page.length - 1];
-      return { changes, next: String(last ? last.cursor : since), more: rows.length > limit };
+      const answer: ChangesPage = { changes, next: String(last ? last.cursor : since), more: rows.length > limit };
+      return withJsonText(answer, () => pageText(answer, texts));
     },
   };
 

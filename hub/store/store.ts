@@ -19,7 +19,10 @@ export interface VersionRow {
   name: string;
   version: string;
   seq: number;
+  /** Parsed from metadataText on first read. */
   metadata: Record<string, unknown>;
+  /** The metadata as stored (JSON text): what the change feed sends and search matches, unparsed. */
+  metadataText: string;
   repository: string;
   digest: string;
   contentKey: string;
@@ -88,12 +91,18 @@ const str = (v: unknown): string => String(v);
 const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 function versionFrom(r: Row): VersionRow {
+  const metadataText = str(r['metadata']);
+  let metadata: Record<string, unknown> | undefined;
   return {
     owner: str(r['owner']),
     name: str(r['name']),
     version: str(r['version']),
     seq: num(r['seq']),
-    metadata: JSON.parse(str(r['metadata'])) as Record<string, unknown>,
+    // Most rows read are never parsed: a feed page sends the text as it is, a search reads it as text.
+    get metadata() {
+      return (metadata ??= JSON.parse(metadataText) as Record<string, unknown>);
+    },
+    metadataText,
     repository: str(r['repository']),
     digest: str(r['digest']),
     contentKey: str(r['content_key']),
