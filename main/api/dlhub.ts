@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { Engine } from '../engine/engine.js';
+import { assertClusterIdle } from '../cluster/batch.js';
 import { ClusterStore } from '../cluster/store.js';
 import { clusterReport } from '../cluster/slurm.js';
 import type { ClusterInfo, ClusterReport, ClusterSpec } from '../contract/clusters.js';
@@ -96,8 +97,9 @@ export class Dlhub implements Operations {
     return Promise.all(this.clusters.list().map(async (cluster) => ({ cluster, report: await clusterReport(cluster) })));
   }
 
-  /** Forget a cluster. */
+  /** Forget a cluster; refused (CONFLICT) while a batch of this machine runs there. */
   async removeCluster(req: { name: string }): Promise<{ removed: boolean }> {
+    assertClusterIdle(this.clusters.get(req.name));
     return { removed: this.clusters.remove(req.name) };
   }
 

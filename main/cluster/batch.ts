@@ -9,14 +9,15 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ClusterInfo } from '../contract/clusters.js';
-import { InputError, ModelError, NotFoundError, TaskError, WorkerError, type DlhubError } from '../errors.js';
+import { InputError, ModelError, NotFoundError, TaskError, UsageError, WorkerError, type DlhubError } from '../errors.js';
+import { isProcessAlive } from '../storage/process-alive.js';
 import { runnerResourcesDir } from '../packager/resources.js';
 import { apptainerCommand, ensureSif, execArgs, findApptainer } from '../runtime/apptainer.js';
 import { decodeFrame, encodeFrame } from '../runtime/protocol/frame.js';
 import { decodeValue, encodeResultFrame, encodeValue, extractValue } from '../runtime/protocol/values.js';
 import type { WorkerSpec } from '../runtime/registry.js';
 import type { WorkerSpecBase } from '../runtime/runtime.js';
-import { cancelJobs, liveJobs, submitArray, timeLimitSeconds } from './slurm.js';
+import { cancelJobs, endText, jobEnds, liveJobs, submitArray, timeLimitSeconds, type JobEnd } from './slurm.js';
 
 /** One input's answer, as the engine's pool gives it: the output and its stored frame, or the error. */
 export type ClusterItem = { ok: true; output: unknown; raw: Buffer } | { ok: false; error: DlhubError };
@@ -52,11 +53,15 @@ export interface ClusterRunStats {
   jobs: string[];
   requeued: number;
   firstAnswerMs: number | undefined;
+  /** How each pilot that left the queue holding a chunk ended (sacct), by its tag (ARRAY_TASK). */
+  ended: Record<string, JobEnd>;
 }
 
 interface Chunk {
   positions: number[];
   attempts: number;
+  /** How the pilots that held it and left ended, in words. */
+  ends: string[];
 }
 
 // A referenced timer: while a batch waits on its pilots nothing else may keep a CLI process alive.
@@ -131,8 +136,10 @@ export async function runOnCluster(call: ClusterCall): Promise<ClusterRunStats> 
   const { cluster } = call;
   const batchId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const dir = join(cluster.spool, batchId);
-  for (const sub of ['todo', 'claimed', 'results', 'logs']) mkdirSync(join(dir, sub), { recursive: true });
-  const stats: ClusterRunStats = { batchDir: dir, chunks: 0, jobs: [], requeued: 0, firstAnswerMs: undefined };
+  for (const sub of ['todo', 'claimed', 'results', 'logs', 'pilots']) mkdirSync(join(dir, sub), { recursive: true });
+  // Which process answers this batch: while it lives, the cluster is busy (`dlhub cluster rm` is refused).
+  writeFileSync(join(dir, 'owner.json'), JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+  const stats: ClusterRunStats = { batchDir: dir, chunks: 0, jobs: [], requeued: 0, firstAnswerMs: undefined, ended: {} };
   const maxAttempts = call.maxAttempts ?? 3;
   const chunks = new Map<string, Chunk>();
   let seq = 0;
@@ -143,7 +150,7 @@ export async function runOnCluster(call: ClusterCall): Promise<ClusterRunStats> 
     const tmp = join(dir, `.${id}.tmp`);
     writeFileSync(tmp, encodeFrame(header, encoded.buffers));
     renameSync(tmp, join(dir, 'todo', id));
-    chunks.set(id, { positions, attempts: 0 });
+    chunks.set(id, { positions, attempts: 0, ends: [] });
   };
   // Chunk files written are `seq`; those not yet answered are in `chunks` (a chunk split into singles counts as answered).
   const chunkProgress = (): void => call.onChunks?.({ done: seq - chunks.size, total: seq, jobs: stats.jobs.length });
@@ -224,22 +231,52 @@ export async function runOnCluster(call: ClusterCall): Promise<ClusterRunStats> 
       settle(chunk, chunk.positions.map(() => ({ ok: false, error: err })));
     }
 
+    /** How the pilots `tags` ended (sacct, by the job id each left in pilots/), also kept in stats.ended. */
+    async function endsOf(tags: string[]): Promise<Map<string, JobEnd>> {
+      const raw = new Map<string, string>();
+      for (const tag of tags) {
+        try {
+          raw.set(tag, readFileSync(join(dir, 'pilots', tag), 'utf8').trim());
+        } catch {
+          // It died before it could say (or it is an array's pending remainder).
+        }
+      }
+      const byId = raw.size === 0 ? undefined : await jobEnds(cluster, [...raw.values()]);
+      const ends = new Map<string, JobEnd>();
+      for (const [tag, id] of raw) {
+        const end = byId?.get(id);
+        if (end) {
+          ends.set(tag, end);
+          stats.ended[tag] = end;
+        }
+      }
+      return ends;
+    }
+
     async function checkPilots(): Promise<void> {
       // Claims are read before the queue: a pilot that claims after squeue answered is not taken for dead.
       const claims = readdirSync(join(dir, 'claimed'));
       const live = await liveJobs(cluster, stats.jobs);
       if (!live) return;
-      for (const claim of claims) {
+      // A pilot that left the queue (squeue is the authority on that) while holding a chunk it did not
+      // answer: sacct tells how it ended (finished, failed, out of time, cancelled), for the chunk's error.
+      const dead = claims.map((claim) => {
         const [name = '', tag = ''] = claim.split('@');
-        const chunk = chunks.get(name);
-        if (!chunk || live.has(tag) || existsSync(join(dir, 'results', name))) continue;
+        return { claim, name, tag, chunk: chunks.get(name) };
+      }).filter((c) => c.chunk && !live.has(c.tag) && !existsSync(join(dir, 'results', c.name)));
+      const ends = dead.length === 0 ? new Map<string, JobEnd>() : await endsOf([...new Set(dead.map((d) => d.tag))]);
+      for (const { claim, name, tag, chunk } of dead) {
+        if (!chunk) continue;
         // Its pilot is gone and left no answer: put the chunk back, or give up on it.
         chunk.attempts += 1;
+        chunk.ends.push(endText(ends.get(tag)));
         if (chunk.attempts >= maxAttempts) {
           rmSync(join(dir, 'claimed', claim), { force: true });
           chunks.delete(name);
-          const err = new WorkerError('CLUSTER_FAILED', `The pilot job answering inputs ${chunk.positions[0]}..${chunk.positions[chunk.positions.length - 1]} on cluster "${cluster.name}" ended ${chunk.attempts} times before answering (killed, out of time or out of memory).`, {
-            hint: `Read the pilots' logs in ${join(dir, 'logs')}; give the cluster a longer --time, or send smaller batches.`,
+          const how = [...new Set(chunk.ends)].join('; ');
+          const err = new WorkerError('CLUSTER_FAILED', `The pilot job answering inputs ${chunk.positions[0]}..${chunk.positions[chunk.positions.length - 1]} on cluster "${cluster.name}" ended ${chunk.attempts} time(s) before answering: it ${how}.`, {
+            hint: `Read the pilots' logs in ${join(dir, 'logs')}; ${/TIMEOUT/.test(how) ? 'give the cluster a longer --time, or send smaller batches' : /OUT_OF_MEMORY/.test(how) ? 'the servable needs more memory than its pilot job was given' : 'check the cluster\'s nodes and the servable there'}.`,
+            details: { cluster: cluster.name, ends: chunk.ends },
           });
           settle(chunk, chunk.positions.map(() => ({ ok: false, error: err })));
           continue;
@@ -255,8 +292,13 @@ export async function runOnCluster(call: ClusterCall): Promise<ClusterRunStats> 
       if (waiting.length === 0 || live.size > 0) return;
       if (answeredSince === chunks.size && ++idleSubmits > maxAttempts) {
         // Pilots keep leaving without taking a chunk (a time limit too short to start one): stop trying.
-        const err = new WorkerError('CLUSTER_FAILED', `Pilot jobs on cluster "${cluster.name}" ended ${idleSubmits} times without answering anything.`, {
+        const tags = readdirSync(join(dir, 'pilots')).filter((n) => !n.startsWith('.'));
+        // A pilot that never got as far as leaving its job id: the array's own id finds one of its elements.
+        const ends = tags.length > 0 ? [...(await endsOf(tags)).values()] : [...((await jobEnds(cluster, stats.jobs)) ?? new Map<string, JobEnd>()).values()];
+        const how = [...new Set(ends.map(endText))].join('; ');
+        const err = new WorkerError('CLUSTER_FAILED', `Pilot jobs on cluster "${cluster.name}" ended ${idleSubmits} times without answering anything${how ? `: they ${how}` : ''}.`, {
           hint: `Read the pilots' logs in ${join(dir, 'logs')}; the cluster's --time may be too short to start the servable.`,
+          details: { cluster: cluster.name, ends: ends.map(endText) },
         });
         for (const name of waiting) {
           const chunk = chunks.get(name);
@@ -279,6 +321,42 @@ export async function runOnCluster(call: ClusterCall): Promise<ClusterRunStats> 
     if (call.signal?.aborted) await waitGone(cluster, stats.jobs);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The batches a live process of this machine is answering on `cluster` now (from their spool folders' owner files). */
+export function activeBatches(cluster: Pick<ClusterInfo, 'spool'>): { dir: string; pid: number }[] {
+  let names: string[];
+  try {
+    names = readdirSync(cluster.spool);
+  } catch {
+    return [];
+  }
+  const active: { dir: string; pid: number }[] = [];
+  for (const name of names) {
+    const dir = join(cluster.spool, name);
+    try {
+      const { pid } = JSON.parse(readFileSync(join(dir, 'owner.json'), 'utf8')) as { pid?: unknown };
+      // A folder left by a process that was killed is not a batch running.
+      if (typeof pid === 'number' && !existsSync(join(dir, 'done')) && isProcessAlive(pid)) active.push({ dir, pid });
+    } catch {
+      // Not a batch folder, or one being removed.
+    }
+  }
+  return active;
+}
+
+/**
+ * Refuse to forget a cluster while a batch runs there: its pilots would go on with nobody to gather
+ * their answers or cancel them. Cancelling for the caller is not done here on purpose: removing a
+ * setting should never throw away a running batch's work; `dlhub cancel` says that explicitly.
+ */
+export function assertClusterIdle(cluster: Pick<ClusterInfo, 'name' | 'spool'>): void {
+  const active = activeBatches(cluster);
+  if (active.length === 0) return;
+  throw new UsageError('CONFLICT', `Cluster "${cluster.name}" is answering ${active.length} batch${active.length === 1 ? '' : 'es'} now (process ${[...new Set(active.map((a) => a.pid))].join(', ')}); it was not removed.`, {
+    hint: 'Cancel the batch (`dlhub cancel TASK_ID`, or Ctrl+C on `dlhub run --on`) or let it finish, then remove the cluster.',
+    details: { cluster: cluster.name, batches: active.length },
+  });
 }
 
 /** Wait (up to 30 s) until Slurm holds none of `jobs`, so a cancelled call leaves no job and no runner. */

@@ -80,6 +80,56 @@ export async function liveJobs(cluster: ClusterInfo, jobIds: string[]): Promise<
   return live;
 }
 
+/** How a job that left the queue ended, as sacct tells it. */
+export interface JobEnd {
+  /** Slurm's state: COMPLETED, FAILED, TIMEOUT, CANCELLED, OUT_OF_MEMORY, NODE_FAIL, PREEMPTED... */
+  state: string;
+  /** "exit:signal", e.g. "3:0" or "0:9". */
+  exitCode: string;
+}
+
+/** Jobs' ends from `sacct -P -o JobIDRaw,State,ExitCode` lines, by raw job id (a state's "by UID" dropped). */
+export function parseSacct(text: string): Map<string, JobEnd> {
+  const ends = new Map<string, JobEnd>();
+  for (const line of text.split('\n')) {
+    const [id = '', state = '', exitCode = ''] = line.trim().split('|');
+    const word = state.trim().split(/\s+/)[0] ?? '';
+    if (/^\d+$/.test(id) && /^[A-Z_]+$/.test(word)) ends.set(id, { state: word, exitCode: exitCode.trim() });
+  }
+  return ends;
+}
+
+/**
+ * How jobs (raw job ids) that left the queue ended: `sacct` from the accounting database, else, where
+ * a cluster keeps no accounting (`sacct` says it is disabled), `sacct -c` from the job completion log.
+ * Undefined when neither answers.
+ */
+export async function jobEnds(cluster: ClusterInfo, rawIds: string[]): Promise<Map<string, JobEnd> | undefined> {
+  if (rawIds.length === 0) return new Map();
+  const args = ['-n', '-P', '-o', 'JobIDRaw,State,ExitCode', `--jobs=${[...new Set(rawIds)].join(',')}`];
+  let r = await slurm(cluster, 'sacct', ['-X', ...args]);
+  if (!r.ok && /accounting storage is disabled/i.test(r.stderr)) r = await slurm(cluster, 'sacct', ['-c', ...args]);
+  return r.ok ? parseSacct(r.stdout) : undefined;
+}
+
+/** Words for how a pilot job ended, e.g. "ran out of time (TIMEOUT)". */
+export function endText(end: JobEnd | undefined): string {
+  if (!end) return 'ended (sacct did not say how)';
+  const exit = end.exitCode.split(':');
+  switch (end.state) {
+    case 'TIMEOUT': return 'ran out of time (TIMEOUT)';
+    case 'OUT_OF_MEMORY': return 'ran out of memory (OUT_OF_MEMORY)';
+    case 'CANCELLED': return 'was cancelled (CANCELLED)';
+    case 'NODE_FAIL': return 'lost its node (NODE_FAIL)';
+    case 'PREEMPTED': return 'was preempted (PREEMPTED)';
+    case 'BOOT_FAIL': return 'could not boot its node (BOOT_FAIL)';
+    case 'DEADLINE': return 'passed its deadline (DEADLINE)';
+    case 'COMPLETED': return 'finished (COMPLETED)';
+    case 'FAILED': return exit[1] && exit[1] !== '0' ? `was killed by signal ${exit[1]} (FAILED)` : `failed with exit code ${exit[0] ?? '?'} (FAILED)`;
+    default: return `ended ${end.state}`;
+  }
+}
+
 /** Cancel jobs (every element of an array). */
 export async function cancelJobs(cluster: ClusterInfo, jobIds: string[]): Promise<void> {
   if (jobIds.length > 0) await slurm(cluster, 'scancel', jobIds);

@@ -5,6 +5,7 @@ Standard library only (Python 3.6+), so it runs with whatever python3 a compute 
 Usage: dlhub_pilot.py BATCH_DIR, where BATCH_DIR (on a file system the desktop also sees) holds
   job.json    {"command": [...], "env": {...}, "stop": [...]?, "timeLimitSeconds": N?, "idleExitSeconds": N}
   todo/       chunk files, each one request frame of the runner protocol
+  pilots/     where each pilot leaves its own job id (pilots/TAG), for sacct once it has ended
 The pilot starts `command` (the runner, in Apptainer, Docker or the host's Python, speaking frames on
 stdin/stdout), then claims chunks one at a time by renaming todo/C to claimed/C@TAG (a rename is
 atomic: two pilots never get the same chunk), sends the frame, and writes the answer frame to
@@ -31,6 +32,18 @@ def tag():
     if array_job:
         return "%s_%s" % (array_job, os.environ.get("SLURM_ARRAY_TASK_ID", "0"))
     return os.environ.get("SLURM_JOB_ID") or "local-%d" % os.getpid()
+
+
+def record_pilot(batch, me):
+    """Leave this pilot's own job id in pilots/TAG: sacct knows an ended array element by that id only."""
+    job = os.environ.get("SLURM_JOB_ID")
+    folder = os.path.join(batch, "pilots")
+    if not job or not os.path.isdir(folder):
+        return
+    tmp = os.path.join(folder, ".%s.tmp" % me)
+    with open(tmp, "w") as f:
+        f.write(job)
+    os.rename(tmp, os.path.join(folder, me))
 
 
 def stop_runner():
@@ -81,6 +94,7 @@ def main(argv):
     with open(os.path.join(batch, "job.json")) as f:
         job = json.load(f)
     me = tag()
+    record_pilot(batch, me)
     started = time.time()
     limit = job.get("timeLimitSeconds")
     # Stop claiming while there is still time to answer a chunk and stop cleanly.

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dlhub } from '../../main/api/dlhub.js';
 import { runOnCluster, type ClusterItem } from '../../main/cluster/batch.js';
 import { clusterInfo } from '../../main/cluster/store.js';
-import { liveJobs } from '../../main/cluster/slurm.js';
+import { jobEnds, liveJobs } from '../../main/cluster/slurm.js';
 import { RuntimeRegistry } from '../../main/runtime/registry.js';
 import { getLocal } from '../../main/servable/registry.js';
 import { homePaths } from '../../main/storage/home.js';
@@ -148,11 +148,59 @@ describe('batches on a local Slurm cluster', () => {
     await waitFor('every pilot job to be gone', async () => (await liveJobs(cluster, stats.jobs))?.size === 0, { timeoutMs: 20_000, everyMs: 200 });
   }, 120_000);
 
+  it('a pilot that answers every chunk and leaves between two looks at the queue: all answered once, nothing put back or resubmitted', async () => {
+    const cluster = clusterInfo(homePaths(home), { name: 'local', scheduler: 'slurm', pilots: 1 });
+    const seen: number[] = [];
+    const outputs: unknown[] = [];
+    const stats = await runOnCluster({
+      cluster, spec: await spec('double'), method: 'run', inputs: [1, 2, 3, 4, 5, 6], gpus: 0, chunkItems: 2,
+      // The results are looked for at the start and then only after the pilot has answered and left (it
+      // leaves 5 s after finding nothing to claim); the queue at every look.
+      pollMs: 9_000, queueMs: 0,
+      onItems: (positions, items) => positions.forEach((p, j) => {
+        seen.push(p);
+        const item = items[j];
+        outputs[p] = item?.ok ? item.output : item?.error.code;
+      }),
+    });
+    expect(seen.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(outputs).toEqual([2, 4, 6, 8, 10, 12]);
+    expect(stats.requeued).toBe(0);
+    expect(stats.jobs).toHaveLength(1);
+    expect(stats.ended).toEqual({});
+    await waitFor('the pilot to leave the queue', async () => (await liveJobs(cluster, stats.jobs))?.size === 0, { timeoutMs: 30_000, everyMs: 200 });
+  }, 120_000);
+
+  it('sacct tells how jobs that left the queue ended: finished, failed with its exit code, cancelled', async () => {
+    const script = (body: string): string => {
+      const file = join(tmp.path, `job-${Math.random().toString(36).slice(2)}.sh`);
+      writeFileSync(file, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+      return file;
+    };
+    const submit = (body: string): string => execFileSync('sbatch', ['--parsable', `--output=${join(tmp.path, '%j.out')}`, script(body)], { encoding: 'utf8' }).trim();
+    const ok = submit('exit 0');
+    const bad = submit('exit 3');
+    const long = submit('sleep 300');
+    const cluster = clusterInfo(homePaths(home), { name: 'local', scheduler: 'slurm' });
+    await waitFor('the sleeping job to run', () => execFileSync('squeue', ['-h', '-o', '%T', `--jobs=${long}`], { encoding: 'utf8' }).trim() === 'RUNNING', { timeoutMs: 30_000, everyMs: 100 });
+    execFileSync('scancel', [long]);
+    const ends = await waitFor('all three in the completion log', async () => {
+      const e = await jobEnds(cluster, [ok, bad, long]);
+      return e && e.size === 3 ? e : undefined;
+    }, { timeoutMs: 30_000, everyMs: 250 });
+    expect(ends.get(ok)?.state).toBe('COMPLETED');
+    expect(ends.get(bad)).toEqual({ state: 'FAILED', exitCode: '3:0' });
+    expect(ends.get(long)?.state).toBe('CANCELLED');
+  }, 120_000);
+
   it('dlhub cancel mid-batch leaves no job and no runner', async () => {
     const task = await api.submitTask({ name: 'slow', inputs: Array.from({ length: 12 }, (_, i) => ({ s: 1 + i / 100 })), on: 'local', noCache: true });
     await waitFor('a pilot running', () => queue().some((j) => /^\d+_\d+$/.test(j)) && runners().length > 0, { timeoutMs: 30_000, everyMs: 50 }).catch(async (err: Error) => {
       throw new Error(`${err.message}; queue ${JSON.stringify(queue())}, runners ${runners().length}, task ${JSON.stringify(await api.getTask({ id: task.id }))}`);
     });
+    // Forgetting the cluster now would leave its pilots with nobody to gather or cancel them: refused.
+    await expect(api.removeCluster({ name: 'local' })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('is answering 1 batch now') });
+    expect((await api.listClusters()).map((c) => c.cluster.name)).toContain('local');
     await api.cancelTask({ id: task.id });
     await waitFor('the task to be cancelled', async () => (await api.getTask({ id: task.id })).status === 'cancelled', { timeoutMs: 30_000 });
     await waitFor('no job left', () => queue().length === 0, { timeoutMs: 30_000, everyMs: 100 });
@@ -169,7 +217,9 @@ describe('batches on a local Slurm cluster', () => {
       onItems: (_p, items) => items.forEach((i) => errors.push(i.ok ? 'answered' : `${i.error.code}: ${i.error.message}`)),
     });
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^CLUSTER_FAILED: .*out of time/);
+    // sacct (here from the job completion log: this cluster keeps no accounting) tells how the pilot ended.
+    expect(errors[0]).toMatch(/^CLUSTER_FAILED: .*ran out of time \(TIMEOUT\)/);
+    expect(Object.values(stats.ended).map((e) => e.state)).toEqual(['TIMEOUT']);
     await waitFor('every pilot job to be gone', async () => (await liveJobs(cluster, stats.jobs))?.size === 0, { timeoutMs: 20_000, everyMs: 200 });
     await waitFor('no runner left', () => runners().length === 0, { timeoutMs: 10_000, everyMs: 100 });
   }, 180_000);

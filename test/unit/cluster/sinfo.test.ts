@@ -1,9 +1,9 @@
-// Reading sinfo's partitions (gres GPUs, "+" figures, lines merged by partition) and whether a
+// Reading sacct's job ends, sinfo's partitions (gres GPUs, "+" figures, lines merged by partition) and whether a
 // servable's declared resources fit a cluster's partition.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clusterFit, pilotPartitions } from '../../../main/cluster/fit.js';
-import { gresGpus, parseSinfo } from '../../../main/cluster/slurm.js';
+import { endText, gresGpus, parseSacct, parseSinfo } from '../../../main/cluster/slurm.js';
 import type { ClusterReport } from '../../../main/contract/clusters.js';
 
 const MIB = 1024 * 1024;
@@ -68,5 +68,29 @@ describe('fit on a cluster', () => {
     expect(clusterFit({ name: 'c', partition: 'x' }, report(TWO), {}).reasons).toEqual(['sinfo lists no partition named x']);
     expect(clusterFit({ name: 'c' }, { name: 'c', scheduler: 'slurm', reachable: false, reason: 'ssh: connect refused', partitions: [] }, {}).reasons)
       .toEqual(['the cluster does not answer: ssh: connect refused']);
+  });
+});
+
+describe('sacct job ends', () => {
+  it('reads raw ids, states (dropping "by UID") and exit codes, and says each in words', () => {
+    const ends = parseSacct('12|COMPLETED|0:0\n13|FAILED|3:0\n14|CANCELLED by 0|0:15\n15|TIMEOUT|0:0\n16|FAILED|0:9\n12_[3-4]|PENDING|0:0\n');
+    expect([...ends.keys()]).toEqual(['12', '13', '14', '15', '16']);
+    expect(ends.get('14')).toEqual({ state: 'CANCELLED', exitCode: '0:15' });
+    expect(endText(ends.get('12'))).toBe('finished (COMPLETED)');
+    expect(endText(ends.get('13'))).toBe('failed with exit code 3 (FAILED)');
+    expect(endText(ends.get('14'))).toBe('was cancelled (CANCELLED)');
+    expect(endText(ends.get('15'))).toBe('ran out of time (TIMEOUT)');
+    expect(endText(ends.get('16'))).toBe('was killed by signal 9 (FAILED)');
+    expect(endText(undefined)).toBe('ended (sacct did not say how)');
+  });
+
+  it('never throws on any text and keeps only numeric ids with upper-case states', () => {
+    fc.assert(fc.property(fc.array(fc.array(fc.string({ maxLength: 10 }), { maxLength: 4 }), { maxLength: 8 }), (rows) => {
+      for (const [id, end] of parseSacct(rows.map((r) => r.join('|')).join('\n'))) {
+        expect(id).toMatch(/^\d+$/);
+        expect(end.state).toMatch(/^[A-Z_]+$/);
+        expect(typeof endText(end)).toBe('string');
+      }
+    }));
   });
 });
