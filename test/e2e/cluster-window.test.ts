@@ -27,13 +27,13 @@ def double(x):
     return x * 2
 `;
 
-/** A host-runtime function servable: `run` doubles a number. */
-function writeDoubler(dir: string): string {
+/** A host-runtime function servable: `run` doubles a number (`gpu` declares that it needs a GPU). */
+function writeDoubler(dir: string, name = 'doubler', resources?: Record<string, unknown>): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'app.py'), APP);
   writeFileSync(join(dir, 'dlhub.json'), JSON.stringify({
     datacite: { titles: [{ title: 'Doubler' }], creators: [{ creatorName: 'Doe, Jane' }], descriptions: [{ description: 'Doubles a number; a negative one is refused.', descriptionType: 'Abstract' }] },
-    dlhub: { name: 'doubler', version: '1.0.0', domains: ['testing'], files: { other: ['app.py'] }, dependencies: { python: {} } },
+    dlhub: { name, version: '1.0.0', domains: ['testing'], files: { other: ['app.py'] }, dependencies: { python: {} }, ...(resources ? { resources } : {}) },
     servable: {
       type: 'Python static method', shim: 'python.PythonStaticMethodServable', deterministic: true,
       methods: { run: { description: 'Twice the number', input: { type: 'python object', description: 'A number' }, output: { type: 'python object' }, method_details: { module: 'app', method_name: 'double', autobatch: false } } },
@@ -75,6 +75,8 @@ describe('clusters and hardware fit in the window', () => {
     env = { DLHUB_HOME: home, DLHUB_PYTHON: '/usr/bin/python3', DLHUB_RATE_LIMIT: 'off', ...slurm.env };
     const built = await runCli(['build', writeDoubler(join(work.path, 'doubler')), '--runtime', 'host', '--json'], env);
     expect(built.code, built.stderr).toBe(0);
+    const gpuBuilt = await runCli(['build', writeDoubler(join(work.path, 'doubler-gpu'), 'doubler-gpu', { gpu: true }), '--runtime', 'host', '--json'], env);
+    expect(gpuBuilt.code, gpuBuilt.stderr).toBe(0);
     const imported = await runCli(['catalog', 'import', writeGpuRecord(join(work.path, 'gpu.jsonl'))], env);
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout).toMatch(/^Imported 1 record/);
@@ -191,11 +193,26 @@ describe('clusters and hardware fit in the window', () => {
     await capture('catalog-fit');
 
     await search.fill('doubler');
-    const local = page.getByTestId('hits').getByRole('listitem').filter({ hasText: 'Doubler' });
+    const local = page.getByTestId('hits').getByRole('listitem').filter({ has: page.locator('.hit-meta span', { hasText: /^doubler$/ }) });
     await local.getByTestId('fit-badge').and(page.locator('[data-fit="yes"]')).waitFor({ timeout: 30_000 });
     await expect(local.getByTestId('fit-badge').locator('summary').textContent()).resolves.toMatch(/^Fits here/);
     await search.fill('');
   }, 90_000);
+
+  it('a servable that needs a GPU: its screen says it does not fit, and the batch box says so for here and for the cluster', async () => {
+    await page.goto(`${service.base}/#/servable/doubler-gpu`);
+    const badge = page.getByTestId('fit-badge');
+    await badge.and(page.locator('[data-fit="no"]')).waitFor({ timeout: 30_000 });
+    await expect(badge.locator('summary').textContent()).resolves.toBe('Does not fit: no GPU');
+    const batch = page.getByTestId('batch');
+    // The place chosen last (the cluster) stays chosen from servable to servable.
+    await expect(batch.getByLabel('Run on').inputValue()).resolves.toBe('local');
+    await batch.getByLabel('Run on').selectOption({ label: 'This machine' });
+    await expect(batch.getByTestId('batch-fit').textContent()).resolves.toMatch(/^This machine does not fit this servable: it needs a GPU/);
+    await batch.getByLabel('Run on').selectOption({ label: 'Cluster local' });
+    await expect(batch.getByTestId('batch-fit').textContent()).resolves.toMatch(/^Cluster local does not fit this servable: it needs a GPU .* partition debug has none\.$/);
+    await capture('servable-gpu-fit');
+  }, 60_000);
 
   it('no screen has a serious or critical accessibility violation', () => {
     expect(axe).toEqual(Object.fromEntries(Object.keys(axe).map((k) => [k, []])));

@@ -6,6 +6,7 @@ import { useApp } from './context.js';
 import { ErrorBox } from './error-box.js';
 import { TaskProgress } from './task-progress.js';
 import { batchable, batchRows } from '../stores/batch.js';
+import { fitPlaces } from '../stores/fit.js';
 import type { FieldSpec } from '../lib/input-form.js';
 
 /** A value on one line of the answers table. */
@@ -33,6 +34,7 @@ export function BatchPanel({ name, method, spec, canRun }: { name: string; metho
   const b = useApp((x) => x.batch, (s) => s);
   const entries = useApp((x) => x.clusters, (s) => s.entries);
   const loadClusters = useApp((x) => x.clusters, (s) => s.load);
+  const fit = useApp((x) => x.fit, (s) => s.entries[name]);
   useEffect(() => {
     if (entries === undefined) void loadClusters();
   }, []);
@@ -45,6 +47,8 @@ export function BatchPanel({ name, method, spec, canRun }: { name: string; metho
   const running = b.submitting || (task !== undefined && (task.status === 'pending' || task.status === 'running'));
   const where = task?.on ? `cluster ${task.on}` : 'this machine';
   const clusters = entries ?? [];
+  // What fit said of the place chosen (the servable screen's badge asked already), when it does not fit there.
+  const chosen = fit?.state === 'known' ? fitPlaces(fit.report).find((p) => (p.cluster ?? '') === b.on) : undefined;
   return (
     <div className="batch" data-testid="batch">
       <h2>Batch</h2>
@@ -67,6 +71,7 @@ export function BatchPanel({ name, method, spec, canRun }: { name: string; metho
             <option value="">This machine</option>
             {clusters.map(({ cluster, report }) => <option key={cluster.name} value={cluster.name}>Cluster {cluster.name}{report.reachable ? '' : ' (not answering)'}</option>)}
           </select>
+          {chosen && !chosen.fits ? <p className="field-error" data-testid="batch-fit">{b.on === '' ? 'This machine' : `Cluster ${b.on}`} does not fit this servable: {chosen.reasons.join('; ')}.</p> : null}
           <p className="muted small">{clusters.length === 0 ? <>Add a cluster in <a href="#/settings">Settings</a> to send batches to its pilot jobs.</> : 'A cluster answers through pilot jobs; inputs already in the memo cache are answered here.'}</p>
         </div>
         <div className="actions">

@@ -206,7 +206,7 @@ export function ServableScreen({ name, version }: { name: string; version?: stri
         </div>
       ) : null}
 
-      {other ? null : <BatchPanel name={d.name} method={s.method} spec={field} canRun={canRun} />}
+      {canRun ? <BatchPanel name={d.name} method={s.method} spec={field} canRun={canRun} /> : null}
 
       <h2>Methods</h2>
       {other ? (

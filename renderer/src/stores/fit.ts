@@ -12,6 +12,8 @@ export type FitEntry = { state: 'asking' } | { state: 'known'; report: FitReport
 /** One place a servable could run, as the badge's details list it. */
 export interface FitPlace {
   where: string;
+  /** The cluster's name; undefined for this machine. */
+  cluster: string | undefined;
   fits: boolean;
   device: 'gpu' | 'cpu';
   reasons: string[];
@@ -47,9 +49,10 @@ export function fitBadge(report: FitReport): { fits: boolean; label: string; tit
 export function fitPlaces(report: FitReport): FitPlace[] {
   const targets = report.targets;
   // A service from before per-cluster answers sends none: its top-level answer is this machine's.
-  if (!Array.isArray(targets) || targets.length === 0) return [{ where: 'This machine', fits: report.fits, device: report.device, reasons: report.reasons, notes: report.notes }];
+  if (!Array.isArray(targets) || targets.length === 0) return [{ where: 'This machine', cluster: undefined, fits: report.fits, device: report.device, reasons: report.reasons, notes: report.notes }];
   return targets.map((t) => ({
     where: t.where === 'here' ? 'This machine' : `Cluster ${t.cluster ?? '?'}${t.partition ? ` (partition ${t.partition})` : ''}`,
+    cluster: t.where === 'here' ? undefined : t.cluster,
     fits: t.fits, device: t.device, reasons: t.reasons, notes: t.notes,
   }));
 }

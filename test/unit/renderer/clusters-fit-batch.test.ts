@@ -139,7 +139,7 @@ describe('the fit badge', () => {
       partitions: [{ name: 'debug', default: true, state: 'up', nodes: 1, cpus: 2, cpusPerNode: 2, memoryBytesPerNode: 8 * GB, gpus: 0, gpusPerNode: 0, timeLimit: 'infinite' }],
     }, { gpu: true });
     const places = fitPlaces({ ...report, targets: [...report.targets, cluster] });
-    expect(places.map((p) => [p.where, p.fits])).toEqual([['This machine', false], ['Cluster campus (partition debug)', false]]);
+    expect(places.map((p) => [p.where, p.cluster, p.fits])).toEqual([['This machine', undefined, false], ['Cluster campus (partition debug)', 'campus', false]]);
     expect(shortReason(places[1]?.reasons[0] ?? '')).toBe('no GPU');
   });
 
