@@ -1,13 +1,15 @@
 // The registry the hub manages by default: Debian's `docker-registry` (the OCI distribution
 // registry) on a free loopback port, its config and data under the hub's home, configured for token
 // auth with this hub as the token service; started after the hub listens (the realm names its
-// port) and stopped with it.
+// port) and stopped with it. A hub killed outright (kill -9) cannot stop its registry: the next start
+// finds it by the PID file it left and stops it before starting its own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ServiceError } from '../main/errors.js';
+import { isProcessAlive } from '../main/storage/process-alive.js';
 import { REGISTRY_ISSUER, REGISTRY_SERVICE } from './registry-token.js';
 
 /** A running managed registry. */
@@ -64,11 +66,44 @@ async function answers(address: string): Promise<boolean> {
   }
 }
 
+/**
+ * Stop the registry an earlier hub with this config left running (it was killed before it could):
+ * the PID file names it and its hub, and it is stopped only if its hub is gone and the process
+ * still runs this config file. A hub that still runs keeps its registry.
+ */
+export async function stopLeftoverRegistry(dir: string): Promise<number | undefined> {
+  const pidFile = join(dir, 'registry.pid');
+  let pid: number;
+  let hubPid: number;
+  try {
+    [pid, hubPid] = readFileSync(pidFile, 'utf8').trim().split(/\s+/).map(Number) as [number, number];
+  } catch {
+    return undefined;
+  }
+  if (Number.isInteger(hubPid) && hubPid > 1 && isProcessAlive(hubPid)) return undefined;
+  rmSync(pidFile, { force: true });
+  if (!Number.isInteger(pid) || pid <= 1 || !isProcessAlive(pid)) return undefined;
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    // No /proc (not Linux) or the process just ended: leave it alone.
+    return undefined;
+  }
+  if (!cmdline.split('\0').includes(join(dir, 'config.yml'))) return undefined;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 5000;
+  while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+  return pid;
+}
+
 /** Start `docker-registry` for the hub at `hubUrl`, its files under `home/registry`. */
 export async function startRegistry(home: string, hubUrl: string, certFile: string, binary = process.env['DLHUB_HUB_REGISTRY_BIN'] ?? 'docker-registry'): Promise<ManagedRegistry> {
   const dir = join(home, 'registry');
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
+  await stopLeftoverRegistry(dir);
   const address = `127.0.0.1:${await freePort()}`;
   const configFile = join(dir, 'config.yml');
   writeFileSync(configFile, registryConfig({ address, dataDir, hubUrl, certFile }), { mode: 0o600 });
@@ -82,6 +117,7 @@ export async function startRegistry(home: string, hubUrl: string, certFile: stri
   }
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
+  if (child.pid !== undefined) writeFileSync(join(dir, 'registry.pid'), `${child.pid} ${process.pid}\n`);
   let exited = false;
   child.once('error', (err) => {
     failed = err;
@@ -102,6 +138,7 @@ export async function startRegistry(home: string, hubUrl: string, certFile: stri
     address,
     pid: child.pid ?? 0,
     async stop() {
+      rmSync(join(dir, 'registry.pid'), { force: true });
       if (exited) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
