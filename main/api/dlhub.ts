@@ -16,7 +16,7 @@ import { fitServable } from './ops/hardware-fit.js';
 import { RuntimeRegistry, type RuntimeAvailability } from '../runtime/registry.js';
 import { initServable, type InitResult } from '../servable/init.js';
 import { loadMetadataFile } from '../servable/validate.js';
-import { forgetLocalCached, getLocal, removeLocalFiles, writePrepared } from '../servable/registry.js';
+import { forgetLocalCached, getLocal, removeLocalFiles, servableRoot, writePrepared } from '../servable/registry.js';
 import { ensureHome, homePaths, type HomePaths } from '../storage/home.js';
 import { resolveDoorPath, type DoorPathUse } from '../storage/door-paths.js';
 import { stageUpload } from '../storage/staging.js';
@@ -25,6 +25,7 @@ import type { QueryHelper } from '../catalog/query-helper.js';
 import { servableKey } from '../catalog/record.js';
 import type { SearchResult } from '../catalog/search.js';
 import type { ImportReport } from '../catalog/transfer.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
   BatchItem, BuildOutcome, BuildRequest, CacheStats, CallContext, InitRequest, Operations, OpRequest, OpResponse, RemoveOutcome, SearchRequest, ServableDescription, ServableSummary,
@@ -255,8 +256,11 @@ export class Dlhub implements Operations {
     const image = await this.runtimes.remove(s);
     const memoEntriesRemoved = this.memo.clear(s.name);
     const key = servableKey(s.metadata);
-    // Only the local build's record goes; a version that came from the hub stays findable.
-    if (this.catalog.get(key, s.metadata.dlhub.version)?.local) this.catalog.remove(key, s.metadata.dlhub.version);
+    // Only the local build's record goes; a version that came from the hub stays findable (a pulled one as a record not here).
+    if (this.catalog.get(key, s.metadata.dlhub.version)?.local) {
+      if (existsSync(join(servableRoot(this.paths, s.name), 'hub.json'))) this.catalog.upsert(s.metadata, { local: false });
+      else this.catalog.remove(key, s.metadata.dlhub.version);
+    }
     removeLocalFiles(this.paths, s.name);
     return { name: s.name, imageRemoved: image.removed, ...(image.kept ? { imageKept: image.kept } : {}), memoEntriesRemoved };
   }

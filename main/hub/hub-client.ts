@@ -3,7 +3,11 @@
 // pull, and the catalog's sync; plus the timers `dlhub serve` runs them on.
 import type Database from 'better-sqlite3';
 import type Docker from 'dockerode';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { toDlhubError } from '../errors.js';
+import { isServableName } from '../servable/names.js';
+import { findLocal, servableRoot } from '../servable/registry.js';
 import type { HubIdentity, HubLoginRequest, HubLogoutOutcome, HubStatus, HubWorkOutcome, OutboxList, PullOutcome, SyncOutcome } from '../contract/hub.js';
 import type { CallContext } from '../contract/operations.js';
 import type { ServableMetadata } from '../servable/metadata.js';
@@ -21,7 +25,7 @@ export interface HubClientOptions {
   paths: HomePaths;
   docker: () => Promise<Docker | undefined>;
   /** The catalog, opened when first needed. */
-  catalog: () => CatalogFeed & { upsert(metadata: unknown, opts?: { local?: boolean }): unknown };
+  catalog: () => CatalogFeed & { upsert(metadata: unknown, opts?: { local?: boolean }): unknown; get(servable: string, version?: string): { local: boolean } | undefined };
 }
 
 /** How often `dlhub serve` tries the outbox and syncs, unless DLHUB_HUB_DRAIN_SECONDS / DLHUB_HUB_SYNC_SECONDS say otherwise. */
@@ -151,13 +155,40 @@ export class HubClient {
   /** Pull a servable from the hub and register it here. */
   async pull(req: { ref: string }, ctx: CallContext = {}): Promise<PullOutcome> {
     const s = await this.sessions.optional(ctx.signal);
-    return pullServable({ ...this.o, catalog: (md: ServableMetadata) => void this.o.catalog().upsert(md, { local: false }) }, s, req.ref, ctx);
+    // The record is marked as here: the catalog then offers to open and run it rather than to pull it again.
+    return pullServable({ ...this.o, catalog: (md: ServableMetadata) => void this.o.catalog().upsert(md, { local: true }) }, s, req.ref, ctx);
   }
 
   /** Bring the catalog up to date with the hub's change feed. */
   async sync(ctx: CallContext = {}): Promise<SyncOutcome> {
     const s = await this.sessions.optional(ctx.signal);
-    return syncCatalog(s, this.stateDb, this.o.catalog(), ctx.signal);
+    const r = await syncCatalog(s, this.stateDb, this.o.catalog(), ctx.signal);
+    if (r.upserted > 0) this.markPulledHere();
+    return r;
+  }
+
+  /** The records of servables pulled here, marked as here again (the feed files every record it sends as not here). */
+  private markPulledHere(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.o.paths.servables);
+    } catch {
+      return;
+    }
+    const catalog = this.o.catalog();
+    for (const name of names) {
+      if (!isServableName(name)) continue;
+      let from: { owner?: unknown; name?: unknown; version?: unknown };
+      try {
+        from = JSON.parse(readFileSync(join(servableRoot(this.o.paths, name), 'hub.json'), 'utf8')) as typeof from;
+      } catch {
+        continue; // Built here, not pulled.
+      }
+      const md = findLocal(this.o.paths, name)?.metadata;
+      if (!md || typeof from.owner !== 'string' || typeof from.version !== 'string') continue;
+      const entry = catalog.get(`${from.owner}/${md.dlhub.name}`, from.version);
+      if (entry && !entry.local) catalog.upsert(md, { local: true });
+    }
   }
 
   /** The hub's address, who is signed in, whether it answers now, the last sync and the outbox's counts. */
