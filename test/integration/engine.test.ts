@@ -1,5 +1,6 @@
 // The run path in one process, on both runtimes: warm workers, batching with the memo cache,
 // a model that raises, a runner that dies mid-call, idle stop, and non-deterministic servables.
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { ModelError, WorkerError } from '../../main/errors.js';
 import { tempDir } from '../helpers/cli.js';
 import { engineServable } from '../helpers/engine.js';
 import { homeWorkerContainers as workerContainers, requireDocker, testBaseImage } from '../helpers/docker.js';
+import { waitFor } from '../helpers/wait.js';
 
 const APP = `
 import os, random, time
@@ -149,25 +151,28 @@ describe('a process killed mid-call', () => {
       setTimeout(() => process.stdout.write('calling\\n'), 0);
       await api.runServable({ name: 'slow', input: 1, runtime: 'docker' });
     });`;
-    const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const deadline = Date.now() + 20_000;
-    while (workerContainers(home).length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(workerContainers(home).length).toBe(before + 1);
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('close', r));
+    // Its stderr is copied, not handed over: a child left holding the test runner's output would keep the runner from exiting.
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+    const closed = new Promise((r) => child.once('close', r));
+    try {
+      await waitFor('the child\'s worker container', () => workerContainers(home).length === before + 1, { timeoutMs: 120_000, everyMs: 100 });
+    } finally {
+      child.kill('SIGKILL');
+      await closed;
+    }
     expect(workerContainers(home).length).toBe(before + 1);
 
     const next = new Dlhub({ home, baseImage: testBaseImage() });
     try {
       await next.buildServable({ dir: servable(work.dir, 'quick', 'echo') });
       await next.runServable({ name: 'quick', input: 1, runtime: 'docker', noCache: true });
-      const until = Date.now() + 15_000;
-      while (workerContainers(home).length > before + 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      // The next process removed the orphan: only its own worker is left.
+      await waitFor('the orphaned container to be removed', () => workerContainers(home).length === before + 1, { timeoutMs: 60_000, everyMs: 100 });
       expect(workerContainers(home).length).toBe(before + 1);
     } finally {
       await next.close();
     }
     expect(workerContainers(home).length).toBe(before);
-  });
+  }, 300_000);
 });

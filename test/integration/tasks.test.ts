@@ -154,9 +154,15 @@ function distUrl(rel: string): string {
   return pathToFileURL(file).href;
 }
 
+// Children still running when their test ends (it failed, or ran out of time) are killed by the
+// suite: each one keeps itself alive, and a process left behind would outlive the whole run.
+const children = new Set<ChildProcess>();
+
 /**
  * Start a child process with an engine over `home` (two tasks at a time) that runs `body` (which
- * sees `engine`) and writes one JSON line; resolves with the child and that line.
+ * sees `engine`) and writes one JSON line; resolves with the child and that line. Its stderr is
+ * copied to this process's (never handed to it: a child holding the test runner's own output open
+ * would keep the runner from exiting).
  */
 async function engineChild<T>(home: string, body: string): Promise<{ child: ChildProcess; out: T }> {
     const urls = {
@@ -177,7 +183,10 @@ async function engineChild<T>(home: string, body: string): Promise<{ child: Chil
       ${body}
       setInterval(() => undefined, 1000);
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
     const out = await new Promise<T>((done, fail) => {
       let text = '';
       child.stdout.on('data', (d: Buffer) => {
@@ -212,6 +221,7 @@ describe('a process killed with SIGKILL while it runs tasks', () => {
     await buildEngineServables(suite.home, suite.dir, [['slow', 'tagged'], ['dice', 'dice', false]], { hostOnly: true });
   });
   afterAll(() => {
+    for (const child of children) child.kill('SIGKILL');
     // The killed process's runners are orphans still inside their long calls: they are this suite's to end.
     for (const pid of runnersIn(suite.home)) process.kill(pid, 'SIGKILL');
     suite.cleanup();

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -37,20 +37,28 @@ for (let i = 0; ; i++) {
 `;
 
 let home: ReturnType<typeof tempHome>;
+// The writer never stops by itself: one left running by a failed test is killed here.
+let writer: ChildProcess | undefined;
 beforeEach(() => {
   home = tempHome();
 });
-afterEach(() => home.cleanup());
+afterEach(() => {
+  writer?.kill('SIGKILL');
+  home.cleanup();
+});
 
 it('detects an index save killed mid-write and never serves stale or torn results', async () => {
   const catalogUrl = distCatalogUrl();
   const seed = Catalog.open(home.paths);
   for (const md of testRecords(3000)) seed.upsert(md);
   seed.close();
+  // Its stderr is copied, not handed over: a child left holding the test runner's output would keep the runner from exiting.
   const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
     env: { ...process.env, CATALOG_URL: catalogUrl, HOME_URL: pathToFileURL(join(root, 'dist/main/storage/home.js')).href, DLHUB_HOME: home.paths.root, RECORDS: JSON.stringify(testRecords(20, 5)) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  writer = child;
+  child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
   await new Promise<void>((ok, fail) => {
     child.stdout.once('data', () => ok());
     child.once('exit', (code) => fail(new Error(`child exited early with ${code}`)));
