@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- answers are read as loose JSON; the assertions check their shapes */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- answers are read as loose JSON; the assertions check their shapes */
 // Publishing from a git repository and publishing pipelines, against the real hub (`dlhub-hub serve`
 // with its managed docker-registry and token auth) and the real dockerd. alice publishes a servable
 // from a git repository made here (by path, then by file:// URL at a tag); its URL and commit are in
