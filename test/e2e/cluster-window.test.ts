@@ -52,6 +52,17 @@ function writeGpuRecord(file: string): string {
   return file;
 }
 
+/** `n` catalog records of small function servables (a long result list). */
+function writeManyRecords(file: string, n: number): string {
+  const lines = Array.from({ length: n }, (_, i) => JSON.stringify({
+    datacite: { titles: [{ title: `Spectrum fitter ${i}` }], creators: [{ creatorName: 'Poe, Ann' }], descriptions: [{ description: 'Fits a spectrum.', descriptionType: 'Abstract' }] },
+    dlhub: { name: `spectrum-${i}`, owner: 'lab', version: '1.0.0', domains: ['spectroscopy'], files: { other: ['app.py'] }, dependencies: { python: {} } },
+    servable: { type: 'Python static method', shim: 'python.PythonStaticMethodServable', deterministic: true, methods: { run: { input: { type: 'list', item_type: { type: 'float' } }, output: { type: 'list', item_type: { type: 'float' } }, method_details: { module: 'app', method_name: 'fit' } } } },
+  }));
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
 describe('clusters and hardware fit in the window', () => {
   const work = tempDir('dlhub-cluster-window-');
   const home = join(work.path, 'home');
@@ -80,6 +91,8 @@ describe('clusters and hardware fit in the window', () => {
     const imported = await runCli(['catalog', 'import', writeGpuRecord(join(work.path, 'gpu.jsonl'))], env);
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout).toMatch(/^Imported 1 record/);
+    const many = await runCli(['catalog', 'import', writeManyRecords(join(work.path, 'many.jsonl'), 40)], env);
+    expect(many.stdout, many.stderr).toMatch(/^Imported 40 record/);
     service = await startWindowService(env);
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' })).newPage();
@@ -197,6 +210,28 @@ describe('clusters and hardware fit in the window', () => {
     await local.getByTestId('fit-badge').and(page.locator('[data-fit="yes"]')).waitFor({ timeout: 30_000 });
     await expect(local.getByTestId('fit-badge').locator('summary').textContent()).resolves.toMatch(/^Fits here/);
     await search.fill('');
+  }, 90_000);
+
+  it('catalog: fit is asked only for the records in view, not for every result', async () => {
+    const asked: string[] = [];
+    page.on('request', (r) => {
+      if (/\/v1\/servables\/[^/]+\/fit$/.test(new URL(r.url()).pathname)) asked.push(decodeURIComponent(new URL(r.url()).pathname));
+    });
+    await page.goto(`${service.base}/#/catalog`);
+    await page.getByLabel('Search servables').fill('spectrum');
+    const hits = page.getByTestId('hits').getByRole('listitem');
+    await hits.nth(39).waitFor({ state: 'attached' });
+    await hits.first().getByTestId('fit-badge').and(page.locator('[data-fit="yes"]')).waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(500);
+    const inView = asked.length;
+    expect(inView).toBeGreaterThan(0);
+    expect(inView).toBeLessThan(20);
+    await hits.nth(39).scrollIntoViewIfNeeded();
+    await hits.nth(39).getByTestId('fit-badge').and(page.locator('[data-fit="yes"]')).waitFor({ timeout: 30_000 });
+    expect(asked.length).toBeGreaterThan(inView);
+    // Each record at most once, however often it comes into view.
+    expect(new Set(asked).size).toBe(asked.length);
+    console.log(`catalog fit: ${inView} of 40 records asked before scrolling, ${asked.length} after scrolling to the last`);
   }, 90_000);
 
   it('a servable that needs a GPU: its screen says it does not fit, and the batch box says so for here and for the cluster', async () => {
