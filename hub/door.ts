@@ -202,5 +202,9 @@ export function createHubDoor(service: HubService, opts: HubDoorOptions): Server
     handle(req, res).catch((err: unknown) => sendError(res, err));
   });
   server.on('clientError', (_err, socket) => socket.destroy());
+  // Idle connections stay open a minute, not Node's 5 s: a desktop busy filing a page of a long sync for longer than that
+  // sends its next feed request on the connection it holds, which the hub would have closed under it (ECONNRESET).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   return server;
 }
