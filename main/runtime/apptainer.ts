@@ -5,7 +5,7 @@
 // folder bound in, so the same frames travel as with Docker and the host runtime.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkerError } from '../errors.js';
 import type { LocalServable } from '../servable/registry.js';
@@ -13,7 +13,8 @@ import { digestHex } from '../storage/path-safety.js';
 import { DockerClient } from './docker-client.js';
 import { gpuPlacement } from './hardware.js';
 import { runnerLogFile, startChildRunner } from './runner-child.js';
-import type { Availability, RegistryOptions, Runtime, RuntimeRecord, Worker, WorkerSpecBase } from './runtime.js';
+import { isProcessAlive } from '../storage/process-alive.js';
+import type { ArtifactRemoval, Availability, RegistryOptions, Runtime, RuntimeRecord, Worker, WorkerSpecBase } from './runtime.js';
 import { listenForRunner, type SocketListener } from './worker-process.js';
 
 /** Where the image keeps the runner (the packager's IMAGE_PATHS) and where the socket folder appears inside. */
@@ -170,6 +171,31 @@ export function imagePlan(home: string, s: LocalServable, dockerAnswers: boolean
   return dockerAnswers ? { image: sif, source: `docker-daemon://${s.image.tag}` } : undefined;
 }
 
+/**
+ * Remove the SIF file made for the servable's image in this home (and any build of it a killed process
+ * left half-written). A sandbox folder or image archive the user placed there is theirs: it stays.
+ */
+export async function removeSif(home: string, s: LocalServable): Promise<ArtifactRemoval> {
+  if (!s.image) return { removed: false };
+  const dir = join(home, 'apptainer');
+  const base = `${s.name}-${digestHex(s.image.imageId).slice(0, 12)}.sif`;
+  const sif = join(dir, base);
+  const removed = existsSync(sif);
+  rmSync(sif, { force: true });
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    // No apptainer folder: nothing was ever converted here.
+  }
+  for (const name of names) {
+    // `X.sif.tmp-PID-HEX.sif`: a build under way in a live process is left to finish (and be renamed).
+    const pid = name.startsWith(`${base}.tmp-`) ? Number(name.slice(base.length + 5).split('-')[0]) : NaN;
+    if (Number.isInteger(pid) && !isProcessAlive(pid)) rmSync(join(dir, name), { force: true });
+  }
+  return { removed };
+}
+
 /** The Apptainer runtime's record: the servable's image as a SIF (or sandbox), each worker an `apptainer exec`. */
 export function apptainerRecord(opts: RegistryOptions): RuntimeRecord<ApptainerWorkerSpec> {
   const runtime = new ApptainerRuntime({ runDir: opts.runDir, logDir: opts.logDir });
@@ -197,6 +223,7 @@ export function apptainerRecord(opts: RegistryOptions): RuntimeRecord<ApptainerW
           },
     // The same image answers the same: Docker and Apptainer workers of one image share memo entries.
     digest: async (s) => s.image?.imageId ?? `noimage:${s.contentKey}`,
+    removeFiles: async (s) => removeSif(opts.home, s),
     workerSpec: async (s) => {
       const plan = imagePlan(opts.home, s, await docker.available());
       if (!plan) {

@@ -148,7 +148,10 @@ export class RuntimeRegistry {
 
   /** Remove what every runtime made for the servable in this home; `kept` says why an image stayed. */
   async remove(servable: LocalServable): Promise<ArtifactRemoval> {
-    const results = await Promise.all(this.records.map((r) => r.image?.remove(servable) ?? Promise.resolve<ArtifactRemoval>({ removed: false })));
+    const results = await Promise.all([
+      ...this.records.map((r) => r.image?.remove(servable) ?? Promise.resolve<ArtifactRemoval>({ removed: false })),
+      ...this.records.map((r) => r.removeFiles?.(servable) ?? Promise.resolve<ArtifactRemoval>({ removed: false })),
+    ]);
     return {
       removed: results.some((r) => r.removed),
       kept: results.map((r) => r.kept).find((k) => k !== undefined),

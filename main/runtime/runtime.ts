@@ -114,6 +114,8 @@ export interface RuntimeRecord<S extends WorkerSpecBase = WorkerSpecBase> {
   readonly lastResort: boolean;
   /** Present when a build has to make an image for this runtime. */
   readonly image?: ImageMaker | undefined;
+  /** Files the runtime made from the servable's image outside any image store (an Apptainer SIF), removed with it by `dlhub rm`. */
+  readonly removeFiles?: ((servable: LocalServable) => Promise<ArtifactRemoval>) | undefined;
   readonly runtime: Runtime<S>;
   /** Cheap probe (cached where it costs a round trip). Never throws. */
   available(): Promise<boolean>;

@@ -2,7 +2,7 @@
 // cannot be installed on these machines, so the stand-in honours the runtime's real command lines by
 // running the image's exported root file system under Debian's bubblewrap.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -145,4 +145,24 @@ describe('Apptainer runtime (bubblewrap stand-in)', () => {
     expect(await call(worker, { op: 'add', x: 41 })).toBe(42);
     rmSync(archive);
   }, 180_000);
+});
+
+describe('dlhub rm and the SIF file', () => {
+  it('removing the servable removes the SIF made from its image, and a half-written build a dead process left; a live build stays', async () => {
+    const record = apptainerRecord({ home: home.root, runDir: home.run, logDir: home.logs, defaults: { memoryBytes: 0, pidsLimit: 0 } });
+    const imageId = execFileSync('docker', ['image', 'inspect', '-f', '{{.Id}}', image], { encoding: 'utf8' }).trim();
+    const servable = { name, image: { tag: image, imageId }, metadata: { dlhub: { name } } } as unknown as LocalServable;
+    expect(existsSync(sif)).toBe(true);
+    const dead = `${sif}.tmp-999999999-abcdef.sif`;
+    const live = `${sif}.tmp-${process.pid}-abcdef.sif`;
+    writeFileSync(dead, 'half');
+    writeFileSync(live, 'half');
+    expect(await record.removeFiles?.(servable)).toEqual({ removed: true });
+    expect(existsSync(sif)).toBe(false);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    rmSync(live);
+    // Gone already: nothing to remove, and no error.
+    expect(await record.removeFiles?.(servable)).toEqual({ removed: false });
+  }, 60_000);
 });
