@@ -209,7 +209,7 @@ describe('the desktop window in browser mode', () => {
     await z.goto(`${service.base}/#/catalog`);
     await z.getByLabel('Search servables').fill('squares');
     await z.getByRole('link', { name: 'Squares and naps' }).waitFor();
-    for (const control of [z.getByLabel('Search servables'), z.getByLabel('All versions'), z.getByRole('link', { name: 'Settings' })]) await expect(control.isVisible()).resolves.toBe(true);
+    for (const control of [z.getByLabel('Search servables'), z.getByLabel('All versions'), z.getByRole('link', { name: 'Settings', exact: true })]) await expect(control.isVisible()).resolves.toBe(true);
     await expect(overflow()).resolves.toBe(0);
     await z.screenshot({ path: join(SCREENSHOTS, 'catalog-zoom125.png'), fullPage: true });
     await z.getByRole('link', { name: 'Squares and naps' }).click();
@@ -317,7 +317,7 @@ describe('the desktop window in browser mode', () => {
   });
 
   it('settings: runtimes with their reasons, the memo cache (cleared), the data folder and the limits', async () => {
-    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
     await page.getByTestId('cache').waitFor();
     await expect(page.getByTestId('data-folder').textContent()).resolves.toBe(home);
     await page.getByTestId('runtimes').getByText('host').waitFor();
