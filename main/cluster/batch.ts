@@ -152,8 +152,21 @@ export async function runOnCluster(call: ClusterCall): Promise<ClusterRunStats> 
     renameSync(tmp, join(dir, 'todo', id));
     chunks.set(id, { positions, attempts: 0, ends: [] });
   };
+  // Chunks are written as the pilots need them, not all at once: a 100,000-row batch never has its
+  // whole encoding in this process (nor on the spool). `nextAt` is the first input not yet in a chunk.
+  let per = 1;
+  let nextAt = 0;
+  const unwritten = (): number => Math.ceil((call.inputs.length - nextAt) / per);
   // Chunk files written are `seq`; those not yet answered are in `chunks` (a chunk split into singles counts as answered).
-  const chunkProgress = (): void => call.onChunks?.({ done: seq - chunks.size, total: seq, jobs: stats.jobs.length });
+  const chunkProgress = (): void => call.onChunks?.({ done: seq - chunks.size, total: seq + unwritten(), jobs: stats.jobs.length });
+  /** Write chunks until `ahead` are waiting to be answered (or every input is in one). */
+  const writeAhead = (ahead: number): void => {
+    while (chunks.size < ahead && nextAt < call.inputs.length) {
+      const at = nextAt;
+      nextAt = Math.min(call.inputs.length, at + per);
+      writeChunk(Array.from({ length: nextAt - at }, (_, k) => at + k));
+    }
+  };
   const settle = (chunk: Chunk, items: ClusterItem[]): void => {
     stats.firstAnswerMs ??= performance.now() - started;
     chunkProgress();
@@ -168,23 +181,25 @@ export async function runOnCluster(call: ClusterCall): Promise<ClusterRunStats> 
     const script = join(dir, 'pilot.sh');
     writeFileSync(script, `#!/bin/sh\nexec python3 ${JSON.stringify(join(dir, 'dlhub_pilot.py'))} ${JSON.stringify(dir)}\n`, { mode: 0o755 });
 
-    const per = call.chunkItems ?? Math.min(1000, Math.max(1, Math.ceil(call.inputs.length / (cluster.pilots * 4))));
-    for (let at = 0; at < call.inputs.length; at += per) {
-      writeChunk(Array.from({ length: Math.min(per, call.inputs.length - at) }, (_, k) => at + k));
-    }
-    stats.chunks = chunks.size;
+    per = call.chunkItems ?? Math.min(1000, Math.max(1, Math.ceil(call.inputs.length / (cluster.pilots * 4))));
+    stats.chunks = unwritten();
+    // Enough waiting that no pilot idles between two looks at the results (each pilot holds one, and one more is ready).
+    const ahead = cluster.pilots * 3;
+    writeAhead(ahead);
     const submit = async (n: number): Promise<void> => {
       stats.jobs.push(await submitArray(cluster, { script, count: Math.min(cluster.pilots, n), name: `dlhub-${batchId}`, logDir: join(dir, 'logs'), gpus: call.gpus }));
       chunkProgress();
     };
-    await submit(chunks.size);
+    await submit(chunks.size + unwritten());
 
     let lastQueueCheck = performance.now();
-    // Chunks left when pilots were last submitted, and how many submissions in a row answered none.
+    // Chunks answered when pilots were last submitted, and how many submissions in a row answered none.
+    let answered = 0;
     let answeredSince = -1;
     let idleSubmits = 0;
-    while (chunks.size > 0) {
+    while (chunks.size > 0 || nextAt < call.inputs.length) {
       if (call.signal?.aborted) throw cancelled();
+      writeAhead(ahead);
       let progressed = false;
       for (const name of readdirSync(join(dir, 'results'))) {
         if (name.startsWith('.')) continue;
@@ -193,6 +208,7 @@ export async function runOnCluster(call: ClusterCall): Promise<ClusterRunStats> 
         if (chunk) {
           chunks.delete(name);
           progressed = true;
+          answered += 1;
           absorb(readFileSync(file), chunk);
         }
         unlinkSync(file);
@@ -290,7 +306,7 @@ export async function runOnCluster(call: ClusterCall): Promise<ClusterRunStats> 
       }
       const waiting = readdirSync(join(dir, 'todo')).filter((n) => !n.startsWith('.')).filter((n) => chunks.has(n));
       if (waiting.length === 0 || live.size > 0) return;
-      if (answeredSince === chunks.size && ++idleSubmits > maxAttempts) {
+      if (answeredSince === answered && ++idleSubmits > maxAttempts) {
         // Pilots keep leaving without taking a chunk (a time limit too short to start one): stop trying.
         const tags = readdirSync(join(dir, 'pilots')).filter((n) => !n.startsWith('.'));
         // A pilot that never got as far as leaving its job id: the array's own id finds one of its elements.
@@ -305,11 +321,18 @@ export async function runOnCluster(call: ClusterCall): Promise<ClusterRunStats> 
           chunks.delete(name);
           if (chunk) settle(chunk, chunk.positions.map(() => ({ ok: false, error: err })));
         }
+        // The inputs not yet written to a chunk fail alike.
+        while (nextAt < call.inputs.length) {
+          const at = nextAt;
+          nextAt = Math.min(call.inputs.length, at + per);
+          const positions = Array.from({ length: nextAt - at }, (_, k) => at + k);
+          settle({ positions, attempts: 0, ends: [] }, positions.map(() => ({ ok: false, error: err })));
+        }
         return;
       }
-      if (answeredSince !== chunks.size) idleSubmits = 0;
-      answeredSince = chunks.size;
-      await submit(waiting.length);
+      if (answeredSince !== answered) idleSubmits = 0;
+      answeredSince = answered;
+      await submit(waiting.length + unwritten());
     }
   } finally {
     try {

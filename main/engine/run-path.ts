@@ -22,9 +22,10 @@ import { runOnCluster } from '../cluster/batch.js';
 import { clusterNotFound } from '../cluster/store.js';
 import { declaredResources } from '../runtime/hardware.js';
 
+// What a checked input keeps until it is answered: its size and, once looked up, its memo key. Not its
+// encoding: a 100,000-row batch would hold every row twice; the lookup encodes each again as it goes.
 interface Prepared {
   key: Buffer | undefined;
-  encoded: { json: unknown; buffers: Buffer[] };
   bytes: number;
 }
 
@@ -83,13 +84,13 @@ export class RunPath {
     // A call sent to a cluster runs on the runtime its pilots use there: that runtime's digest keys the memo.
     const cluster = req.on === undefined ? undefined : this.cluster(req.on);
     let record = this.runtimes.guess(servable, cluster?.runtime ?? req.runtime);
-    if (useMemo) misses = await this.lookup(servable, record, methodName, prepared, misses, outputs, cached);
+    if (useMemo) misses = await this.lookup(servable, record, methodName, inputs, prepared, misses, outputs, cached);
     if (misses.length > 0 && cluster) {
       const refusal = record.refuses(servable);
       if (refusal) throw new RuntimeUnavailableError(refusal.message, refusal.hint);
     } else if (misses.length > 0) {
       const chosen = await this.runtimes.select(servable, req.runtime);
-      if (useMemo && chosen !== record) misses = await this.lookup(servable, chosen, methodName, prepared, misses, outputs, cached);
+      if (useMemo && chosen !== record) misses = await this.lookup(servable, chosen, methodName, inputs, prepared, misses, outputs, cached);
       record = chosen;
     }
 
@@ -189,6 +190,7 @@ export class RunPath {
     servable: LocalServable,
     record: RuntimeRecord,
     method: string,
+    inputs: readonly unknown[],
     prepared: (Prepared | undefined)[],
     indices: number[],
     outputs: unknown[],
@@ -199,7 +201,8 @@ export class RunPath {
     for (const i of indices) {
       const p = prepared[i];
       if (!p) continue;
-      p.key = memoKey({ digest, method, input: p.encoded });
+      // Copied out of the hash's own allocation into the shared pool: 100,000 keys then cost a slab, not 100,000 allocations.
+      p.key = Buffer.from(memoKey({ digest, method, input: encodeValue(inputs[i]) }));
       const hit = this.memo.get(p.key);
       if (hit) {
         outputs[i] = decodeStoredResult(hit);
@@ -229,7 +232,7 @@ export class RunPath {
     const encoded = encodeValue(input);
     const bytes = Buffer.byteLength(JSON.stringify(encoded.json) ?? '') + encoded.buffers.reduce((n: number, b: Buffer) => n + b.length, 0);
     checkInputSize(bytes, this.settings.maxInputBytes);
-    return { encoded, key: undefined, bytes };
+    return { key: undefined, bytes };
   }
 }
 
