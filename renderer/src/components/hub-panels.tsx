@@ -1,7 +1,7 @@
 // The hub in the window: sign-in in Settings (and how the token is kept), "Publish to hub" on a
 // servable's screen and at the end of a drop's build, the catalog's online/offline badge with the
 // last sync and a Pull button, the live progress of a push or pull, and the outbox.
-import { useEffect, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import type { OutboxItem } from '../../../main/contract/index.js';
 import { progressText } from '../stores/hub.js';
 
@@ -108,27 +108,36 @@ export function PublishToHub({ name, owner }: { name: string; owner?: string | u
   const h = useApp((x) => x.hub, (s) => s);
   const [who, setWho] = useState<'private' | 'public' | 'group'>('private');
   const [group, setGroup] = useState('');
+  const id = useId();
+  useEffect(() => {
+    // What an earlier publish said belongs to that one, not to this servable or build.
+    if (h.busy === undefined) h.clearNotice();
+  }, [name]);
   const user = h.status?.user;
   if (!h.status) return null;
   if (owner && user !== owner) {
     return <p className="muted small" data-testid="from-hub">From the hub: {owner}/{name}.</p>;
   }
   if (!user) {
-    return <p className="muted small" data-testid="publish-to-hub">Sign in to a hub under <a href="#/settings">Settings</a> to publish {name}.</p>;
+    return <p className="muted small" data-testid="publish-to-hub"><a href="#/settings">Sign in to a hub</a> to publish {name} there.</p>;
   }
   const visibility = who === 'group' ? `group:${group.trim()}` : who;
   return (
     <div className="publish-to-hub" data-testid="publish-to-hub">
       <form onSubmit={(e) => { e.preventDefault(); void h.publish(name, visibility); }}>
-        <span>Publish as <strong>{user}/{name}</strong> to</span>
-        <label>Who sees it
-          <select value={who} onChange={(e) => setWho(e.target.value as typeof who)}>
-            <option value="private">only me</option>
-            <option value="group">a group</option>
-            <option value="public">everyone</option>
-          </select>
-        </label>
-        {who === 'group' ? <label>Group <input value={group} onChange={(e) => setGroup(e.target.value)} required placeholder="lab" /></label> : null}
+        <span><span className="muted">To the hub as</span> <strong>{user}/{name}</strong></span>
+        <label htmlFor={`${id}-who`}>Who sees it</label>
+        <select id={`${id}-who`} value={who} onChange={(e) => setWho(e.target.value as typeof who)}>
+          <option value="private">only me</option>
+          <option value="group">a group</option>
+          <option value="public">everyone</option>
+        </select>
+        {who === 'group' ? (
+          <>
+            <label htmlFor={`${id}-group`}>Group</label>
+            <input id={`${id}-group`} value={group} onChange={(e) => setGroup(e.target.value)} required placeholder="lab" />
+          </>
+        ) : null}
         <button type="submit" disabled={h.busy !== undefined}>{h.busy === 'publish' && h.busyWith === name ? 'Publishing…' : 'Publish to hub'}</button>
       </form>
       <HubProgress action="publish" subject={name} />
@@ -156,7 +165,7 @@ export function CatalogHubBar() {
     void h.refresh();
   }, []);
   usePollWhileWaiting();
-  if (!h.status?.hub) return <p className="muted small" data-testid="hub-bar">No hub: sign in under <a href="#/settings">Settings</a> to sync the catalog.</p>;
+  if (!h.status?.hub) return <p className="muted small" data-testid="hub-bar">No hub: <a href="#/settings">sign in to a hub</a> to sync the catalog with it.</p>;
   return (
     <div className="hub-bar-wrap">
       <p className="hub-bar" data-testid="hub-bar">

@@ -28,6 +28,8 @@ export interface HubState {
   publishRepo: (repo: string, ref: string, visibility: string) => Promise<PublishRepositoryOutcome | undefined>;
   sync: () => Promise<SyncOutcome | undefined>;
   drain: () => Promise<void>;
+  /** Forget the last action's words and error (a new screen or a new build starts afresh). */
+  clearNotice: () => void;
   /** Whether work still waits for the hub (the window then looks again every few seconds). */
   waiting: () => boolean;
 }
@@ -63,15 +65,17 @@ export function createHubStore(ops: Ops, report: (err: unknown) => void = () => 
       set({ busy: label, busyWith, progress: undefined, error: undefined, notice: undefined });
       try {
         const r = await fn();
+        // The badge, last sync and outbox are brought up to date before the words say what happened.
+        await get().refresh();
         set({ notice: notice(r) });
         return r;
       } catch (err) {
+        await get().refresh();
         set({ error: shownError(err) });
         report(err);
         return undefined;
       } finally {
         set({ busy: undefined, busyWith: undefined, progress: undefined });
-        await get().refresh();
       }
     }
     return {
@@ -97,6 +101,7 @@ export function createHubStore(ops: Ops, report: (err: unknown) => void = () => 
       pull: (ref) => act('pull', () => ops.pullServable({ ref }, { onProgress }), (r) => `Pulled ${r.owner}/${r.name}@${r.version}; it runs here offline as ${r.name}.`, ref),
       sync: () => act('sync', () => ops.syncCatalog({}), (r) => `Synced: ${r.upserted} added or updated, ${r.removed} removed.`),
       drain: async () => void (await act('drain', () => ops.drainOutbox({}), (r) => `Sent ${r.sent ?? 0} from the outbox${r.failed ? `, ${r.failed} failed` : ''}.`)),
+      clearNotice: () => set({ notice: undefined, error: undefined }),
       waiting: () => (get().status?.queued ?? 0) > 0 || get().outbox.some((i) => i.status === 'queued' || i.status === 'running'),
     };
   });
