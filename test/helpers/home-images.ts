@@ -14,7 +14,19 @@ const CONTENT_TAG = /^dlhub\/[^:]+:[0-9a-f]+$/;
 // Homes sit at most this deep below a suite's folder (tmp/home, tmp/homes/alice).
 const HOME_DEPTH = 2;
 
-/** The DLHub homes at `dir` or below it (folders holding a state.db or a servables folder). */
+/** Has this home recorded an image build (servables/NAME/build.json, written by a build or a pull)? */
+function builtHere(home: string): boolean {
+  try {
+    return readdirSync(join(home, 'servables')).some((name) => existsSync(join(home, 'servables', name, 'build.json')));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The DLHub homes at `dir` or below it that built or pulled an image (only those can have tagged
+ * one: a suite whose homes never did asks the Docker engine nothing).
+ */
 export function homesUnder(dir: string, depth = HOME_DEPTH): string[] {
   if (!existsSync(dir)) return [];
   let entries: Dirent[];
@@ -23,7 +35,7 @@ export function homesUnder(dir: string, depth = HOME_DEPTH): string[] {
   } catch {
     return [];
   }
-  const isHome = entries.some((e) => (e.name === 'state.db' && e.isFile()) || (e.name === 'servables' && e.isDirectory()));
+  const isHome = entries.some((e) => e.name === 'servables' && e.isDirectory()) && builtHere(dir);
   const below = depth > 0 ? entries.filter((e) => e.isDirectory() && !e.isSymbolicLink()).flatMap((e) => homesUnder(join(dir, e.name), depth - 1)) : [];
   return isHome ? [dir, ...below] : below;
 }
