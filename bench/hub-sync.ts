@@ -39,9 +39,19 @@ function cpuOf(pid: number): number {
 async function startSeededHub(home: string, n: number): Promise<SeededHub> {
   const child: ChildProcess = spawn(process.execPath, [fileURLToPath(import.meta.url), home, String(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  let exited: Error | undefined;
+  const waiting = new Set<(err: Error) => void>();
+  child.once('exit', (code) => {
+    exited = new Error(`the bench hub exited (${code})`);
+    for (const fail of waiting) fail(exited);
+  });
   const nextLine = (): Promise<string> => new Promise((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`the bench hub exited (${code})`)));
+    if (exited) return reject(exited);
+    waiting.add(reject);
+    lines.once('line', (line: string) => {
+      waiting.delete(reject);
+      resolve(line);
+    });
   });
   const url = await nextLine();
   return {
