@@ -89,7 +89,10 @@ export function createHubStore(ops: Ops, report: (err: unknown) => void = () => 
       async refresh() {
         try {
           const [status, outbox] = await Promise.all([ops.hubStatus({}), ops.listOutbox({})]);
+          const wasWaiting = get().waiting();
           set({ status, outbox: outbox.items });
+          // "Waits in the outbox" is no longer true once the service has sent it by itself.
+          if (wasWaiting && !get().waiting()) set({ notice: 'What waited in the outbox has been sent to the hub.' });
         } catch (err) {
           set({ error: shownError(err) });
         }

@@ -79,6 +79,7 @@ describe('hub store', () => {
     queued = 0;
     await store.getState().refresh();
     expect(store.getState().waiting()).toBe(false);
+    expect(store.getState().notice).toBe('What waited in the outbox has been sent to the hub.');
   });
 
   it('words a pull\'s steps: the hub\'s answer, then the image\'s bytes', () => {
