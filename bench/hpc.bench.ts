@@ -93,7 +93,9 @@ async function memoryPart(api: Dlhub, home: string, tmp: string, slurmConf: stri
   // With the memo on, as a user runs it (nothing is there yet: every row is sent, and its answer kept).
   const base = await cliPeak(['run', 'iris', '--batch', one, '--on', 'local', '--no-cache', '--json'], env, join(tmp, 'one.out'));
   lines.push(`${'dlhub run --batch (1 row) --on local: peak RSS'.padEnd(58)} ${mb(base.peak).padStart(10)} ${(base.ms / 1000).toFixed(1).padStart(8)}`);
-  const big = await cliPeak(['run', 'iris', '--batch', file, '--on', 'local', '--json'], env, join(tmp, 'rows.out'));
+  // BENCH_MEMO=0: the same without the memo, to tell its share.
+  const memo = process.env['BENCH_MEMO'] === '0' ? ['--no-cache'] : [];
+  const big = await cliPeak(['run', 'iris', '--batch', file, '--on', 'local', ...memo, '--json'], env, join(tmp, 'rows.out'));
   if (big.code !== 0) throw new Error(`dlhub run --batch of ${MEMORY_ROWS} rows exited ${big.code}`);
   lines.push(`${`dlhub run --batch (${MEMORY_ROWS} rows, ${mb(statSync(file).size)} file) --on local`.padEnd(58)} ${mb(big.peak).padStart(10)} ${(big.ms / 1000).toFixed(1).padStart(8)}`);
   lines.push(`${'  held by the batch (peak RSS above the 1-row run)'.padEnd(58)} ${mb(big.peak - base.peak).padStart(10)}`);
