@@ -21,18 +21,32 @@ export function PublishFromGit() {
   return (
     <section className="publish-from-git" data-testid="publish-from-git" aria-labelledby="publish-git-title">
       <h2 id="publish-git-title">Publish from git</h2>
-      <form onSubmit={(e) => { e.preventDefault(); void h.publishRepo(repo.trim(), ref.trim(), visibility); }}>
-        <label>Repository <input value={repo} onChange={(e) => setRepo(e.target.value)} required placeholder="https://github.com/OWNER/REPO" aria-describedby="publish-git-help" /></label>
-        <label>Branch, tag or commit <input value={ref} onChange={(e) => setRef(e.target.value)} placeholder="default branch" /></label>
-        <label>Who sees it
-          <select value={who} onChange={(e) => setWho(e.target.value as typeof who)}>
+      <form className="metadata-form" onSubmit={(e) => { e.preventDefault(); void h.publishRepo(repo.trim(), ref.trim(), visibility); }}>
+        <div className="field">
+          <label htmlFor="git-repo">Repository</label>
+          <input id="git-repo" type="text" value={repo} onChange={(e) => setRepo(e.target.value)} required placeholder="https://github.com/OWNER/REPO" aria-describedby="publish-git-help" />
+        </div>
+        <div className="field">
+          <label htmlFor="git-ref">Branch, tag or commit</label>
+          <input id="git-ref" type="text" value={ref} onChange={(e) => setRef(e.target.value)} placeholder="default branch" />
+        </div>
+        <div className="field">
+          <label htmlFor="git-who">Who sees it</label>
+          <select id="git-who" value={who} onChange={(e) => setWho(e.target.value as typeof who)}>
             <option value="private">only me</option>
             <option value="group">a group</option>
             <option value="public">everyone</option>
           </select>
-        </label>
-        {who === 'group' ? <label>Group <input value={group} onChange={(e) => setGroup(e.target.value)} required placeholder="lab" /></label> : null}
-        <button type="submit" disabled={h.busy !== undefined || repo.trim() === ''}>{busy ? 'Publishing…' : 'Publish from git'}</button>
+        </div>
+        {who === 'group' ? (
+          <div className="field">
+            <label htmlFor="git-group">Group</label>
+            <input id="git-group" type="text" value={group} onChange={(e) => setGroup(e.target.value)} required placeholder="lab" />
+          </div>
+        ) : null}
+        <div className="actions">
+          <button type="submit" disabled={h.busy !== undefined || repo.trim() === ''}>{busy ? 'Publishing…' : 'Publish from git'}</button>
+        </div>
       </form>
       <p id="publish-git-help" className="muted small">dlhub.json at the repository&apos;s root; the URL and commit are recorded in the published metadata.</p>
       {busy ? <p className="muted small" role="status" data-testid="publish-git-progress">{progressText(h.progress, 'publish')}</p> : null}
