@@ -278,6 +278,7 @@ describe('the hub in the window: publish, sync, pull and the outbox, two users',
     // No click: the service drains the outbox by itself and the window looks again while work waits.
     await row.getByTestId('outbox-status').filter({ hasText: 'sent' }).waitFor({ timeout: 240_000 });
     await expect(row.textContent()).resolves.toContain('alice/noop@1.2.0');
+    await a.getByTestId('hub-notice').filter({ hasText: 'What waited in the outbox has been sent to the hub.' }).waitFor();
     await capture(a, 'hub-outbox-sent');
 
     // Bob's next sync brings the new versions.
