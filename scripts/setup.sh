@@ -14,6 +14,9 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v slurmctld >/dev/null 2>&1 || need+=(slurm-wlm)
 command -v munged >/dev/null 2>&1 || need+=(munge)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+# A cluster added with --ssh: its tests run the Slurm commands through a local sshd of their own.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 /usr/bin/python3 -c 'import numpy, sklearn, joblib' >/dev/null 2>&1 || need+=(python3-numpy python3-sklearn python3-joblib)
 # Debian's PyTorch and ONNX: `dlhub init` reads .pt files with them, and the framework tests use them.
 /usr/bin/python3 -c 'import torch, onnx' >/dev/null 2>&1 || need+=(python3-torch python3-onnx)

@@ -16,11 +16,18 @@ function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The ssh command line that runs `words` on USER@HOST: never a password prompt (BatchMode), a bounded
+ * connect time, and the ssh configuration of the user (or the file DLHUB_SSH_CONFIG names: port, key, host).
+ */
+export function sshArgs(target: string, words: string[]): string[] {
+  const config = process.env['DLHUB_SSH_CONFIG'];
+  return [...(config ? ['-F', config] : []), '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '--', target, words.map(shellQuote).join(' ')];
+}
+
 /** Run a Slurm command of `cluster` (locally, or through ssh USER@HOST). */
 export function slurm(cluster: Pick<ClusterInfo, 'ssh'>, cmd: string, args: string[], timeoutMs = 30_000): Promise<CommandResult> {
-  const [file, argv] = cluster.ssh
-    ? ['ssh', ['-o', 'BatchMode=yes', cluster.ssh, [cmd, ...args].map(shellQuote).join(' ')]]
-    : [cmd, args];
+  const [file, argv] = cluster.ssh ? ['ssh', sshArgs(cluster.ssh, [cmd, ...args])] : [cmd, args];
   return new Promise((resolve) => {
     execFile(file, argv, { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ ok: err === null, stdout, stderr: stderr || (err ? err.message : '') });
