@@ -6,21 +6,12 @@ import type { OutboxItem } from '../../../main/contract/index.js';
 import { progressText } from '../stores/hub.js';
 
 export { progressText };
-import { useApp, useAppContext } from './context.js';
+import { useApp } from './context.js';
 import { ErrorBox } from './error-box.js';
 
 function Notice() {
   const notice = useApp((x) => x.hub, (s) => s.notice);
   return notice ? <p className="notice" role="status" data-testid="hub-notice">{notice}</p> : null;
-}
-
-/** Search the catalog again (after a sync or a pull changed what it holds). */
-function useSearchAgain(): () => void {
-  const { stores } = useAppContext();
-  return () => {
-    const c = stores.catalog.getState();
-    void c.setQuery(c.query);
-  };
 }
 
 /** While work waits for the hub, look again every few seconds: the service sends it by itself once the hub is back. */
@@ -160,7 +151,6 @@ export function PublishAfterBuild({ name, onOpen }: { name: string; onOpen: () =
 /** The catalog's hub bar: online or offline, the last sync, and Sync now. */
 export function CatalogHubBar() {
   const h = useApp((x) => x.hub, (s) => s);
-  const searchAgain = useSearchAgain();
   useEffect(() => {
     void h.refresh();
   }, []);
@@ -172,7 +162,7 @@ export function CatalogHubBar() {
         <span className={h.status.online ? 'status succeeded' : 'status failed'} data-testid="hub-online">{h.status.online ? 'online' : 'offline'}</span>{' '}
         <span className="muted">{h.status.hub}{h.status.user ? ` as ${h.status.user}` : ''} · last sync </span>
         <span data-testid="hub-last-sync">{h.status.lastSync ? new Date(h.status.lastSync).toLocaleString() : 'never'}</span>{' '}
-        <button type="button" onClick={() => void h.sync().then(searchAgain)} disabled={h.busy !== undefined || !h.status.online}>{h.busy === 'sync' ? 'Syncing…' : 'Sync now'}</button>
+        <button type="button" onClick={() => void h.sync()} disabled={h.busy !== undefined || !h.status.online}>{h.busy === 'sync' ? 'Syncing…' : 'Sync now'}</button>
         {h.status.queued > 0 ? <span className="muted" data-testid="hub-queued"> · {h.status.queued} waiting in the <a href="#/settings">outbox</a></span> : null}
       </p>
       {h.busy === undefined || h.busy === 'sync' ? <Notice /> : null}
@@ -184,12 +174,11 @@ export function CatalogHubBar() {
 /** A catalog record from the hub that is not on this machine yet: Pull it, the pull's progress live. */
 export function PullButton({ servable, version }: { servable: string; version: string }) {
   const h = useApp((x) => x.hub, (s) => s);
-  const searchAgain = useSearchAgain();
   if (!servable.includes('/')) return null;
   const ref = `${servable}@${version}`;
   return (
     <span className="pull">
-      <button type="button" data-testid="pull" onClick={() => void h.pull(ref).then(searchAgain)} disabled={h.busy !== undefined}>{h.busy === 'pull' && h.busyWith === ref ? 'Pulling…' : 'Pull'}</button>
+      <button type="button" data-testid="pull" onClick={() => void h.pull(ref)} disabled={h.busy !== undefined}>{h.busy === 'pull' && h.busyWith === ref ? 'Pulling…' : 'Pull'}</button>
       <HubProgress action="pull" subject={ref} />
     </span>
   );

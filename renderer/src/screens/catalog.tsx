@@ -39,10 +39,16 @@ export function CatalogScreen() {
   const go = useApp((s) => s.nav, (n) => n.go);
   const input = useRef<HTMLInputElement>(null);
 
+  const refresh = useApp((s) => s.catalog, (c) => c.refresh);
   useEffect(() => {
-    if (!result && !error) void setQuery(query);
+    // Each visit searches again (a build, publish or import since the last one may have changed the
+    // catalog); the last results stay on screen until the new ones arrive. Coming back to the window
+    // does too, for a change made from the command line meanwhile. Later searches run as the user types.
+    void refresh();
     input.current?.focus();
-    // Once per visit of the screen: later searches run as the user types.
+    const onFocus = (): void => void refresh();
+    window.addEventListener('focus', onFocus);
+    return () => window.removeEventListener('focus', onFocus);
   }, []);
 
   const advanced = looksAdvanced(query);

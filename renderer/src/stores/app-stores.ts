@@ -36,15 +36,22 @@ export interface AppStores {
 export function createAppStores(ops: Ops, hash: string, setHash: (h: string) => void): AppStores {
   const connection = createConnectionStore(ops);
   const report = (err: unknown): void => connection.getState().report(err);
+  const catalog = createCatalogStore(ops, report);
+  // What changes the local catalog (a build, a sync, a pull) has the catalog search again, so it never shows an old version.
+  const catalogChanged = (): void => void catalog.getState().refresh();
+  const publish = createPublishStore(ops, report);
+  publish.subscribe((now, before) => {
+    if (now.phase === 'built' && before.phase !== 'built') catalogChanged();
+  });
   return {
     connection,
     nav: createNavStore(hash, setHash),
-    catalog: createCatalogStore(ops, report),
+    catalog,
     servable: createServableStore(ops, report),
-    publish: createPublishStore(ops, report),
+    publish,
     tasks: createTasksStore(ops, { report }),
     settings: createSettingsStore(ops, report),
-    hub: createHubStore(ops, report),
+    hub: createHubStore(ops, report, catalogChanged),
     grpc: createGrpcStore(ops, report),
     clusters: createClustersStore(ops, report),
     fit: createFitStore(ops),

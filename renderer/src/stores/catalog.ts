@@ -37,6 +37,8 @@ export interface CatalogState {
   setAllVersions: (all: boolean) => Promise<void>;
   /** Narrow the results to one facet value. */
   addFacet: (field: string, value: string | number) => Promise<void>;
+  /** Run the current search again (the screen is shown, or the local catalog changed); the results shown stay until the new ones arrive. */
+  refresh: () => Promise<void>;
 }
 
 /** The catalog store over `ops`; `report` hears failures that are the service's, not the query's. */
@@ -83,6 +85,7 @@ export function createCatalogStore(ops: Ops, report: (err: unknown) => void = ()
         const base = q === '' ? '' : `${q} AND `;
         await get().setQuery(`${base}${term}`);
       },
+      refresh: () => search(),
     };
   });
 }

@@ -56,10 +56,21 @@ export function progressText(e: ProgressEvent | undefined, action: string): stri
   return e.message;
 }
 
-/** The hub store over `ops`. */
-export function createHubStore(ops: Ops, report: (err: unknown) => void = () => {}): StoreApi<HubState> {
+/** What a sync did, in words. */
+export function syncNotice(r: SyncOutcome): string {
+  return `Synced: ${r.upserted} added or updated, ${r.removed} removed.`;
+}
+
+/** The hub store over `ops`; `catalogChanged` hears of a sync, pull or publish from git that changed what the catalog holds. */
+export function createHubStore(ops: Ops, report: (err: unknown) => void = () => {}, catalogChanged: () => void = () => {}): StoreApi<HubState> {
   const store = createStore<HubState>()((set, get) => {
     const onProgress = (e: ProgressEvent): void => set({ progress: e });
+    /** Tell the catalog when an action that adds to it succeeded. */
+    const changes = async <T>(p: Promise<T | undefined>): Promise<T | undefined> => {
+      const r = await p;
+      if (r !== undefined) catalogChanged();
+      return r;
+    };
     /** Run one action: busy while it runs, its error shown, the status refreshed after. */
     async function act<T>(label: string, fn: () => Promise<T>, notice: (r: T) => string, busyWith?: string): Promise<T | undefined> {
       set({ busy: label, busyWith, progress: undefined, error: undefined, notice: undefined });
@@ -97,12 +108,19 @@ export function createHubStore(ops: Ops, report: (err: unknown) => void = () => 
           set({ error: shownError(err) });
         }
       },
-      login: async (hub, user, password) => void (await act('login', () => ops.hubLogin({ hub, user, password }), (r) => `Signed in to ${r.hub} as ${r.user}.`)),
+      async login(hub, user, password) {
+        const who = await act('login', () => ops.hubLogin({ hub, user, password }), (r) => `Signed in to ${r.hub} as ${r.user}.`);
+        if (!who) return;
+        // A new sign-in brings the hub's catalog in at once, as "Sync now" does, rather than at the next timed sync.
+        const signedIn = get().notice ?? '';
+        const synced = await get().sync();
+        set({ notice: synced ? `${signedIn} ${syncNotice(synced)}` : signedIn });
+      },
       logout: async () => void (await act('logout', () => ops.hubLogout({}), (r) => (r.removed ? 'Signed out.' : (r.note ?? 'Not signed in.')))),
       publish: (name, visibility) => act('publish', () => ops.publishServable({ name, visibility }, { onProgress }), workNotice, name),
-      publishRepo: (repo, ref, visibility) => act('publish-repo', () => ops.publishRepository({ repo, ...(ref ? { ref } : {}), ...(visibility ? { visibility } : {}) }, { onProgress }), (r) => `${r.repository} at ${r.commit.slice(0, 12)}: ${workNotice(r.publish)}`, repo),
-      pull: (ref) => act('pull', () => ops.pullServable({ ref }, { onProgress }), (r) => `Pulled ${r.owner}/${r.name}@${r.version}; it runs here offline as ${r.name}.`, ref),
-      sync: () => act('sync', () => ops.syncCatalog({}), (r) => `Synced: ${r.upserted} added or updated, ${r.removed} removed.`),
+      publishRepo: (repo, ref, visibility) => changes(act('publish-repo', () => ops.publishRepository({ repo, ...(ref ? { ref } : {}), ...(visibility ? { visibility } : {}) }, { onProgress }), (r) => `${r.repository} at ${r.commit.slice(0, 12)}: ${workNotice(r.publish)}`, repo)),
+      pull: (ref) => changes(act('pull', () => ops.pullServable({ ref }, { onProgress }), (r) => `Pulled ${r.owner}/${r.name}@${r.version}; it runs here offline as ${r.name}.`, ref)),
+      sync: () => changes(act('sync', () => ops.syncCatalog({}), syncNotice)),
       drain: async () => void (await act('drain', () => ops.drainOutbox({}), (r) => `Sent ${r.sent ?? 0} from the outbox${r.failed ? `, ${r.failed} failed` : ''}.`)),
       clearNotice: () => set({ notice: undefined, error: undefined }),
       waiting: () => (get().status?.queued ?? 0) > 0 || get().outbox.some((i) => i.status === 'queued' || i.status === 'running'),
