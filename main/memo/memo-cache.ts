@@ -27,6 +27,12 @@ export interface MemoEntry {
   value: Buffer;
 }
 
+/** One value for {@link MemoCache.putMany}. */
+export interface MemoPut {
+  key: Buffer;
+  entry: MemoEntry;
+}
+
 /** `dlhub cache stats` figures, counters included from every process that used the file. */
 export interface MemoStats {
   entries: number;
@@ -53,6 +59,7 @@ export class MemoCache {
   private closed = false;
   private readonly flushTx: Database.Transaction<() => void>;
   private readonly putTx: Database.Transaction<(key: Buffer, entry: MemoEntry) => void>;
+  private readonly putManyTx: Database.Transaction<(items: readonly MemoPut[]) => void>;
   /**
    * Verified values of recently used small entries, least recently used first, so a warm hit skips SQLite's
    * read and the checksum. Trusted only while PRAGMA data_version is unchanged: it moves whenever another
@@ -75,6 +82,9 @@ export class MemoCache {
     this.flushTx = db.transaction(() => this.writePending());
     // IMMEDIATE takes the write lock up front, so two writers wait on busy_timeout instead of failing to upgrade a read lock.
     this.putTx = db.transaction((key: Buffer, entry: MemoEntry) => this.writeEntry(key, entry));
+    this.putManyTx = db.transaction((items: readonly MemoPut[]) => {
+      for (const { key, entry } of items) this.writeEntry(key, entry);
+    });
     this.dataVersionSql = db.prepare<[], number>('PRAGMA data_version').pluck();
     this.seenDataVersion = this.dataVersionSql.get() ?? 0;
   }
@@ -125,7 +135,7 @@ export class MemoCache {
         if (checksum(row[0]).equals(row[1])) {
           value = row[0];
           this.pendingTouches.push({ key, at: stamp() });
-          this.holdHot(id, Buffer.from(value));
+          this.holdHot(id, ownCopy(value));
         } else {
           this.guard('delete a damaged entry from', () => this.sql.deleteKey.run(key));
         }
@@ -147,7 +157,24 @@ export class MemoCache {
     this.guard('write', () => this.putTx.immediate(key, entry));
     // Eviction deletes by row id, so which held values went is not known here: drop them all.
     if (this.evicted) this.dropHot();
-    this.holdHot(id, Buffer.from(entry.value));
+    this.holdHot(id, ownCopy(entry.value));
+  }
+
+  /**
+   * Store several values in one transaction: all are written or, when the write fails, none. A batch's
+   * answers come back a chunk at a time; one commit (and one WAL frame set) per chunk rather than per row
+   * keeps the write-ahead log, and the memory SQLite maps for it, small. Values larger than the budget are skipped.
+   */
+  putMany(items: readonly MemoPut[]): void {
+    this.assertOpen();
+    const kept = items.filter((item) => item.entry.value.length <= this.budgetBytes);
+    if (kept.length === 0) return;
+    for (const { key } of kept) this.forgetHot(key.toString('latin1'));
+    this.evicted = false;
+    this.guard('write', () => this.putManyTx.immediate(kept));
+    if (this.evicted) this.dropHot();
+    // Only the last ones can stay hot anyway (the copy holds at most hotEntries): copy no more than that.
+    for (const { key, entry } of kept.slice(-Math.max(1, this.hotEntries))) this.holdHot(key.toString('latin1'), ownCopy(entry.value));
   }
 
   /** Entries, bytes, budget, hit and miss counters, and a per-servable breakdown. */
@@ -269,6 +296,14 @@ export class MemoCache {
       throw new StorageError('CACHE_ERROR', `The memo cache ${this.file} is closed.`, { hint: 'Open it again with MemoCache.open before using it.' });
     }
   }
+}
+
+// A held value gets memory of its own: a small copy in Node's shared buffer pool would keep its whole
+// 8 KiB slab alive, with whatever else was written there, for as long as it is held.
+function ownCopy(value: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(value.length);
+  value.copy(copy);
+  return copy;
 }
 
 /** First 8 bytes of sha256: enough to catch a torn or damaged value, small enough to store per row. */

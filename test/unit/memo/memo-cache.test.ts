@@ -240,3 +240,46 @@ describe('MemoCache in-memory copy of hot entries', () => {
     expect(c.stats()).toMatchObject({ entries: 0 });
   });
 });
+
+describe('MemoCache.putMany', () => {
+  it('stores every value of a chunk, replacing one put before, and serves each; one larger than the budget is skipped', () => {
+    const cache = openCache(10_000);
+    cache.put(testKey('p', 0), { servable: 's', method: 'run', value: testValue('old', 0, 100) });
+    cache.putMany([
+      ...Array.from({ length: 5 }, (_, i) => ({ key: testKey('p', i), entry: { servable: 's', method: 'run', value: testValue('p', i, 300) } })),
+      { key: testKey('huge', 1), entry: { servable: 's', method: 'run', value: testValue('huge', 1, 20_000) } },
+    ]);
+    for (let i = 0; i < 5; i++) expect(cache.get(testKey('p', i))?.equals(testValue('p', i, 300))).toBe(true);
+    expect(cache.get(testKey('huge', 1))).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ entries: 5, bytes: 1500 });
+    // Another process sees what was written.
+    expect(inspectMemoFile(tmp.file)).toMatchObject({ rows: 5, badChecksums: 0, totalsMatch: true });
+  });
+
+  it('writes all of a chunk or none: a failed write stores nothing and says why', () => {
+    const cache = openCache();
+    const db = new Database(tmp.file);
+    // The third insert fails: the first two must not stay either.
+    db.exec(`CREATE TRIGGER third BEFORE INSERT ON entries WHEN (SELECT count(*) FROM entries) >= 2 BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;`);
+    try {
+      const err = thrown(() => cache.putMany(Array.from({ length: 3 }, (_, i) => ({ key: testKey('t', i), entry: { servable: 's', method: 'run', value: testValue('t', i, 100) } }))));
+      expect(err).toBeInstanceOf(StorageError);
+      expect((err as StorageError).message).toContain('disk is full');
+    } finally {
+      db.exec('DROP TRIGGER third;');
+      db.close();
+    }
+    for (let i = 0; i < 3; i++) expect(cache.get(testKey('t', i))).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ entries: 0 });
+  });
+
+  it('evicts least recently used entries when a chunk goes over the budget, keeping the chunk just written', () => {
+    const cache = openCache(3000);
+    cache.put(testKey('e', 0), { servable: 's', method: 'run', value: testValue('e', 0, 1000) });
+    cache.putMany([1, 2].map((i) => ({ key: testKey('e', i), entry: { servable: 's', method: 'run', value: testValue('e', i, 1000) } })));
+    cache.putMany([3].map((i) => ({ key: testKey('e', i), entry: { servable: 's', method: 'run', value: testValue('e', i, 1000) } })));
+    expect(cache.get(testKey('e', 0))).toBeUndefined();
+    for (const i of [2, 3]) expect(cache.get(testKey('e', i))?.equals(testValue('e', i, 1000))).toBe(true);
+    expect(cache.stats().bytes).toBeLessThanOrEqual(3000);
+  });
+});
