@@ -29,6 +29,55 @@ function nonFiniteAsText(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 }
 
+/** Arrays at least this long are written an element at a time. */
+const STREAM_ITEMS = 1000;
+/** Text is handed to the stream in pieces of about this many characters. */
+const WRITE_CHARS = 64 * 1024;
+
+/**
+ * Write `JSON.stringify(data, bytesTagged, 2)` and a newline, the same text, but a long array among a
+ * plain object's properties (a batch's outputs, cached flags, errors) an element at a time: a batch of
+ * 100,000 answers never has its whole document as one string (and again as bytes) in this process.
+ */
+export function writeJson(out: NodeJS.WritableStream, data: unknown): void {
+  const plain = data !== null && typeof data === 'object' && Object.getPrototypeOf(data) === Object.prototype && typeof (data as { toJSON?: unknown }).toJSON !== 'function';
+  const entries = plain ? Object.entries(data as Record<string, unknown>) : [];
+  if (!plain || !entries.some(([, v]) => streamable(v))) {
+    out.write(`${JSON.stringify(data, bytesTagged, 2)}\n`);
+    return;
+  }
+  let text = '';
+  const push = (piece: string): void => {
+    text += piece;
+    if (text.length >= WRITE_CHARS) {
+      out.write(text);
+      text = '';
+    }
+  };
+  // Nested values are stringified alone and indented by their depth: JSON text holds no raw newline but these.
+  const nested = (value: unknown, indent: string): string | undefined => JSON.stringify(value, bytesTagged, 2)?.replace(/\n/g, `\n${indent}`);
+  push('{');
+  let first = true;
+  for (const [key, value] of entries) {
+    if (streamable(value)) {
+      push(`${first ? '' : ','}\n  ${JSON.stringify(key)}: [`);
+      value.forEach((item, i) => push(`${i === 0 ? '' : ','}\n    ${nested(item, '    ') ?? 'null'}`));
+      push('\n  ]');
+    } else {
+      const json = nested(value, '  ');
+      if (json === undefined) continue;
+      push(`${first ? '' : ','}\n  ${JSON.stringify(key)}: ${json}`);
+    }
+    first = false;
+  }
+  push(first ? '}\n' : '\n}\n');
+  out.write(text);
+}
+
+function streamable(value: unknown): value is unknown[] {
+  return Array.isArray(value) && value.length >= STREAM_ITEMS && Object.getPrototypeOf(value) === Array.prototype;
+}
+
 /** Where a command writes: human text by default, one JSON document with `--json`. */
 export interface Output {
   json: boolean;
@@ -43,7 +92,8 @@ export function makeOutput(json: boolean, out: NodeJS.WritableStream = process.s
   return {
     json,
     result(data, human) {
-      out.write(json ? `${JSON.stringify(data, bytesTagged, 2)}\n` : `${safeText(human())}\n`);
+      if (json) writeJson(out, data);
+      else out.write(`${safeText(human())}\n`);
     },
     info(line) {
       if (!json) err.write(`${safeText(line)}\n`);

@@ -3,9 +3,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseBatchFile, parseInput, readBounded } from '../../../main/cli/commands/parse.js';
-import { makeOutput, reportError, safeText } from '../../../main/cli/output.js';
+import { makeOutput, reportError, safeText, writeJson } from '../../../main/cli/output.js';
 import { LimitError, ModelError, UsageError } from '../../../main/errors.js';
 import { tempDir } from '../../helpers/cli.js';
 
@@ -87,5 +88,47 @@ describe('printing untrusted text', () => {
     makeOutput(true, out.stream).result({ title: HOSTILE }, () => '');
     expect(JSON.parse(out.text())).toEqual({ title: HOSTILE });
     expect(out.text()).not.toContain('\u001b');
+  });
+});
+
+describe('--json output of a large batch', () => {
+  const written = (data: unknown): { text: string; writes: number } => {
+    let text = '';
+    let writes = 0;
+    const stream = new Writable({ write: (chunk: Buffer, _e, done) => { text += chunk.toString(); writes += 1; done(); } });
+    writeJson(stream, data);
+    return { text, writes };
+  };
+
+  it('prints exactly what one JSON.stringify would, long arrays included, in pieces', () => {
+    const outcome = {
+      servable: 'iris',
+      output: Array.from({ length: 5000 }, (_, i) => (i % 3 === 0 ? ['setosa', i] : { label: 'virginica', p: [0.1, Number.NaN], bytes: new Uint8Array([i % 256]) })),
+      cached: Array.from({ length: 5000 }, (_, i) => i % 2 === 0),
+      errors: Array.from({ length: 5000 }, (_, i) => (i === 7 ? { code: 'INPUT_INVALID', message: 'bad\nrow' } : null)),
+      skipped: undefined,
+      elapsedMs: 12.5,
+    };
+    const { text, writes } = written(outcome);
+    // What --json has always printed: bytes tagged, NaN as text, all in one string.
+    function tagged(this: Record<string, unknown>, key: string, value: unknown): unknown {
+      const original = this[key];
+      if (original instanceof Uint8Array) return { $bytes: Buffer.from(original).toString('base64') };
+      return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+    }
+    expect(text).toBe(`${JSON.stringify(outcome, tagged, 2)}\n`);
+    expect(text).toContain('"$bytes": "');
+    expect(text).toContain('"NaN"');
+    expect(writes).toBeGreaterThan(1);
+  });
+
+  it('is byte for byte JSON.stringify(value, null, 2) for any JSON value with long arrays in it', () => {
+    const long = fc.array(fc.jsonValue({ maxDepth: 2 }), { minLength: 1000, maxLength: 1100 });
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.oneof(fc.jsonValue({ maxDepth: 3 }), long)), fc.jsonValue({ maxDepth: 3 }), (record, other) => {
+        for (const value of [record, other]) expect(written(value).text).toBe(`${JSON.stringify(value, null, 2)}\n`);
+      }),
+      { numRuns: 40 },
+    );
   });
 });
