@@ -108,50 +108,12 @@ export interface ClustersState {
 /** The clusters store over `ops`. */
 export function createClustersStore(ops: Ops, report: (err: unknown) => void = () => {}): StoreApi<ClustersState> {
   let loads = 0;
-  return createStore<ClustersState>()((set, get) => ({
-    entries: undefined,
-    doctor: undefined,
-    doctorError: undefined,
-    error: undefined,
-    form: EMPTY_CLUSTER_FORM,
-    formError: undefined,
-    busy: undefined,
-    notice: undefined,
-    async load() {
-      const mine = (loads += 1);
+  return createStore<ClustersState>()((set, get) => {
+    /** One add or remove at a time: `start` shown at once, `work`'s answer after it, then the list again; a failure shown and reported. */
+    async function change(start: Partial<ClustersState>, work: () => Promise<Partial<ClustersState>>): Promise<void> {
+      set({ ...start, error: undefined, notice: undefined });
       try {
-        const entries = await ops.listClusters({});
-        if (mine === loads) set({ entries, error: undefined });
-      } catch (err) {
-        if (mine !== loads) return;
-        set({ error: shownError(err) });
-        report(err);
-      }
-    },
-    async loadDoctor() {
-      try {
-        set({ doctor: await ops.doctor({}), doctorError: undefined });
-      } catch (err) {
-        set({ doctorError: shownError(err) });
-        report(err);
-      }
-    },
-    setField(field, value) {
-      set({ form: { ...get().form, [field]: value }, formError: get().formError?.field === field ? undefined : get().formError });
-    },
-    async add() {
-      if (get().busy) return;
-      let spec: ClusterSpec;
-      try {
-        spec = clusterSpec(get().form);
-      } catch (err) {
-        if (err instanceof ClusterFormError) set({ formError: err });
-        return;
-      }
-      set({ busy: 'add', formError: undefined, error: undefined, notice: undefined });
-      try {
-        const added = await ops.addCluster(spec);
-        set({ form: EMPTY_CLUSTER_FORM, notice: `Added cluster ${added.name}.` });
+        set(await work());
         await get().load();
       } catch (err) {
         set({ error: shownError(err) });
@@ -159,20 +121,59 @@ export function createClustersStore(ops: Ops, report: (err: unknown) => void = (
       } finally {
         set({ busy: undefined });
       }
-    },
-    async remove(name) {
-      if (get().busy) return;
-      set({ busy: { remove: name }, error: undefined, notice: undefined });
-      try {
-        await ops.removeCluster({ name });
-        set({ entries: get().entries?.filter((e) => e.cluster.name !== name), notice: `Removed cluster ${name}.` });
-        await get().load();
-      } catch (err) {
-        set({ error: shownError(err) });
-        report(err);
-      } finally {
-        set({ busy: undefined });
-      }
-    },
-  }));
+    }
+    return {
+      entries: undefined,
+      doctor: undefined,
+      doctorError: undefined,
+      error: undefined,
+      form: EMPTY_CLUSTER_FORM,
+      formError: undefined,
+      busy: undefined,
+      notice: undefined,
+      async load() {
+        const mine = (loads += 1);
+        try {
+          const entries = await ops.listClusters({});
+          if (mine === loads) set({ entries, error: undefined });
+        } catch (err) {
+          if (mine !== loads) return;
+          set({ error: shownError(err) });
+          report(err);
+        }
+      },
+      async loadDoctor() {
+        try {
+          set({ doctor: await ops.doctor({}), doctorError: undefined });
+        } catch (err) {
+          set({ doctorError: shownError(err) });
+          report(err);
+        }
+      },
+      setField(field, value) {
+        set({ form: { ...get().form, [field]: value }, formError: get().formError?.field === field ? undefined : get().formError });
+      },
+      async add() {
+        if (get().busy) return;
+        let spec: ClusterSpec;
+        try {
+          spec = clusterSpec(get().form);
+        } catch (err) {
+          if (err instanceof ClusterFormError) set({ formError: err });
+          return;
+        }
+        await change({ busy: 'add', formError: undefined }, async () => {
+          const added = await ops.addCluster(spec);
+          return { form: EMPTY_CLUSTER_FORM, notice: `Added cluster ${added.name}.` };
+        });
+      },
+      async remove(name) {
+        if (get().busy) return;
+        await change({ busy: { remove: name } }, async () => {
+          await ops.removeCluster({ name });
+          return { entries: get().entries?.filter((e) => e.cluster.name !== name), notice: `Removed cluster ${name}.` };
+        });
+      },
+    };
+  });
 }
