@@ -5,7 +5,7 @@
 // is written, so a step the caller may not see refuses the whole pull with nothing left behind; then
 // the steps are pulled, and the pipeline is written with its steps renamed to the local names.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DlhubError, NotFoundError, UsageError, toDlhubError } from '../errors.js';
 import type { HubWorkOutcome, PullOutcome } from '../contract/hub.js';
@@ -15,6 +15,7 @@ import { findLocal, forgetLocalCached, getLocal, servableRoot, type LocalServabl
 import type { HomePaths } from '../storage/home.js';
 import { hubApi, type HubApi } from './hub-api.js';
 import type { HubRecord, HubVisibility } from './hub-types.js';
+import { renameIntoServables } from './rename-in.js';
 import type { Session } from './session.js';
 
 /** How deep pipelines may nest (a pipeline whose step is a pipeline...). */
@@ -217,14 +218,7 @@ function writePipeline(deps: PipelinePullDeps, s: Session, record: HubRecord, pi
     const pulled: PulledRecord = { hub: s.hub, owner: record.owner, name: record.name, version: record.version, digest: '', steps: pins.map(pinText) };
     writeFileSync(join(work, 'hub.json'), JSON.stringify(pulled, null, 2));
     writeFileSync(join(work, 'prepared.json'), JSON.stringify({ name: record.name, version: record.version, contentKey, tag: '', sourceDir: `${s.hub}/${record.owner}/${record.name}@${record.version}`, preparedAt: new Date().toISOString() }, null, 2));
-    const target = servableRoot(deps.paths, record.name);
-    mkdirSync(deps.paths.servables, { recursive: true });
-    if (existsSync(target)) {
-      const old = `${work}.old`;
-      renameSync(target, old);
-      renameSync(work, target);
-      rmSync(old, { recursive: true, force: true });
-    } else renameSync(work, target);
+    renameIntoServables(deps.paths, work, record.name);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

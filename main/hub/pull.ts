@@ -2,7 +2,7 @@
 // then the servable's files written in a folder of their own and moved into place in one rename, so
 // an interrupted pull leaves either the servable ready to run offline or nothing of it.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { DlhubError, RuntimeUnavailableError, UsageError } from '../errors.js';
@@ -20,6 +20,7 @@ import type { HubRecord } from './hub-types.js';
 import { DIGEST_RE, pullImage } from './image-transfer.js';
 import type { Session } from './session.js';
 import { pullPipeline } from './pipeline-pins.js';
+import { renameIntoServables } from './rename-in.js';
 
 const NAME = '[a-z0-9][a-z0-9._-]{0,63}';
 const REF_RE = new RegExp(`^(${NAME})/(${NAME})(?:@([A-Za-z0-9][A-Za-z0-9._+-]{0,63}))?$`);
@@ -141,15 +142,8 @@ export async function pullServable(deps: PullDeps, s: Session, ref: string, ctx:
   const pulled: PulledFrom = { hub: s.hub, owner: record.owner, name: record.name, version: record.version, digest };
   writeFileSync(join(work, 'hub.json'), JSON.stringify(pulled, null, 2));
   writeFileSync(join(work, 'prepared.json'), JSON.stringify({ name: record.name, version: record.version, contentKey, tag, sourceDir: `${s.hub}/${record.owner}/${record.name}@${record.version}`, preparedAt }, null, 2));
-  const target = servableRoot(deps.paths, record.name);
-  mkdirSync(deps.paths.servables, { recursive: true });
-  if (existsSync(target)) {
-    // An earlier pull of the same owner's servable: set aside, replaced, then removed.
-    const old = `${work}.old`;
-    renameSync(target, old);
-    renameSync(work, target);
-    rmSync(old, { recursive: true, force: true });
-  } else renameSync(work, target);
+  // An earlier pull of the same owner's servable is replaced.
+  renameIntoServables(deps.paths, work, record.name);
   forgetLocalCached(deps.paths, record.name);
   deps.catalog(metadata);
   ctx.onProgress?.({ phase: 'pull', step: 1, total: 1, message: `${record.owner}/${record.name}@${record.version} is here` });
