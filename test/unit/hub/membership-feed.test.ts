@@ -4,37 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { tempDir } from '../../helpers/home.js';
-import { startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { hubStoreKinds, publishInput as input } from '../../helpers/hub-store.js';
 import { openStore } from '../../../hub/store/open.js';
-import type { HubStore, PublishInput } from '../../../hub/store/store.js';
+import type { HubStore } from '../../../hub/store/store.js';
 
-const digest = (c: string): string => `sha256:${c.repeat(64)}`;
-
-function input(over: Partial<PublishInput> = {}): PublishInput {
-  return {
-    user: 'alice', owner: 'alice', name: 'model', version: undefined, metadata: { dlhub: { name: 'model' } },
-    repository: 'alice/model', digest: digest('a'), contentKey: 'k1', visibility: undefined, idempotencyKey: undefined, now: 1000, ...over,
-  };
-}
-
-let pg: TestPostgres | undefined;
-const home = tempDir('dlhub-hub-membership-');
-
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 120_000);
-
-afterAll(() => {
-  pg?.stop();
-  home.remove();
-});
-
-let n = 0;
-const kinds: Array<[string, () => Promise<HubStore>]> = [
-  ['SQLite', () => openStore(home.path, join(home.path, `hub-${++n}.db`))],
-  ['PostgreSQL', () => openStore(home.path, pg!.database(`membership_${++n}`))],
-];
+const { home, kinds } = hubStoreKinds('membership');
 
 describe.each(kinds)('group membership in the feed on %s', (_kind, open) => {
   let store: HubStore;

@@ -2,39 +2,11 @@
 // started here): accounts, groups, tokens, immutable versions, idempotency, visibility and the
 // change feed behave the same on both.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { tempDir } from '../../helpers/home.js';
-import { startPostgres, type TestPostgres } from '../../helpers/postgres.js';
-import { openStore } from '../../../hub/store/open.js';
-import type { HubStore, PublishInput } from '../../../hub/store/store.js';
+import { digest, hubStoreKinds, publishInput as input } from '../../helpers/hub-store.js';
+import type { HubStore } from '../../../hub/store/store.js';
 import { DlhubError } from '../../../main/errors.js';
 
-const digest = (c: string): string => `sha256:${c.repeat(64)}`;
-
-function input(over: Partial<PublishInput> = {}): PublishInput {
-  return {
-    user: 'alice', owner: 'alice', name: 'model', version: undefined, metadata: { dlhub: { name: 'model' } },
-    repository: 'alice/model', digest: digest('a'), contentKey: 'k1', visibility: undefined, idempotencyKey: undefined, now: 1000, ...over,
-  };
-}
-
-let pg: TestPostgres | undefined;
-const home = tempDir('dlhub-hub-store-');
-
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 120_000);
-
-afterAll(() => {
-  pg?.stop();
-  home.remove();
-});
-
-let n = 0;
-const kinds: Array<[string, () => Promise<HubStore>]> = [
-  ['SQLite', () => openStore(home.path, join(home.path, `hub-${++n}.db`))],
-  ['PostgreSQL', () => openStore(home.path, pg!.database(`hub_${++n}`))],
-];
+const { kinds } = hubStoreKinds('store');
 
 describe.each(kinds)('the hub store on %s', (_kind, open) => {
   let store: HubStore;
