@@ -8,7 +8,7 @@
 // the online badge and last sync, searches it, pulls it (live progress) and runs it. Then the hub
 // goes down: Alice's publish waits in the outbox, and once the hub is back it lands by itself and
 // the window shows it sent. Screens are captured light and dark and checked with axe.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,44 +17,18 @@ import { answerCredentialRelay, CREDENTIAL_RELAY_ENV, keychainCredentialStore, k
 import { requireDocker, testBaseImage } from '../helpers/docker.js';
 import { runCli } from '../helpers/cli.js';
 import { fakeSafeStorage } from '../helpers/fake-safe-storage.js';
-import { tempDir } from '../helpers/home.js';
-import { freePort } from '../helpers/net.js';
+import { hubWorld } from '../helpers/hub-world.js';
 import { waitFor } from '../helpers/wait.js';
 import { axeProblems, launchChromium, screenshots, startWindowService, type WindowService } from './harness.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/dlhub.js');
-const HUB_BIN = resolve(import.meta.dirname, '../../bin/dlhub-hub.js');
 const NOOP = resolve(import.meta.dirname, '../../examples/noop');
 
-const work = tempDir('dlhub-hub-window-');
-const hubEnv = { ...process.env, DLHUB_HUB_HOME: join(work.path, 'hub') };
-const homes = { alice: join(work.path, 'alice'), bob: join(work.path, 'bob') };
-let hubPort = 0;
-let hub: ChildProcess | undefined;
-const hubUrl = (): string => `http://127.0.0.1:${hubPort}`;
-
-function admin(...args: string[]): string {
-  return execFileSync(process.execPath, [HUB_BIN, ...args], { env: hubEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
+const world = hubWorld('dlhub-hub-window-', ['alice', 'bob']);
+const { dir: work, homes, url: hubUrl } = world;
 /** Start the hub on its fixed port (a restart comes back at the same address, with the same data). */
-async function startHub(): Promise<void> {
-  const child = spawn(process.execPath, [HUB_BIN, 'serve', '--port', String(hubPort)], { env: hubEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(`the hub to listen (output: ${out})`, () => out.includes('listening on') || (child.exitCode !== null ? Promise.reject(new Error(`hub exited: ${out}`)) : false), { timeoutMs: 60_000 });
-  hub = child;
-}
-
-async function stopHub(): Promise<void> {
-  const child = hub;
-  hub = undefined;
-  if (!child || child.exitCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await gone;
-}
+const startHub = (): Promise<void> => world.start();
+const stopHub = (): Promise<void> => world.stop();
 
 /** The noop example at a version, as a folder. */
 function noopFolder(version: string): string {
@@ -143,10 +117,7 @@ describe('the hub in the window: publish, sync, pull and the outbox, two users',
 
   beforeAll(async () => {
     await requireDocker();
-    for (const u of ['alice', 'bob']) admin('users', 'add', u, '--password', `${u}-pw`);
-    admin('groups', 'add', 'lab', '--owner', 'alice');
-    admin('groups', 'join', 'lab', 'bob');
-    hubPort = await freePort();
+    await world.setUp();
     await startHub();
     const common = { DLHUB_BASE_IMAGE: testBaseImage(), DLHUB_RATE_LIMIT: 'off', DLHUB_HUB_DRAIN_SECONDS: '2' };
     const built = await runCli(['build', noopFolder('1.0.0'), '--json'], { ...common, DLHUB_HOME: homes.alice });

@@ -16,54 +16,26 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { requireDocker } from '../helpers/docker.js';
 import { json, runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/home.js';
-import { waitFor } from '../helpers/wait.js';
-import { freePort } from '../helpers/net.js';
+import { hubWorld } from '../helpers/hub-world.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startRegistry, type ManagedRegistry } from '../../hub/registry.js';
 import { ensureSigningKey } from '../../hub/registry-token.js';
 
-const HUB_BIN = join(import.meta.dirname, '../../bin/dlhub-hub.js');
 const CLI_BIN = join(import.meta.dirname, '../../bin/dlhub.js');
 const NOOP = join(import.meta.dirname, '../../examples/noop');
 /** A name no other suite uses: its images are this suite's to remove. */
 const NAME = 'fault-probe';
-const dir = tempDir('dlhub-hub-faults-');
-const hubHome = join(dir.path, 'hub');
-const hubEnv = { ...process.env, DLHUB_HUB_HOME: hubHome, DLHUB_HUB_RATE_LIMIT: '0' };
-const homes = { alice: join(dir.path, 'alice'), bob: join(dir.path, 'bob') };
-type Who = keyof typeof homes;
-
-let hub: ChildProcess | undefined;
-let hubPort = 0;
-let registry: ManagedRegistry | undefined;
 let registryProxy: FaultProxy;
 let hubProxy: FaultProxy;
+let registry: ManagedRegistry | undefined;
+// The hub names the registry proxy as its registry.
+const world = hubWorld('dlhub-hub-faults-', ['alice', 'bob'], { env: { DLHUB_HUB_RATE_LIMIT: '0' }, serveArgs: () => ['--registry', registryProxy.address] });
+const { dir, hubHome, homes } = world;
+type Who = keyof typeof homes;
 
-function admin(...args: string[]): string {
-  return execFileSync(process.execPath, [HUB_BIN, ...args], { env: hubEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** Start the hub on its port, announcing the registry proxy as its registry. */
-async function startHub(): Promise<void> {
-  const child = spawn(process.execPath, [HUB_BIN, 'serve', '--port', String(hubPort), '--registry', registryProxy.address], { env: hubEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor(`the hub to listen (stderr: ${err})`, () => out.includes('listening on') || (child.exitCode !== null ? Promise.reject(new Error(`hub exited: ${err}`)) : false), { timeoutMs: 30_000 });
-  hub = child;
-}
-
+const startHub = (): Promise<void> => world.start();
 /** Kill the hub as a crash would (SIGKILL), and wait until it is gone. */
-function killHub(): Promise<void> {
-  const child = hub;
-  hub = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  const gone = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGKILL');
-  return gone;
-}
+const killHub = (): Promise<void> => world.stop('SIGKILL');
 
 function dlhub(who: Who, args: string[]) {
   return runCli([...args, '--json'], { DLHUB_HOME: homes[who] });
@@ -141,11 +113,8 @@ const blob = (r: { method: string; path: string }): boolean => r.method === 'GET
 beforeAll(async () => {
   await requireDocker();
   removeProbeImages();
-  admin('users', 'add', 'alice', '--password', 'alice-pw');
-  admin('users', 'add', 'bob', '--password', 'bob-pw');
-  admin('groups', 'add', 'lab', '--owner', 'alice');
-  admin('groups', 'join', 'lab', 'bob');
-  hubPort = await freePort();
+  await world.setUp();
+  const hubPort = world.port;
   // The registry trusts the hub's signing key, as the managed one does; the hub names the proxy as its registry.
   registry = await startRegistry(join(dir.path, 'registry'), `http://127.0.0.1:${hubPort}`, ensureSigningKey(hubHome).cert);
   registryProxy = await startFaultProxy(() => registry!.address);

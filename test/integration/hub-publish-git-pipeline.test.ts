@@ -7,22 +7,18 @@
 // pulls the pipeline, its pinned steps come with it, and it runs with the hub stopped. carol, who may
 // see a public pipeline but not its steps, is refused with the step named, and nothing is left here.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { requireDocker } from '../helpers/docker.js';
 import { json, runCli } from '../helpers/cli.js';
 import { engineServable } from '../helpers/engine.js';
-import { tempDir } from '../helpers/home.js';
-import { waitFor } from '../helpers/wait.js';
-import { freePort } from '../helpers/net.js';
+import { hubWorld } from '../helpers/hub-world.js';
 
-const HUB_BIN = join(import.meta.dirname, '../../bin/dlhub-hub.js');
 const NOOP = join(import.meta.dirname, '../../examples/noop');
-const dir = tempDir('dlhub-hub-git-pipeline-');
-const hubEnv = { ...process.env, DLHUB_HUB_HOME: join(dir.path, 'hub') };
-const homes = { alice: join(dir.path, 'alice'), bob: join(dir.path, 'bob'), carol: join(dir.path, 'carol') };
+const world = hubWorld('dlhub-hub-git-pipeline-', ['alice', 'bob', 'carol']);
+const { dir, homes, url } = world;
 type Who = keyof typeof homes;
 
 /** Two step functions: the pipeline doubles, then adds one. */
@@ -34,32 +30,8 @@ def inc(x):
     return x + 1
 `;
 
-let hub: ChildProcess | undefined;
-let port = 0;
-const url = (): string => `http://127.0.0.1:${port}`;
-
-function admin(...args: string[]): string {
-  return execFileSync(process.execPath, [HUB_BIN, ...args], { env: hubEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-async function startHub(): Promise<void> {
-  const child = spawn(process.execPath, [HUB_BIN, 'serve', '--port', String(port)], { env: hubEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor(`the hub to listen (stderr: ${err})`, () => out.includes('listening on') || (child.exitCode !== null ? Promise.reject(new Error(`hub exited: ${err}`)) : false), { timeoutMs: 30_000 });
-  hub = child;
-}
-
-async function stopHub(): Promise<void> {
-  const child = hub;
-  hub = undefined;
-  if (!child || child.exitCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await gone;
-}
+const startHub = (): Promise<void> => world.start();
+const stopHub = (): Promise<void> => world.stop();
 
 function dlhub(who: Who, args: string[]) {
   return runCli([...args, '--json'], { DLHUB_HOME: homes[who] });
@@ -110,10 +82,7 @@ const names = (who: Who): Promise<string[]> => dlhub(who, ['ls']).then((r) => ok
 
 beforeAll(async () => {
   await requireDocker();
-  for (const u of ['alice', 'bob', 'carol']) admin('users', 'add', u, '--password', `${u}-pw`);
-  admin('groups', 'add', 'lab', '--owner', 'alice');
-  admin('groups', 'join', 'lab', 'bob');
-  port = await freePort();
+  await world.setUp();
   await startHub();
   for (const who of ['alice', 'bob', 'carol'] as const) ok(await dlhub(who, ['login', '--hub', url(), '--user', who, '--password', `${who}-pw`]));
 }, 120_000);
