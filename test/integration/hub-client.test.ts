@@ -6,52 +6,24 @@
 // stopped; carol can neither see nor pull it. Then alice publishes while the hub is down: the work
 // waits in the outbox, lands once when the hub is back, and a drain killed with SIGKILL loses nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { requireDocker } from '../helpers/docker.js';
 import { json, runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/home.js';
+import { hubWorld } from '../helpers/hub-world.js';
 import { waitFor } from '../helpers/wait.js';
-import { freePort } from '../helpers/net.js';
 
-const HUB_BIN = join(import.meta.dirname, '../../bin/dlhub-hub.js');
 const CLI_BIN = join(import.meta.dirname, '../../bin/dlhub.js');
 const NOOP = join(import.meta.dirname, '../../examples/noop');
-const dir = tempDir('dlhub-hub-client-');
-const hubEnv = { ...process.env, DLHUB_HUB_HOME: join(dir.path, 'hub') };
-const homes = { alice: join(dir.path, 'alice'), bob: join(dir.path, 'bob'), carol: join(dir.path, 'carol') };
+const world = hubWorld('dlhub-hub-client-', ['alice', 'bob', 'carol']);
+const { dir, homes, admin, url } = world;
 type Who = keyof typeof homes;
 
-let hub: ChildProcess | undefined;
-let port = 0;
-const url = (): string => `http://127.0.0.1:${port}`;
-
-function admin(...args: string[]): string {
-  return execFileSync(process.execPath, [HUB_BIN, ...args], { env: hubEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-
 /** Start the hub on its fixed port (a restart comes back at the same address, with the same data). */
-async function startHub(): Promise<void> {
-  const child = spawn(process.execPath, [HUB_BIN, 'serve', '--port', String(port)], { env: hubEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor(`the hub to listen (stderr: ${err})`, () => out.includes('listening on') || (child.exitCode !== null ? Promise.reject(new Error(`hub exited: ${err}`)) : false), { timeoutMs: 30_000 });
-  hub = child;
-}
-
-async function stopHub(): Promise<void> {
-  const child = hub;
-  hub = undefined;
-  if (!child || child.exitCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await gone;
-}
+const startHub = (): Promise<void> => world.start();
+const stopHub = (): Promise<void> => world.stop();
 
 function dlhub(who: Who, args: string[]) {
   return runCli([...args, '--json'], { DLHUB_HOME: homes[who] });
@@ -94,10 +66,7 @@ function outboxRows(who: Who): { id: number; status: string }[] {
 
 beforeAll(async () => {
   await requireDocker();
-  for (const u of ['alice', 'bob', 'carol']) admin('users', 'add', u, '--password', `${u}-pw`);
-  admin('groups', 'add', 'lab', '--owner', 'alice');
-  admin('groups', 'join', 'lab', 'bob');
-  port = await freePort();
+  await world.setUp();
   await startHub();
   await buildNoop('1.0.0');
 }, 300_000);
