@@ -20,23 +20,8 @@ const PYTHON = '/usr/bin/python3';
 const N1 = Number(process.env['BENCH_N'] ?? 300);
 const N64 = Math.max(20, Math.round(N1 / 5));
 
-const NET = `import torch
-from torch import nn
-
-
-class Net(nn.Module):
-    """A small CNN for 28x28 images."""
-
-    def __init__(self, classes=10):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3)
-        self.pool = nn.MaxPool2d(2)
-        self.fc = nn.Linear(4 * 13 * 13, classes)
-
-    def forward(self, x):
-        x = self.pool(torch.relu(self.conv(x)))
-        return self.fc(torch.flatten(x, 1))
-`;
+/** The small CNN's module (its class Net), the servable's net.py. */
+const NET = readFileSync(join(ROOT, 'test', 'fixtures', 'small-cnn', 'net.py'), 'utf8');
 
 const MAKE = `import sys, torch
 sys.path.insert(0, sys.argv[1])

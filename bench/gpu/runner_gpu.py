@@ -22,23 +22,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNNER = os.path.normpath(os.path.join(HERE, "..", "..", "resources", "runner"))
 
-NET = '''import torch
-from torch import nn
-
-
-class Net(nn.Module):
-    """A small CNN for 28x28 images."""
-
-    def __init__(self, classes=10):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3)
-        self.pool = nn.MaxPool2d(2)
-        self.fc = nn.Linear(4 * 13 * 13, classes)
-
-    def forward(self, x):
-        x = self.pool(torch.relu(self.conv(x)))
-        return self.fc(torch.flatten(x, 1))
-'''
+# The small CNN's module (its class Net), each servable's net.py.
+with open(os.path.join(HERE, "..", "..", "test", "fixtures", "small-cnn", "net.py")) as _f:
+    NET = _f.read()
 
 
 def metadata(name, resources=None):

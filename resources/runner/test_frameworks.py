@@ -17,24 +17,9 @@ import torch
 
 from dlhub_runner import runner, values
 
-NET_PY = '''
-import torch
-from torch import nn
-
-
-class Net(nn.Module):
-    """A small CNN for 28x28 images."""
-
-    def __init__(self, classes=10):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3)
-        self.pool = nn.MaxPool2d(2)
-        self.fc = nn.Linear(4 * 13 * 13, classes)
-
-    def forward(self, x):
-        x = self.pool(torch.relu(self.conv(x)))
-        return self.fc(torch.flatten(x, 1))
-'''
+# The small CNN's module (its class Net), the servable's net.py; shared with the framework tests and benches.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "fixtures", "small-cnn", "net.py")) as _f:
+    NET_PY = _f.read()
 
 
 def write_servable(directory, model_file, options=None, resources=None, shape=(None, 1, 28, 28), shim="torch.TorchServable", details=None):

@@ -15,23 +15,8 @@ import { homeWorkerContainers, requireDocker, testBaseImage } from '../helpers/d
 
 const PYTHON = '/usr/bin/python3';
 
-const NET = `import torch
-from torch import nn
-
-
-class Net(nn.Module):
-    """A small CNN for 28x28 images."""
-
-    def __init__(self, classes=10):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3)
-        self.pool = nn.MaxPool2d(2)
-        self.fc = nn.Linear(4 * 13 * 13, classes)
-
-    def forward(self, x):
-        x = self.pool(torch.relu(self.conv(x)))
-        return self.fc(torch.flatten(x, 1))
-`;
+/** The small CNN's module (its class Net), each servable's net.py. */
+const NET = readFileSync(join(import.meta.dirname, '../fixtures/small-cnn/net.py'), 'utf8');
 
 // Saves the model four ways and the model's own answers to the test input, computed outside DLHub.
 const MAKE = `import json, sys, numpy as np, torch
