@@ -8,7 +8,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, runCli, tempDir, type CliResult } from '../helpers/cli.js';
+import { json, outcome, runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { homeWorkerContainers, requireDocker, testBaseImage } from '../helpers/docker.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/dlhub.js');
@@ -44,15 +44,7 @@ let expected: { input: unknown; output: number[][] };
 
 /** `dlhub ARGS` in a network namespace of its own (no network at all). */
 function offline(args: string[]): Promise<CliResult> {
-  return new Promise((done, fail) => {
-    const child = spawn('unshare', ['-n', process.execPath, BIN, ...args], { env: { ...process.env, DLHUB_NO_SERVICE: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
+  return outcome(spawn('unshare', ['-n', process.execPath, BIN, ...args], { env: { ...process.env, DLHUB_NO_SERVICE: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 beforeAll(async () => {
